@@ -1,0 +1,119 @@
+package auth
+
+import "context"
+
+// UserRecord is a user as an adapter stores it: the application's id plus
+// any attribute fields. Attribute values read back from an adapter are
+// normalized to nil, bool, string, int64 (every integer type), float64,
+// time.Time (UTC), []byte, []any or map[string]any, so that applications see
+// the same values whichever database is behind the adapter.
+type UserRecord struct {
+	ID         string
+	Attributes map[string]any
+}
+
+// SessionRecord is a session as an adapter stores it. Both expiry times are
+// Unix milliseconds, as in Lucia v1: the session is active while now is
+// before ActiveExpires and valid (active or idle) while now is before
+// IdleExpires.
+type SessionRecord struct {
+	ID            string
+	UserID        string
+	ActiveExpires int64
+	IdleExpires   int64
+}
+
+// KeyRecord is a key as an adapter stores it. ID is
+// "providerID:providerUserID". HashedPassword is nil for keys without a
+// password (OAuth logins, for example). Expires is nil for persistent keys
+// and holds Unix milliseconds for single-use keys.
+type KeyRecord struct {
+	ID             string
+	UserID         string
+	HashedPassword *string
+	PrimaryKey     bool
+	Expires        *int64
+}
+
+// UserAdapter stores users and keys. It mirrors Lucia v1's user adapter.
+//
+// Implementations must be safe for concurrent use. Reads of a missing record
+// return an error matching ErrNotFound. Arguments that could never be stored
+// (an empty id, a malformed attribute name) are rejected with an error
+// matching ErrInvalidInput before anything is written.
+type UserAdapter interface {
+	// GetUser returns the user, or ErrNotFound.
+	GetUser(ctx context.Context, userID string) (UserRecord, error)
+
+	// SetUser creates the user and, when key is not nil, its key together:
+	// if the key id is taken the call fails with ErrDuplicateKeyID and no
+	// user is left behind. A taken user id fails with ErrDuplicateUserID.
+	SetUser(ctx context.Context, user UserRecord, key *KeyRecord) error
+
+	// DeleteUser removes the user with all its sessions and keys. Deleting a
+	// missing user is not an error.
+	DeleteUser(ctx context.Context, userID string) error
+
+	// UpdateUser sets the given attributes (other attributes are kept) and
+	// returns the updated user, or ErrInvalidUserID if there is no such user.
+	UpdateUser(ctx context.Context, userID string, attributes map[string]any) (UserRecord, error)
+
+	// SetKey creates a key: ErrInvalidUserID if its user does not exist,
+	// ErrDuplicateKeyID if the id is taken.
+	SetKey(ctx context.Context, key KeyRecord) error
+
+	// GetKey returns the key, or ErrNotFound.
+	GetKey(ctx context.Context, keyID string) (KeyRecord, error)
+
+	// GetKeysByUserID returns the user's keys; an unknown user has none.
+	GetKeysByUserID(ctx context.Context, userID string) ([]KeyRecord, error)
+
+	// UpdateKeyPassword replaces the key's password hash (nil removes it)
+	// and returns the updated key, or ErrInvalidKeyID if there is no such key.
+	UpdateKeyPassword(ctx context.Context, keyID string, hashedPassword *string) (KeyRecord, error)
+
+	// DeleteNonPrimaryKey deletes the key unless it is a primary key.
+	// Deleting a missing key is not an error.
+	DeleteNonPrimaryKey(ctx context.Context, keyID string) error
+
+	// DeleteKeysByUserID deletes all of the user's keys, primary ones too.
+	DeleteKeysByUserID(ctx context.Context, userID string) error
+}
+
+// SessionAdapter stores sessions. It mirrors Lucia v1's session adapter and
+// follows the same rules as UserAdapter.
+type SessionAdapter interface {
+	// GetSession returns the session, or ErrNotFound. It does not check
+	// expiry; that is the caller's business.
+	GetSession(ctx context.Context, sessionID string) (SessionRecord, error)
+
+	// GetSessionsByUserID returns the user's sessions, expired ones included;
+	// an unknown user has none.
+	GetSessionsByUserID(ctx context.Context, userID string) ([]SessionRecord, error)
+
+	// SetSession creates a session: ErrInvalidUserID if its user does not
+	// exist, ErrDuplicateSessionID if the id is taken. A session created
+	// while its user is being deleted either fails with ErrInvalidUserID or
+	// is removed by that deletion; it never outlives its user.
+	SetSession(ctx context.Context, session SessionRecord) error
+
+	// DeleteSession deletes the session; a missing session is not an error.
+	DeleteSession(ctx context.Context, sessionID string) error
+
+	// DeleteSessionsByUserID deletes all of the user's sessions.
+	DeleteSessionsByUserID(ctx context.Context, userID string) error
+}
+
+// SessionAndUserGetter is implemented by adapters that read a session and
+// its user in one call (one round trip where the database allows).
+type SessionAndUserGetter interface {
+	// GetSessionAndUser returns the session and its user, or ErrNotFound
+	// when either is missing.
+	GetSessionAndUser(ctx context.Context, sessionID string) (SessionRecord, UserRecord, error)
+}
+
+// Adapter stores users, keys and sessions in one database.
+type Adapter interface {
+	UserAdapter
+	SessionAdapter
+}

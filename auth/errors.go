@@ -1,0 +1,55 @@
+package auth
+
+import "fmt"
+
+// Error is one of the error conditions Lucia v1 names. The package's
+// sentinel errors are *Error values; test for them with errors.Is, which
+// also sees through wrapping.
+type Error struct {
+	// Code is Lucia's code for the condition, such as "AUTH_INVALID_USER_ID".
+	Code    string
+	message string
+}
+
+func (e *Error) Error() string { return "auth: " + e.message }
+
+// Adapter errors, shared by every adapter.
+var (
+	// ErrNotFound: the requested user, key or session does not exist.
+	ErrNotFound = &Error{"AUTH_NOT_FOUND", "not found"}
+	// ErrInvalidUserID: the user a call refers to does not exist.
+	ErrInvalidUserID = &Error{"AUTH_INVALID_USER_ID", "invalid user id"}
+	// ErrDuplicateUserID: a user with this id already exists.
+	ErrDuplicateUserID = &Error{"AUTH_DUPLICATE_USER_ID", "duplicate user id"}
+	// ErrDuplicateKeyID: a key with this id already exists.
+	ErrDuplicateKeyID = &Error{"AUTH_DUPLICATE_KEY_ID", "duplicate key id"}
+	// ErrDuplicateSessionID: a session with this id already exists.
+	ErrDuplicateSessionID = &Error{"AUTH_DUPLICATE_SESSION_ID", "duplicate session id"}
+	// ErrInvalidKeyID: the key a call refers to does not exist.
+	ErrInvalidKeyID = &Error{"AUTH_INVALID_KEY_ID", "invalid key id"}
+	// ErrInvalidInput: an argument was rejected before any database call;
+	// the error is an *InputError saying which and why.
+	ErrInvalidInput = &Error{"AUTH_INVALID_INPUT", "invalid input"}
+)
+
+// InputError reports an argument that an adapter or the core refused before
+// touching the database. It matches ErrInvalidInput.
+type InputError struct {
+	// Field names the argument: "user id", "session id", "key id" or
+	// "attribute", for instance.
+	Field string
+	// Name is the offending attribute name, when Field is "attribute".
+	Name string
+	// Reason says what is wrong, in a few words.
+	Reason string
+}
+
+func (e *InputError) Error() string {
+	if e.Name != "" {
+		return fmt.Sprintf("auth: invalid %s %q: %s", e.Field, e.Name, e.Reason)
+	}
+	return fmt.Sprintf("auth: invalid %s: %s", e.Field, e.Reason)
+}
+
+// Is makes errors.Is(err, ErrInvalidInput) true.
+func (e *InputError) Is(target error) bool { return target == ErrInvalidInput }

@@ -1,0 +1,319 @@
+package mongoauth
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/luciago/mongoauth/auth"
+)
+
+// Default collection names, the same as Lucia's default table names.
+const (
+	DefaultUserCollection    = "auth_user"
+	DefaultSessionCollection = "auth_session"
+	DefaultKeyCollection     = "auth_key"
+)
+
+// Field names of the stored documents. They follow Lucia's schema, with the
+// id stored as _id: the application's string, never an ObjectId.
+const (
+	fieldID             = "_id"
+	fieldUserID         = "user_id"
+	fieldActiveExpires  = "active_expires"
+	fieldIdleExpires    = "idle_expires"
+	fieldHashedPassword = "hashed_password"
+	fieldPrimaryKey     = "primary_key"
+	fieldExpires        = "expires"
+	// fieldVersion is the version counter mongoose adds to every document.
+	// It is bookkeeping, never a user attribute.
+	fieldVersion = "__v"
+)
+
+// DocumentError reports a stored document that this adapter cannot read,
+// such as one with a non-string _id or a wrongly typed field, left by another
+// writer or by hand. The document is not changed.
+type DocumentError struct {
+	// Record is "user", "session" or "key".
+	Record string
+	// ID is the document's _id as extended JSON (a session id is a secret,
+	// so Error prints only its first characters).
+	ID string
+	// Field is the offending field.
+	Field string
+	// Reason says what is wrong.
+	Reason string
+}
+
+func (e *DocumentError) Error() string {
+	id := e.ID
+	if e.Record == "session" && len(id) > 6 {
+		id = id[:6] + "…"
+	}
+	return fmt.Sprintf("mongoauth: cannot read %s document %s: field %q: %s", e.Record, id, e.Field, e.Reason)
+}
+
+func userDocument(u auth.UserRecord) bson.D {
+	doc := make(bson.D, 0, len(u.Attributes)+1)
+	doc = append(doc, bson.E{Key: fieldID, Value: u.ID})
+	names := make([]string, 0, len(u.Attributes))
+	for name := range u.Attributes {
+		names = append(names, name)
+	}
+	sort.Strings(names) // stable field order makes documents comparable
+	for _, name := range names {
+		doc = append(doc, bson.E{Key: name, Value: u.Attributes[name]})
+	}
+	return doc
+}
+
+func sessionDocument(s auth.SessionRecord) bson.D {
+	return bson.D{
+		{Key: fieldID, Value: s.ID},
+		{Key: fieldUserID, Value: s.UserID},
+		{Key: fieldActiveExpires, Value: s.ActiveExpires},
+		{Key: fieldIdleExpires, Value: s.IdleExpires},
+	}
+}
+
+func keyDocument(k auth.KeyRecord) bson.D {
+	var hash, expires any // nil encodes as BSON null, as Lucia stores them
+	if k.HashedPassword != nil {
+		hash = *k.HashedPassword
+	}
+	if k.Expires != nil {
+		expires = *k.Expires
+	}
+	return bson.D{
+		{Key: fieldID, Value: k.ID},
+		{Key: fieldUserID, Value: k.UserID},
+		{Key: fieldHashedPassword, Value: hash},
+		{Key: fieldPrimaryKey, Value: k.PrimaryKey},
+		{Key: fieldExpires, Value: expires},
+	}
+}
+
+// reader decodes one document, remembering the first problem it meets so
+// that decoding code reads straight through.
+type reader struct {
+	doc    bson.Raw
+	record string
+	id     string
+	err    error
+}
+
+func newReader(doc bson.Raw, record string) *reader {
+	r := &reader{doc: doc, record: record}
+	v, err := doc.LookupErr(fieldID)
+	switch {
+	case err != nil:
+		r.fail(fieldID, "missing")
+	case v.Type != bson.TypeString:
+		r.id = v.String()
+		r.fail(fieldID, "want a string, have "+v.Type.String())
+	default:
+		r.id = v.StringValue()
+	}
+	return r
+}
+
+func (r *reader) fail(field, reason string) {
+	if r.err == nil {
+		id := r.id
+		if id == "" {
+			id = "(unknown id)"
+		}
+		r.err = &DocumentError{Record: r.record, ID: id, Field: field, Reason: reason}
+	}
+}
+
+func (r *reader) lookup(field string) (bson.RawValue, bool) {
+	v, err := r.doc.LookupErr(field)
+	if err != nil {
+		return v, false
+	}
+	return v, true
+}
+
+func (r *reader) string(field string) string {
+	v, ok := r.lookup(field)
+	if !ok {
+		r.fail(field, "missing")
+		return ""
+	}
+	s, ok := v.StringValueOK()
+	if !ok {
+		r.fail(field, "want a string, have "+v.Type.String())
+	}
+	return s
+}
+
+// nullableString reads a string that may be null or absent.
+func (r *reader) nullableString(field string) *string {
+	v, ok := r.lookup(field)
+	if !ok || v.Type == bson.TypeNull {
+		return nil
+	}
+	s, ok := v.StringValueOK()
+	if !ok {
+		r.fail(field, "want a string or null, have "+v.Type.String())
+		return nil
+	}
+	return &s
+}
+
+func (r *reader) bool(field string) bool {
+	v, ok := r.lookup(field)
+	if !ok {
+		r.fail(field, "missing")
+		return false
+	}
+	b, ok := v.BooleanOK()
+	if !ok {
+		r.fail(field, "want a boolean, have "+v.Type.String())
+	}
+	return b
+}
+
+func (r *reader) millis(field string) int64 {
+	v, ok := r.lookup(field)
+	if !ok {
+		r.fail(field, "missing")
+		return 0
+	}
+	n, err := millisValue(v)
+	if err != nil {
+		r.fail(field, err.Error())
+	}
+	return n
+}
+
+// nullableMillis reads Unix milliseconds that may be null or absent.
+func (r *reader) nullableMillis(field string) *int64 {
+	v, ok := r.lookup(field)
+	if !ok || v.Type == bson.TypeNull {
+		return nil
+	}
+	n, err := millisValue(v)
+	if err != nil {
+		r.fail(field, err.Error())
+		return nil
+	}
+	return &n
+}
+
+// millisValue accepts the number types Lucia's JavaScript adapters leave:
+// Int64 (Prisma), Double (mongoose) and Int32 for small values.
+func millisValue(v bson.RawValue) (int64, error) {
+	switch v.Type {
+	case bson.TypeInt64:
+		return v.Int64(), nil
+	case bson.TypeInt32:
+		return int64(v.Int32()), nil
+	case bson.TypeDouble:
+		f := v.Double()
+		if f != math.Trunc(f) || math.IsInf(f, 0) || f < math.MinInt64 || f >= math.MaxInt64 {
+			return 0, fmt.Errorf("want whole milliseconds, have %v", f)
+		}
+		return int64(f), nil
+	}
+	return 0, errors.New("want a number, have " + v.Type.String())
+}
+
+func decodeSession(doc bson.Raw) (auth.SessionRecord, error) {
+	r := newReader(doc, "session")
+	s := auth.SessionRecord{
+		ID:            r.id,
+		UserID:        r.string(fieldUserID),
+		ActiveExpires: r.millis(fieldActiveExpires),
+		IdleExpires:   r.millis(fieldIdleExpires),
+	}
+	return s, r.err
+}
+
+func decodeKey(doc bson.Raw) (auth.KeyRecord, error) {
+	r := newReader(doc, "key")
+	k := auth.KeyRecord{
+		ID:             r.id,
+		UserID:         r.string(fieldUserID),
+		HashedPassword: r.nullableString(fieldHashedPassword),
+		PrimaryKey:     r.bool(fieldPrimaryKey),
+		Expires:        r.nullableMillis(fieldExpires),
+	}
+	return k, r.err
+}
+
+func decodeUser(doc bson.Raw) (auth.UserRecord, error) {
+	r := newReader(doc, "user")
+	if r.err != nil {
+		return auth.UserRecord{}, r.err
+	}
+	elems, err := doc.Elements()
+	if err != nil {
+		return auth.UserRecord{}, &DocumentError{Record: "user", ID: r.id, Field: "", Reason: err.Error()}
+	}
+	u := auth.UserRecord{ID: r.id, Attributes: make(map[string]any, len(elems))}
+	for _, e := range elems {
+		name := e.Key()
+		if name == fieldID || name == fieldVersion {
+			continue
+		}
+		u.Attributes[name] = plainValue(e.Value())
+	}
+	return u, nil
+}
+
+// plainValue converts a BSON value to the Go types auth.UserRecord promises,
+// so that applications see the same values as from any other adapter.
+// Types without a plain Go counterpart (ObjectId, Decimal128, ...) keep
+// the driver's type.
+func plainValue(v bson.RawValue) any {
+	switch v.Type {
+	case bson.TypeNull, bson.TypeUndefined:
+		return nil
+	case bson.TypeString:
+		return v.StringValue()
+	case bson.TypeBoolean:
+		return v.Boolean()
+	case bson.TypeInt32:
+		return int64(v.Int32())
+	case bson.TypeInt64:
+		return v.Int64()
+	case bson.TypeDouble:
+		return v.Double()
+	case bson.TypeDateTime:
+		return time.UnixMilli(v.DateTime()).UTC()
+	case bson.TypeBinary:
+		_, data := v.Binary()
+		return append([]byte(nil), data...)
+	case bson.TypeEmbeddedDocument:
+		elems, err := v.Document().Elements()
+		if err != nil {
+			return nil
+		}
+		m := make(map[string]any, len(elems))
+		for _, e := range elems {
+			m[e.Key()] = plainValue(e.Value())
+		}
+		return m
+	case bson.TypeArray:
+		values, err := v.Array().Values()
+		if err != nil {
+			return nil
+		}
+		out := make([]any, len(values))
+		for i, e := range values {
+			out[i] = plainValue(e)
+		}
+		return out
+	}
+	var out any
+	if err := v.Unmarshal(&out); err != nil {
+		return nil
+	}
+	return out
+}

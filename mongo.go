@@ -1,0 +1,471 @@
+// Package mongoauth stores Lucia-style users, sessions and keys in MongoDB.
+//
+// It implements the adapter contract of package auth (auth.Adapter and
+// auth.SessionAndUserGetter) over three collections keyed by the
+// application's string ids. MongoDB has no foreign keys, so the adapter keeps
+// the integrity a relational schema gets from them itself:
+//
+//   - a session or key is only stored for an existing user, also while that
+//     user is being deleted concurrently;
+//   - deleting a user deletes its sessions and keys;
+//   - creating a user with its primary key stores both or neither.
+//
+// Where the deployment supports transactions (a replica set or a sharded
+// cluster) multi-document writes run in one transaction. Where it does not
+// (a standalone server, FerretDB) the same steps run in a fixed order, with
+// compensating deletes on failure; see the README's "Standalone servers"
+// section for the protocol and what a crash in the middle can leave behind.
+package mongoauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+
+	"github.com/luciago/mongoauth/auth"
+)
+
+// TransactionMode says when the adapter uses multi-document transactions.
+type TransactionMode int
+
+const (
+	// TransactionsAuto uses transactions when the server supports them
+	// (a replica set or sharded cluster) and the standalone protocol
+	// otherwise. It is the default.
+	TransactionsAuto TransactionMode = iota
+	// TransactionsRequired makes New fail with ErrNoTransactions on a
+	// server without transactions.
+	TransactionsRequired
+	// TransactionsOff always uses the standalone protocol.
+	TransactionsOff
+)
+
+// ErrNoTransactions is returned by New in TransactionsRequired mode when the
+// server is neither a replica set member nor a mongos.
+var ErrNoTransactions = errors.New("mongoauth: transactions required, but the server is a standalone (transactions need a replica set or a sharded cluster)")
+
+// Options configure an Adapter. The zero value is ready to use.
+type Options struct {
+	// UserCollection names the users' collection; default "auth_user".
+	UserCollection string
+	// SessionCollection names the sessions' collection; default "auth_session".
+	SessionCollection string
+	// KeyCollection names the keys' collection; default "auth_key".
+	KeyCollection string
+	// Transactions chooses when to use transactions; default TransactionsAuto.
+	Transactions TransactionMode
+}
+
+// Adapter is the MongoDB adapter. It is safe for concurrent use.
+type Adapter struct {
+	client   *mongo.Client
+	users    *mongo.Collection
+	sessions *mongo.Collection
+	keys     *mongo.Collection
+
+	transactions bool
+	lookup       bool
+}
+
+var (
+	_ auth.Adapter              = (*Adapter)(nil)
+	_ auth.SessionAndUserGetter = (*Adapter)(nil)
+)
+
+// New returns an adapter over db. It asks the server once what it supports
+// (transactions, $lookup), so it needs a reachable server; it does not
+// create collections or indexes (see EnsureIndexes).
+//
+// All reads go to the primary: the adapter's integrity checks read what was
+// just written.
+func New(ctx context.Context, db *mongo.Database, opts Options) (*Adapter, error) {
+	if db == nil {
+		return nil, errors.New("mongoauth: nil database")
+	}
+	names := [3]*string{&opts.UserCollection, &opts.SessionCollection, &opts.KeyCollection}
+	for i, def := range [3]string{DefaultUserCollection, DefaultSessionCollection, DefaultKeyCollection} {
+		if *names[i] == "" {
+			*names[i] = def
+		}
+	}
+	if opts.UserCollection == opts.SessionCollection || opts.UserCollection == opts.KeyCollection || opts.SessionCollection == opts.KeyCollection {
+		return nil, errors.New("mongoauth: users, sessions and keys need three different collections")
+	}
+	primary := options.Collection().SetReadPreference(readpref.Primary())
+	a := &Adapter{
+		client:   db.Client(),
+		users:    db.Collection(opts.UserCollection, primary),
+		sessions: db.Collection(opts.SessionCollection, primary),
+		keys:     db.Collection(opts.KeyCollection, primary),
+	}
+	supported, err := supportsTransactions(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	switch opts.Transactions {
+	case TransactionsAuto:
+		a.transactions = supported
+	case TransactionsRequired:
+		if !supported {
+			return nil, ErrNoTransactions
+		}
+		a.transactions = true
+	case TransactionsOff:
+	default:
+		return nil, fmt.Errorf("mongoauth: unknown transaction mode %d", opts.Transactions)
+	}
+	if a.lookup, err = a.supportsLookup(ctx); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// UsesTransactions reports whether multi-document writes run in transactions.
+func (a *Adapter) UsesTransactions() bool { return a.transactions }
+
+// UsesLookup reports whether GetSessionAndUser reads session and user in one
+// aggregation ($lookup) rather than two finds.
+func (a *Adapter) UsesLookup() bool { return a.lookup }
+
+// supportsTransactions asks the server whether it is a replica set member
+// or a mongos, the deployments where transactions exist.
+func supportsTransactions(ctx context.Context, db *mongo.Database) (bool, error) {
+	var hello struct {
+		SetName string `bson:"setName"`
+		Msg     string `bson:"msg"`
+	}
+	if err := db.RunCommand(ctx, bson.D{{Key: "hello", Value: 1}}).Decode(&hello); err != nil {
+		return false, fmt.Errorf("mongoauth: hello: %w", err)
+	}
+	return hello.SetName != "" || hello.Msg == "isdbgrid", nil
+}
+
+// supportsLookup runs a $lookup that matches nothing: a server error means
+// the stage is not implemented (FerretDB v1, for one).
+func (a *Adapter) supportsLookup(ctx context.Context) (bool, error) {
+	cur, err := a.sessions.Aggregate(ctx, a.sessionAndUserPipeline(""))
+	if err != nil {
+		var se mongo.ServerError
+		if errors.As(err, &se) {
+			return false, nil
+		}
+		return false, fmt.Errorf("mongoauth: probe $lookup: %w", err)
+	}
+	return true, cur.Close(ctx)
+}
+
+// GetUser implements auth.UserAdapter.
+func (a *Adapter) GetUser(ctx context.Context, userID string) (auth.UserRecord, error) {
+	if err := auth.CheckID("user id", userID); err != nil {
+		return auth.UserRecord{}, err
+	}
+	doc, err := findByID(ctx, a.users, userID)
+	if err != nil {
+		return auth.UserRecord{}, err
+	}
+	return decodeUser(doc)
+}
+
+// SetUser implements auth.UserAdapter. With a key, user and key are
+// inserted in one transaction, or, without transactions, the user is deleted
+// again when the key cannot be inserted.
+func (a *Adapter) SetUser(ctx context.Context, user auth.UserRecord, key *auth.KeyRecord) error {
+	if err := auth.CheckID("user id", user.ID); err != nil {
+		return err
+	}
+	if err := auth.CheckAttributes(user.Attributes); err != nil {
+		return err
+	}
+	if key != nil {
+		if err := checkKey(*key); err != nil {
+			return err
+		}
+		if key.UserID != user.ID {
+			return &auth.InputError{Field: "key", Reason: "key.UserID differs from the user's id"}
+		}
+	}
+	return a.atomically(ctx, func(ctx context.Context, undo *undoLog) error {
+		if err := insert(ctx, a.users, userDocument(user), auth.ErrDuplicateUserID); err != nil {
+			return err
+		}
+		// A full cascade, not a plain delete: a session may have been
+		// attached to the new user meanwhile.
+		undo.push(func(ctx context.Context) error { return a.deleteUser(ctx, user.ID) })
+		if key == nil {
+			return nil
+		}
+		return insert(ctx, a.keys, keyDocument(*key), auth.ErrDuplicateKeyID)
+	})
+}
+
+// DeleteUser implements auth.UserAdapter: it deletes the user, then its
+// sessions and keys, in one transaction where available. Sessions and keys
+// inserted concurrently either fail with auth.ErrInvalidUserID or are
+// deleted by this call.
+func (a *Adapter) DeleteUser(ctx context.Context, userID string) error {
+	if err := auth.CheckID("user id", userID); err != nil {
+		return err
+	}
+	return a.deleteUser(ctx, userID)
+}
+
+func (a *Adapter) deleteUser(ctx context.Context, userID string) error {
+	err := a.atomically(ctx, func(ctx context.Context, _ *undoLog) error {
+		if _, err := a.users.DeleteOne(ctx, byID(userID)); err != nil {
+			return wrap("delete user", err)
+		}
+		return a.deleteDependents(ctx, userID)
+	})
+	if err != nil || !a.transactions {
+		return err
+	}
+	// A transaction reads a snapshot: a session or key inserted after it
+	// began is invisible to it, and its inserter may have seen the user
+	// before the commit. Such stragglers exist only after the commit, so one
+	// more pass outside the transaction removes them. (Without transactions
+	// every step reads the latest data and no second pass is needed.)
+	return a.deleteDependents(ctx, userID)
+}
+
+func (a *Adapter) deleteDependents(ctx context.Context, userID string) error {
+	if _, err := a.sessions.DeleteMany(ctx, byUserID(userID)); err != nil {
+		return wrap("delete sessions", err)
+	}
+	if _, err := a.keys.DeleteMany(ctx, byUserID(userID)); err != nil {
+		return wrap("delete keys", err)
+	}
+	return nil
+}
+
+// UpdateUser implements auth.UserAdapter.
+func (a *Adapter) UpdateUser(ctx context.Context, userID string, attributes map[string]any) (auth.UserRecord, error) {
+	if err := auth.CheckID("user id", userID); err != nil {
+		return auth.UserRecord{}, err
+	}
+	if err := auth.CheckAttributes(attributes); err != nil {
+		return auth.UserRecord{}, err
+	}
+	if len(attributes) == 0 { // an empty $set is an error on older servers
+		u, err := a.GetUser(ctx, userID)
+		return u, notFoundAs(err, auth.ErrInvalidUserID)
+	}
+	set := userDocument(auth.UserRecord{Attributes: attributes})[1:] // without _id
+	doc, err := findAndSet(ctx, a.users, userID, set)
+	if err != nil {
+		return auth.UserRecord{}, notFoundAs(err, auth.ErrInvalidUserID)
+	}
+	return decodeUser(doc)
+}
+
+// SetKey implements auth.UserAdapter; see SetSession for the protocol.
+func (a *Adapter) SetKey(ctx context.Context, key auth.KeyRecord) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	return a.insertOwned(ctx, a.keys, key.ID, key.UserID, keyDocument(key), auth.ErrDuplicateKeyID)
+}
+
+// GetKey implements auth.UserAdapter.
+func (a *Adapter) GetKey(ctx context.Context, keyID string) (auth.KeyRecord, error) {
+	if err := auth.CheckID("key id", keyID); err != nil {
+		return auth.KeyRecord{}, err
+	}
+	doc, err := findByID(ctx, a.keys, keyID)
+	if err != nil {
+		return auth.KeyRecord{}, err
+	}
+	return decodeKey(doc)
+}
+
+// GetKeysByUserID implements auth.UserAdapter.
+func (a *Adapter) GetKeysByUserID(ctx context.Context, userID string) ([]auth.KeyRecord, error) {
+	if err := auth.CheckID("user id", userID); err != nil {
+		return nil, err
+	}
+	return findAll(ctx, a.keys, byUserID(userID), decodeKey)
+}
+
+// UpdateKeyPassword implements auth.UserAdapter.
+func (a *Adapter) UpdateKeyPassword(ctx context.Context, keyID string, hashedPassword *string) (auth.KeyRecord, error) {
+	if err := auth.CheckID("key id", keyID); err != nil {
+		return auth.KeyRecord{}, err
+	}
+	var hash any
+	if hashedPassword != nil {
+		hash = *hashedPassword
+	}
+	doc, err := findAndSet(ctx, a.keys, keyID, bson.D{{Key: fieldHashedPassword, Value: hash}})
+	if err != nil {
+		return auth.KeyRecord{}, notFoundAs(err, auth.ErrInvalidKeyID)
+	}
+	return decodeKey(doc)
+}
+
+// DeleteNonPrimaryKey implements auth.UserAdapter.
+func (a *Adapter) DeleteNonPrimaryKey(ctx context.Context, keyID string) error {
+	if err := auth.CheckID("key id", keyID); err != nil {
+		return err
+	}
+	filter := bson.D{{Key: fieldID, Value: keyID}, {Key: fieldPrimaryKey, Value: false}}
+	_, err := a.keys.DeleteOne(ctx, filter)
+	return wrap("delete key", err)
+}
+
+// DeleteKeysByUserID implements auth.UserAdapter.
+func (a *Adapter) DeleteKeysByUserID(ctx context.Context, userID string) error {
+	if err := auth.CheckID("user id", userID); err != nil {
+		return err
+	}
+	_, err := a.keys.DeleteMany(ctx, byUserID(userID))
+	return wrap("delete keys", err)
+}
+
+// GetSession implements auth.SessionAdapter.
+func (a *Adapter) GetSession(ctx context.Context, sessionID string) (auth.SessionRecord, error) {
+	if err := auth.CheckID("session id", sessionID); err != nil {
+		return auth.SessionRecord{}, err
+	}
+	doc, err := findByID(ctx, a.sessions, sessionID)
+	if err != nil {
+		return auth.SessionRecord{}, err
+	}
+	return decodeSession(doc)
+}
+
+// GetSessionsByUserID implements auth.SessionAdapter.
+func (a *Adapter) GetSessionsByUserID(ctx context.Context, userID string) ([]auth.SessionRecord, error) {
+	if err := auth.CheckID("user id", userID); err != nil {
+		return nil, err
+	}
+	return findAll(ctx, a.sessions, byUserID(userID), decodeSession)
+}
+
+// SetSession implements auth.SessionAdapter. The session is inserted first
+// and its user looked up second; if the user is missing, the session is
+// deleted again and ErrInvalidUserID returned. Checking after inserting is
+// what makes a concurrent DeleteUser safe: either this lookup sees the user
+// gone, or the deletion, which removes the user before its sessions, sees
+// the new session.
+func (a *Adapter) SetSession(ctx context.Context, session auth.SessionRecord) error {
+	if err := auth.CheckID("session id", session.ID); err != nil {
+		return err
+	}
+	if err := auth.CheckID("user id", session.UserID); err != nil {
+		return err
+	}
+	return a.insertOwned(ctx, a.sessions, session.ID, session.UserID, sessionDocument(session), auth.ErrDuplicateSessionID)
+}
+
+// insertOwned inserts a document that belongs to a user, then checks that
+// the user exists, deleting the document again if not. It never runs in a
+// transaction: the check must read the latest committed data, not a
+// snapshot taken before a concurrent deletion committed.
+func (a *Adapter) insertOwned(ctx context.Context, coll *mongo.Collection, id, userID string, doc bson.D, duplicate error) error {
+	return withUndo(ctx, func(ctx context.Context, undo *undoLog) error {
+		if err := insert(ctx, coll, doc, duplicate); err != nil {
+			return err
+		}
+		undo.push(func(ctx context.Context) error {
+			_, err := coll.DeleteOne(ctx, byID(id))
+			return err
+		})
+		err := a.users.FindOne(ctx, byID(userID), options.FindOne().SetProjection(bson.D{{Key: fieldID, Value: 1}})).Err()
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return auth.ErrInvalidUserID
+		}
+		return wrap("find user", err)
+	})
+}
+
+// DeleteSession implements auth.SessionAdapter.
+func (a *Adapter) DeleteSession(ctx context.Context, sessionID string) error {
+	if err := auth.CheckID("session id", sessionID); err != nil {
+		return err
+	}
+	_, err := a.sessions.DeleteOne(ctx, byID(sessionID))
+	return wrap("delete session", err)
+}
+
+// DeleteSessionsByUserID implements auth.SessionAdapter.
+func (a *Adapter) DeleteSessionsByUserID(ctx context.Context, userID string) error {
+	if err := auth.CheckID("user id", userID); err != nil {
+		return err
+	}
+	_, err := a.sessions.DeleteMany(ctx, byUserID(userID))
+	return wrap("delete sessions", err)
+}
+
+// GetSessionAndUser implements auth.SessionAndUserGetter: one aggregation
+// with $lookup where the server has it, two finds where it does not.
+func (a *Adapter) GetSessionAndUser(ctx context.Context, sessionID string) (auth.SessionRecord, auth.UserRecord, error) {
+	if err := auth.CheckID("session id", sessionID); err != nil {
+		return auth.SessionRecord{}, auth.UserRecord{}, err
+	}
+	if !a.lookup {
+		s, err := a.GetSession(ctx, sessionID)
+		if err != nil {
+			return s, auth.UserRecord{}, err
+		}
+		u, err := a.GetUser(ctx, s.UserID)
+		if err != nil {
+			return auth.SessionRecord{}, auth.UserRecord{}, err
+		}
+		return s, u, nil
+	}
+	cur, err := a.sessions.Aggregate(ctx, a.sessionAndUserPipeline(sessionID))
+	if err != nil {
+		return auth.SessionRecord{}, auth.UserRecord{}, wrap("aggregate session and user", err)
+	}
+	defer cur.Close(context.WithoutCancel(ctx))
+	if !cur.Next(ctx) {
+		if err := cur.Err(); err != nil {
+			return auth.SessionRecord{}, auth.UserRecord{}, wrap("aggregate session and user", err)
+		}
+		return auth.SessionRecord{}, auth.UserRecord{}, auth.ErrNotFound
+	}
+	s, err := decodeSession(cur.Current)
+	if err != nil {
+		return auth.SessionRecord{}, auth.UserRecord{}, err
+	}
+	users, _ := cur.Current.Lookup(joinedUser).ArrayOK()
+	first, err := users.IndexErr(0)
+	if err != nil { // no user: the session is an orphan and reads as none
+		return auth.SessionRecord{}, auth.UserRecord{}, auth.ErrNotFound
+	}
+	doc, ok := first.DocumentOK()
+	if !ok {
+		return auth.SessionRecord{}, auth.UserRecord{}, &DocumentError{Record: "user", ID: s.UserID, Field: joinedUser, Reason: "not a document"}
+	}
+	u, err := decodeUser(doc)
+	if err != nil {
+		return auth.SessionRecord{}, auth.UserRecord{}, err
+	}
+	return s, u, nil
+}
+
+// joinedUser is the array field the $lookup stage adds to a session.
+const joinedUser = "__user"
+
+func (a *Adapter) sessionAndUserPipeline(sessionID string) mongo.Pipeline {
+	return mongo.Pipeline{
+		{{Key: "$match", Value: byID(sessionID)}},
+		{{Key: "$lookup", Value: bson.D{
+			{Key: "from", Value: a.users.Name()},
+			{Key: "localField", Value: fieldUserID},
+			{Key: "foreignField", Value: fieldID},
+			{Key: "as", Value: joinedUser},
+		}}},
+	}
+}
+
+func checkKey(k auth.KeyRecord) error {
+	if err := auth.CheckID("key id", k.ID); err != nil {
+		return err
+	}
+	return auth.CheckID("user id", k.UserID)
+}

@@ -1,0 +1,105 @@
+package mongoauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/luciago/mongoauth/auth"
+)
+
+// Filters are built only from ids that passed auth.CheckID and are always
+// values of _id or user_id, never field names or operators: a string value
+// in a filter is matched literally.
+func byID(id string) bson.D         { return bson.D{{Key: fieldID, Value: id}} }
+func byUserID(userID string) bson.D { return bson.D{{Key: fieldUserID, Value: userID}} }
+
+// findByID returns the raw document, or auth.ErrNotFound.
+func findByID(ctx context.Context, coll *mongo.Collection, id string) (bson.Raw, error) {
+	doc, err := coll.FindOne(ctx, byID(id)).Raw()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, auth.ErrNotFound
+	}
+	return doc, wrap("find in "+coll.Name(), err)
+}
+
+// findAll decodes every document matching filter.
+func findAll[T any](ctx context.Context, coll *mongo.Collection, filter bson.D, decode func(bson.Raw) (T, error)) ([]T, error) {
+	cur, err := coll.Find(ctx, filter)
+	if err != nil {
+		return nil, wrap("find in "+coll.Name(), err)
+	}
+	defer cur.Close(context.WithoutCancel(ctx))
+	out := []T{}
+	for cur.Next(ctx) {
+		v, err := decode(cur.Current)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, wrap("find in "+coll.Name(), cur.Err())
+}
+
+// findAndSet applies $set to one document and returns it as updated, or
+// auth.ErrNotFound.
+func findAndSet(ctx context.Context, coll *mongo.Collection, id string, set bson.D) (bson.Raw, error) {
+	update := bson.D{{Key: "$set", Value: set}}
+	after := options.FindOneAndUpdate().SetReturnDocument(options.After)
+	doc, err := coll.FindOneAndUpdate(ctx, byID(id), update, after).Raw()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, auth.ErrNotFound
+	}
+	return doc, wrap("update in "+coll.Name(), err)
+}
+
+// insert inserts doc, reporting a taken _id as duplicate. Only _id is
+// unique in these collections, so a duplicate-key error code is enough to
+// know which id was taken; the error message is never parsed.
+func insert(ctx context.Context, coll *mongo.Collection, doc bson.D, duplicate error) error {
+	_, err := coll.InsertOne(ctx, doc)
+	if isDuplicateKey(err) {
+		return duplicate
+	}
+	return wrap("insert into "+coll.Name(), err)
+}
+
+// Server error codes for a unique index violation: on insert, on update,
+// and in a capped collection.
+var duplicateKeyCodes = []int{11000, 11001, 12582}
+
+func isDuplicateKey(err error) bool {
+	var se mongo.ServerError
+	if !errors.As(err, &se) {
+		return false
+	}
+	for _, code := range duplicateKeyCodes {
+		if se.HasErrorCode(code) {
+			return true
+		}
+	}
+	return false
+}
+
+// notFoundAs turns auth.ErrNotFound into the error an update reports for a
+// missing record.
+func notFoundAs(err, missing error) error {
+	if errors.Is(err, auth.ErrNotFound) {
+		return missing
+	}
+	return err
+}
+
+// wrap prefixes a driver error with the package and the operation, keeping
+// it inspectable with errors.As (the driver's error labels, which
+// WithTransaction relies on, stay visible).
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("mongoauth: %s: %w", op, err)
+}
