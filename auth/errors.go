@@ -53,3 +53,25 @@ func (e *InputError) Error() string {
 
 // Is makes errors.Is(err, ErrInvalidInput) true.
 func (e *InputError) Is(target error) bool { return target == ErrInvalidInput }
+
+// Core errors, returned by Auth. As in Lucia v1, an unknown user or key is
+// reported with ErrInvalidUserID or ErrInvalidKeyID.
+var (
+	// ErrInvalidSessionID: the session id is malformed, unknown or belongs
+	// to a dead (expired) session, or the session's user no longer exists.
+	ErrInvalidSessionID = &Error{"AUTH_INVALID_SESSION_ID", "invalid session id"}
+	// ErrInvalidPassword: the password does not match the key's, or a
+	// password was expected and none was given (or the other way round).
+	ErrInvalidPassword = &Error{"AUTH_INVALID_PASSWORD", "invalid password"}
+	// ErrExpiredKey: the single-use key has expired; it has been deleted.
+	ErrExpiredKey = &Error{"AUTH_EXPIRED_KEY", "expired key"}
+	// ErrOutdatedPassword: the key's password hash is in a format that can
+	// no longer be verified (bcrypt, as Lucia v1 reported); the user has to
+	// set a new password.
+	ErrOutdatedPassword = &Error{"AUTH_OUTDATED_PASSWORD", "outdated password hash"}
+	// ErrInvalidRequest: an HTTP request failed the CSRF (Origin) check;
+	// the error is an *OriginError saying why.
+	ErrInvalidRequest = &Error{"AUTH_INVALID_REQUEST", "invalid request"}
+	// ErrNotAuthenticated: the request carries no valid session.
+	ErrNotAuthenticated = &Error{"AUTH_NOT_AUTHENTICATED", "not authenticated"}
+)

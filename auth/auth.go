@@ -1,0 +1,224 @@
+// Package auth is Lucia v1-style authentication: users, keys and sessions
+// over a storage adapter.
+//
+// A user is an id plus the application's own attributes. A key is a way to
+// identify a user, named "providerID:providerUserID" ("username:ann",
+// "github:4711"), optionally with a password; a single-use key (a one-time
+// login link, say) carries an expiry and is deleted when used. A session is
+// what a browser holds after logging in: a random 40-character id with two
+// expiry times. Until the first (active period, 1 day by default) the session
+// is simply valid; until the second (idle period, 14 more days) it is still
+// valid but is renewed when used, which creates a new session id; after
+// that it is dead and is deleted when met.
+//
+// Auth holds the logic; an Adapter (such as the MongoDB adapter in the
+// parent module) stores the records. The type parameter of Auth is the
+// application's user attribute struct; see New for how its fields map to
+// stored attributes.
+//
+// The HTTP side (cookies, CSRF protection, middleware, login and logout
+// helpers) is in the same package and uses only net/http.
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Default session periods, as in Lucia v1.
+const (
+	DefaultActivePeriod = 24 * time.Hour
+	DefaultIdlePeriod   = 14 * 24 * time.Hour
+)
+
+// DefaultCookieName is the session cookie's name unless Config.CookieName
+// says otherwise.
+const DefaultCookieName = "auth_session"
+
+// Config configures an Auth. The zero value is ready to use: every field
+// documents its default.
+type Config struct {
+	// ActivePeriod is how long a new session is active; default 1 day.
+	ActivePeriod time.Duration
+	// IdlePeriod is how long a session stays valid after its active period
+	// ends; default 14 days. A session used during its idle period is
+	// renewed; one not used by then is dead.
+	IdlePeriod time.Duration
+
+	// GenerateUserID returns the id of a new user. The default draws
+	// UserIDLength characters from IDAlphabet with crypto/rand. The id
+	// must pass CheckID.
+	GenerateUserID func(ctx context.Context) (string, error)
+
+	// PasswordHasher hashes and verifies key passwords. The default is
+	// &Argon2id{}: argon2id with OWASP's parameters for new hashes, and
+	// verification of Lucia's scrypt hashes, which are replaced by argon2id
+	// hashes at the next successful login.
+	PasswordHasher PasswordHasher
+
+	// KeepDeadSessions turns off Lucia's automatic database cleanup. By
+	// default a dead session is deleted when it is read, and a user's dead
+	// sessions are deleted whenever a session is created for that user.
+	KeepDeadSessions bool
+
+	// Now returns the current time; default time.Now. Tests set it to move
+	// sessions and keys through their expiry without sleeping.
+	Now func() time.Time
+
+	// Development drops the Secure flag from the session cookie so that it
+	// works over plain HTTP on hosts other than localhost. The default
+	// (false, production) sets Secure. Never set it in production: without
+	// Secure the browser sends the session id over unencrypted connections.
+	Development bool
+	// CookieName is the session cookie's name; default "auth_session".
+	// With a "__Host-" prefix ("__Host-auth_session"), browsers refuse the
+	// cookie unless it is Secure, has Path=/ and no Domain, so that no
+	// sibling subdomain can plant its own session cookie; New checks that
+	// the configuration allows this.
+	CookieName string
+	// CookieDomain is the cookie's Domain attribute; default none, so the
+	// cookie goes back only to the host that set it.
+	CookieDomain string
+	// CookiePath is the cookie's Path attribute; default "/".
+	CookiePath string
+	// CookieSameSite is the cookie's SameSite attribute: Lax (the default)
+	// or Strict. None is refused, because it would send the session cookie
+	// with cross-site requests.
+	CookieSameSite http.SameSite
+
+	// TrustedOrigins lists origins, besides the request's own host, from
+	// which state-changing requests are accepted: "https://app.example.com"
+	// or "http://localhost:5173" (scheme, host and port; no path).
+	TrustedOrigins []string
+
+	// ErrorHandler writes the response when Middleware or RequireUser
+	// stops a request: err matches ErrInvalidRequest (failed CSRF check),
+	// ErrNotAuthenticated (RequireUser without a session), or is a storage
+	// error. The default answers 403, 401 and 500 respectively, with the
+	// status text as body, and never reveals the error to the client.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+}
+
+// Auth is the authentication core. It is safe for concurrent use. A is the
+// application's user attribute type; see New.
+type Auth[A any] struct {
+	adapter    Adapter
+	attributes *attributeCodec
+
+	activePeriod   time.Duration
+	idlePeriod     time.Duration
+	generateUserID func(ctx context.Context) (string, error)
+	hasher         PasswordHasher
+	cleanup        bool
+	now            func() time.Time
+
+	secureCookie   bool
+	cookieName     string
+	cookieDomain   string
+	cookiePath     string
+	cookieSameSite http.SameSite
+	trustedOrigins map[string]bool
+	errorHandler   func(w http.ResponseWriter, r *http.Request, err error)
+
+	// dummyHash is a hash of a random password, verified when a login
+	// names an unknown key, so that the answer takes as long as for a
+	// wrong password. Made on first use.
+	dummyMu   sync.Mutex
+	dummyHash string
+}
+
+// New returns an Auth over adapter.
+//
+// A is the application's user attribute type: a struct, or map[string]any
+// to handle raw attributes. Struct fields map to attributes like this:
+//
+//   - `auth:"name"` stores the field as attribute "name"; `auth:"-"` skips
+//     it; an exported field without the tag uses the field name as is.
+//     Unexported fields are skipped. An embedded struct without a tag
+//     contributes its fields as if they were the outer struct's.
+//   - `auth:"name,omitempty"` leaves the attribute out of CreateUser and
+//     UpdateUser when the field holds its zero value: with a pointer field,
+//     nil then means "do not change".
+//   - Field types: bool, string, every integer and float type, time.Time,
+//     []byte, slices, maps with string keys, structs (stored as nested
+//     documents), pointers to these, and any.
+//
+// Reading is tolerant of how a database hands values back: an integer field
+// accepts int64 and whole float64 values in its range, a float field int64
+// values, a time.Time field RFC 3339 strings, a []byte field base64 strings
+// (JSON's encoding of bytes). A missing or null attribute leaves the field
+// at its zero value and attributes without a field are ignored. Any other
+// mismatch is an *AttributeError naming the attribute.
+//
+// New fails if the configuration is inconsistent or A has a field that
+// could not be stored (an unsupported type, a reserved or malformed
+// attribute name, two fields with one name).
+func New[A any](adapter Adapter, config Config) (*Auth[A], error) {
+	if adapter == nil {
+		return nil, errors.New("auth: nil adapter")
+	}
+	codec, err := newAttributeCodec[A]()
+	if err != nil {
+		return nil, err
+	}
+	a := &Auth[A]{
+		adapter:        adapter,
+		attributes:     codec,
+		activePeriod:   config.ActivePeriod,
+		idlePeriod:     config.IdlePeriod,
+		generateUserID: config.GenerateUserID,
+		hasher:         config.PasswordHasher,
+		cleanup:        !config.KeepDeadSessions,
+		now:            config.Now,
+		secureCookie:   !config.Development,
+		cookieName:     config.CookieName,
+		cookieDomain:   config.CookieDomain,
+		cookiePath:     config.CookiePath,
+		cookieSameSite: config.CookieSameSite,
+		errorHandler:   config.ErrorHandler,
+	}
+	switch {
+	case a.activePeriod < 0 || a.idlePeriod < 0:
+		return nil, errors.New("auth: negative session period")
+	case a.activePeriod == 0:
+		a.activePeriod = DefaultActivePeriod
+	}
+	if a.idlePeriod == 0 {
+		a.idlePeriod = DefaultIdlePeriod
+	}
+	if a.generateUserID == nil {
+		a.generateUserID = func(context.Context) (string, error) { return RandomID(UserIDLength), nil }
+	}
+	if a.hasher == nil {
+		a.hasher = &Argon2id{}
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.errorHandler == nil {
+		a.errorHandler = defaultErrorHandler
+	}
+	if err := a.setUpCookie(); err != nil {
+		return nil, err
+	}
+	a.trustedOrigins = make(map[string]bool, len(config.TrustedOrigins))
+	for _, o := range config.TrustedOrigins {
+		origin, err := parseOrigin(o)
+		if err != nil {
+			return nil, fmt.Errorf("auth: trusted origin %q: %w", o, err)
+		}
+		a.trustedOrigins[origin.String()] = true
+	}
+	return a, nil
+}
+
+// Adapter returns the adapter a was made with.
+func (a *Auth[A]) Adapter() Adapter { return a.adapter }
+
+// nowMillis is the current time in Unix milliseconds, the unit of stored
+// expiry times.
+func (a *Auth[A]) nowMillis() int64 { return a.now().UnixMilli() }

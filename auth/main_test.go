@@ -1,0 +1,122 @@
+package auth_test
+
+import (
+	"context"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/luciago/mongoauth"
+	"github.com/luciago/mongoauth/auth"
+	"github.com/luciago/mongoauth/mongotest"
+)
+
+func TestMain(m *testing.M) { os.Exit(mongotest.Main(m)) }
+
+// testClock is Config.Now for tests: time moves only when told to.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newTestClock() *testClock {
+	return &testClock{now: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)}
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// profile is the attribute type most tests use.
+type profile struct {
+	Username string    `auth:"username"`
+	Age      int       `auth:"age,omitempty"`
+	Joined   time.Time `auth:"joined,omitempty"`
+}
+
+// env is one test's Auth over a counting wrapper of an adapter.
+type env struct {
+	t       *testing.T
+	ctx     context.Context
+	clock   *testClock
+	counter *countingAdapter
+	a       *auth.Auth[profile]
+}
+
+// backend makes a fresh, empty adapter for a test.
+type backend struct {
+	name       string
+	newAdapter func(t *testing.T) auth.Adapter
+}
+
+// withoutGetter hides an adapter's SessionAndUserGetter.
+type withoutGetter struct{ auth.Adapter }
+
+var memoryBackends = []backend{
+	{"Memory", func(*testing.T) auth.Adapter { return newMemoryAdapter() }},
+	{"MemoryWithoutGetter", func(*testing.T) auth.Adapter { return withoutGetter{newMemoryAdapter()} }},
+}
+
+// mongoBackend is the real MongoDB adapter over a fresh database of the
+// mongotest server (MONGODB_URI, Docker, or an embedded FerretDB).
+var mongoBackend = backend{"MongoDB", func(t *testing.T) auth.Adapter {
+	return newMongoAdapter(t, mongotest.Database(t))
+}}
+
+func newMongoAdapter(t *testing.T, db *mongo.Database) *mongoauth.Adapter {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	a, err := mongoauth.New(ctx, db, mongoauth.Options{})
+	require.NoError(t, err)
+	_, err = a.EnsureIndexes(ctx)
+	require.NoError(t, err)
+	return a
+}
+
+// newEnv returns an Auth over a counting wrapper of adapter, with a test
+// clock and the fast hasher; configure may change the Config further.
+func newEnv(t *testing.T, adapter auth.Adapter, configure func(*auth.Config)) *env {
+	t.Helper()
+	e := &env{t: t, clock: newTestClock()}
+	var wrapped auth.Adapter
+	if _, ok := adapter.(auth.SessionAndUserGetter); ok {
+		g := &countingGetterAdapter{countingAdapter{Adapter: adapter}}
+		e.counter, wrapped = &g.countingAdapter, g
+	} else {
+		e.counter = &countingAdapter{Adapter: adapter}
+		wrapped = e.counter
+	}
+	config := auth.Config{Now: e.clock.Now, PasswordHasher: auth.InsecureFastHasher()}
+	if configure != nil {
+		configure(&config)
+	}
+	var err error
+	e.a, err = auth.New[profile](wrapped, config)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	e.ctx = ctx
+	return e
+}
+
+// user creates a user with a primary "username" key and password.
+func (e *env) user(username, password string) auth.User[profile] {
+	e.t.Helper()
+	u, err := e.a.CreateUser(e.ctx, profile{Username: username},
+		&auth.KeyParams{ProviderID: "username", ProviderUserID: username, Password: password})
+	require.NoError(e.t, err)
+	return u
+}

@@ -1,0 +1,266 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// SessionState is the state of a valid session.
+type SessionState int
+
+const (
+	// SessionActive: within the active period; used as is.
+	SessionActive SessionState = iota + 1
+	// SessionIdle: past the active period but within the idle period;
+	// validating it creates a new session.
+	SessionIdle
+)
+
+func (s SessionState) String() string {
+	switch s {
+	case SessionActive:
+		return "active"
+	case SessionIdle:
+		return "idle"
+	}
+	return "invalid"
+}
+
+// Session is a valid session.
+type Session struct {
+	// ID is the session id: the secret the client holds.
+	ID     string
+	UserID string
+	// ActiveExpires ends the active period, IdleExpires the idle period
+	// and with it the session.
+	ActiveExpires time.Time
+	IdleExpires   time.Time
+	State         SessionState
+	// Fresh is true for a session created by this call (CreateSession, or
+	// a renewal): its id has to be sent to the client, in a new cookie.
+	Fresh bool
+}
+
+// sessionFromRecord returns the session and whether it is still valid at
+// nowMillis (before its idle expiry).
+func sessionFromRecord(rec SessionRecord, nowMillis int64) (Session, bool) {
+	s := Session{
+		ID:            rec.ID,
+		UserID:        rec.UserID,
+		ActiveExpires: time.UnixMilli(rec.ActiveExpires).UTC(),
+		IdleExpires:   time.UnixMilli(rec.IdleExpires).UTC(),
+		State:         SessionIdle,
+	}
+	if nowMillis < rec.ActiveExpires {
+		s.State = SessionActive
+	}
+	return s, nowMillis < rec.IdleExpires
+}
+
+// malformedSessionID is returned, without asking the adapter, for an id
+// that cannot be a session id.
+var malformedSessionID = fmt.Errorf("%w: malformed (not 40 letters and digits)", ErrInvalidSessionID)
+
+// CreateSession creates an active session for the user: ErrInvalidUserID
+// if there is no such user. Unless Config.KeepDeadSessions is set, the
+// user's dead sessions are deleted first, as Lucia's automatic database
+// cleanup did.
+func (a *Auth[A]) CreateSession(ctx context.Context, userID string) (Session, error) {
+	if a.cleanup {
+		if err := a.DeleteDeadUserSessions(ctx, userID); err != nil {
+			return Session{}, err
+		}
+	}
+	now := a.now()
+	activeExpires := now.Add(a.activePeriod)
+	rec := SessionRecord{
+		ID:            RandomID(SessionIDLength),
+		UserID:        userID,
+		ActiveExpires: activeExpires.UnixMilli(),
+		IdleExpires:   activeExpires.Add(a.idlePeriod).UnixMilli(),
+	}
+	if err := a.adapter.SetSession(ctx, rec); err != nil {
+		return Session{}, err
+	}
+	s, _ := sessionFromRecord(rec, now.UnixMilli())
+	s.Fresh = true
+	return s, nil
+}
+
+// GetSession returns the session if it is valid, without renewing it.
+// A malformed id (not SessionIDLength letters and digits) gives
+// ErrInvalidSessionID without a database call; so does, after one, an
+// unknown or dead session. A dead session is deleted unless
+// Config.KeepDeadSessions is set.
+func (a *Auth[A]) GetSession(ctx context.Context, sessionID string) (Session, error) {
+	if !wellFormedSessionID(sessionID) {
+		return Session{}, malformedSessionID
+	}
+	rec, err := a.adapter.GetSession(ctx, sessionID)
+	if errors.Is(err, ErrNotFound) {
+		return Session{}, ErrInvalidSessionID
+	}
+	if err != nil {
+		return Session{}, err
+	}
+	return a.liveSession(ctx, rec)
+}
+
+// liveSession converts rec, or deletes it and reports ErrInvalidSessionID
+// if it is dead.
+func (a *Auth[A]) liveSession(ctx context.Context, rec SessionRecord) (Session, error) {
+	s, valid := sessionFromRecord(rec, a.nowMillis())
+	if valid {
+		return s, nil
+	}
+	if a.cleanup {
+		if err := a.adapter.DeleteSession(ctx, rec.ID); err != nil {
+			// The session is invalid either way; say both.
+			return Session{}, fmt.Errorf("%w (deleting the dead session failed: %w)", ErrInvalidSessionID, err)
+		}
+	}
+	return Session{}, ErrInvalidSessionID
+}
+
+// ValidateSession returns the session if it is valid: an active session as
+// is, an idle one renewed. Renewal creates a new session (Fresh, with a new
+// id and new expiry times) that the client must store instead. As in Lucia
+// v1, the old session is left to expire rather than deleted, so that
+// concurrent requests still carrying the old id keep working. Invalid ids
+// and sessions give ErrInvalidSessionID, as for GetSession.
+func (a *Auth[A]) ValidateSession(ctx context.Context, sessionID string) (Session, error) {
+	s, err := a.GetSession(ctx, sessionID)
+	if err != nil {
+		return Session{}, err
+	}
+	return a.renewIfIdle(ctx, s)
+}
+
+func (a *Auth[A]) renewIfIdle(ctx context.Context, s Session) (Session, error) {
+	if s.State == SessionActive {
+		return s, nil
+	}
+	renewed, err := a.CreateSession(ctx, s.UserID)
+	if errors.Is(err, ErrInvalidUserID) {
+		// The user was deleted since the session was read.
+		return Session{}, ErrInvalidSessionID
+	}
+	return renewed, err
+}
+
+// ValidateSessionUser is ValidateSession that also returns the session's
+// user. With an adapter that implements SessionAndUserGetter, session and
+// user are read in one call. A session whose user no longer exists gives
+// ErrInvalidSessionID.
+func (a *Auth[A]) ValidateSessionUser(ctx context.Context, sessionID string) (Session, User[A], error) {
+	if !wellFormedSessionID(sessionID) {
+		return Session{}, User[A]{}, malformedSessionID
+	}
+	var userRec UserRecord
+	var s Session
+	if getter, ok := a.adapter.(SessionAndUserGetter); ok {
+		sessionRec, u, err := getter.GetSessionAndUser(ctx, sessionID)
+		if errors.Is(err, ErrNotFound) {
+			return Session{}, User[A]{}, ErrInvalidSessionID
+		}
+		if err != nil {
+			return Session{}, User[A]{}, err
+		}
+		if s, err = a.liveSession(ctx, sessionRec); err != nil {
+			return Session{}, User[A]{}, err
+		}
+		userRec = u
+	} else {
+		var err error
+		if s, err = a.GetSession(ctx, sessionID); err != nil {
+			return Session{}, User[A]{}, err
+		}
+		userRec, err = a.adapter.GetUser(ctx, s.UserID)
+		if errors.Is(err, ErrNotFound) {
+			return Session{}, User[A]{}, ErrInvalidSessionID
+		}
+		if err != nil {
+			return Session{}, User[A]{}, err
+		}
+	}
+	user, err := a.userFromRecord(userRec)
+	if err != nil {
+		return Session{}, User[A]{}, err
+	}
+	if s, err = a.renewIfIdle(ctx, s); err != nil {
+		return Session{}, User[A]{}, err
+	}
+	return s, user, nil
+}
+
+// UserSessions returns the user's valid sessions (ErrInvalidUserID if
+// there is no such user) and, unless Config.KeepDeadSessions is set,
+// deletes the dead ones.
+func (a *Auth[A]) UserSessions(ctx context.Context, userID string) ([]Session, error) {
+	if _, err := a.adapter.GetUser(ctx, userID); errors.Is(err, ErrNotFound) {
+		return nil, ErrInvalidUserID
+	} else if err != nil {
+		return nil, err
+	}
+	live, dead, err := a.userSessions(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	if a.cleanup {
+		if err := a.deleteSessions(ctx, dead); err != nil {
+			return nil, err
+		}
+	}
+	return live, nil
+}
+
+// userSessions reads the user's sessions and sorts them into valid ones
+// and the ids of dead ones.
+func (a *Auth[A]) userSessions(ctx context.Context, userID string) (live []Session, dead []string, err error) {
+	recs, err := a.adapter.GetSessionsByUserID(ctx, userID)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := a.nowMillis()
+	live = make([]Session, 0, len(recs))
+	for _, rec := range recs {
+		if s, valid := sessionFromRecord(rec, now); valid {
+			live = append(live, s)
+		} else {
+			dead = append(dead, rec.ID)
+		}
+	}
+	return live, dead, nil
+}
+
+func (a *Auth[A]) deleteSessions(ctx context.Context, ids []string) error {
+	for _, id := range ids {
+		if err := a.adapter.DeleteSession(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeleteDeadUserSessions deletes the user's dead sessions.
+func (a *Auth[A]) DeleteDeadUserSessions(ctx context.Context, userID string) error {
+	_, dead, err := a.userSessions(ctx, userID)
+	if err != nil {
+		return err
+	}
+	return a.deleteSessions(ctx, dead)
+}
+
+// InvalidateSession deletes the session (logs it out). Invalidating an
+// unknown session is not an error.
+func (a *Auth[A]) InvalidateSession(ctx context.Context, sessionID string) error {
+	return a.adapter.DeleteSession(ctx, sessionID)
+}
+
+// InvalidateUserSessions deletes all of the user's sessions (logs the user
+// out everywhere).
+func (a *Auth[A]) InvalidateUserSessions(ctx context.Context, userID string) error {
+	return a.adapter.DeleteSessionsByUserID(ctx, userID)
+}
