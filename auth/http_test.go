@@ -1,0 +1,438 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/luciago/mongoauth/auth"
+)
+
+const testHost = "app.example.com"
+
+// request returns a request to testHost carrying the given session cookie
+// (none if empty) and Origin header (none if empty).
+func request(method, sessionID, origin string) *http.Request {
+	r := httptest.NewRequest(method, "https://"+testHost+"/", nil)
+	if sessionID != "" {
+		r.AddCookie(&http.Cookie{Name: "auth_session", Value: sessionID})
+	}
+	if origin != "" {
+		r.Header.Set("Origin", origin)
+	}
+	return r
+}
+
+// sessionCookie returns the response's Set-Cookie for the session cookie.
+func sessionCookie(t *testing.T, w *httptest.ResponseRecorder) *http.Cookie {
+	t.Helper()
+	var found *http.Cookie
+	for _, c := range w.Result().Cookies() {
+		if c.Name == "auth_session" {
+			found = c
+		}
+	}
+	return found
+}
+
+func TestSessionCookieAttributes(t *testing.T) {
+	e := newEnv(t, newMemoryAdapter(), nil)
+	u := e.user("ann", "pw")
+	s, err := e.a.CreateSession(e.ctx, u.ID)
+	require.NoError(t, err)
+
+	w := httptest.NewRecorder()
+	e.a.SetSessionCookie(w, s)
+	header := w.Header().Get("Set-Cookie")
+	assert.Equal(t, "auth_session="+s.ID+"; Path=/; Max-Age=1296000; HttpOnly; Secure; SameSite=Lax", header,
+		"production defaults; Max-Age is the 15 days to the idle expiry")
+
+	e.clock.Advance(24*time.Hour + 500*time.Millisecond)
+	assert.Equal(t, 14*24*3600, e.a.SessionCookie(s).MaxAge, "Max-Age counts down to the idle expiry, rounded up")
+	e.clock.Advance(14 * 24 * time.Hour)
+	assert.Equal(t, -1, e.a.SessionCookie(s).MaxAge, "an expired session's cookie deletes itself")
+
+	w = httptest.NewRecorder()
+	e.a.ClearSessionCookie(w)
+	assert.Equal(t, "auth_session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax", w.Header().Get("Set-Cookie"))
+
+	dev := newEnv(t, newMemoryAdapter(), func(c *auth.Config) {
+		c.Development = true
+		c.CookieName = "sid"
+		c.CookieDomain = "example.com"
+		c.CookiePath = "/app"
+		c.CookieSameSite = http.SameSiteStrictMode
+	})
+	c := dev.a.SessionCookie(s)
+	assert.False(t, c.Secure, "Development drops Secure")
+	assert.Equal(t, "sid", c.Name)
+	assert.Equal(t, "/app", c.Path)
+	assert.Equal(t, "example.com", c.Domain)
+	assert.Equal(t, http.SameSiteStrictMode, c.SameSite)
+	assert.True(t, c.HttpOnly)
+}
+
+func TestConfigValidation(t *testing.T) {
+	adapter := newMemoryAdapter()
+	for name, config := range map[string]auth.Config{
+		"SameSite None":             {CookieSameSite: http.SameSiteNoneMode},
+		"__Host- in development":    {CookieName: "__Host-auth_session", Development: true},
+		"__Host- with a domain":     {CookieName: "__Host-auth_session", CookieDomain: "example.com"},
+		"__Host- with a path":       {CookieName: "__Host-auth_session", CookiePath: "/app"},
+		"__Secure- in development":  {CookieName: "__Secure-auth_session", Development: true},
+		"cookie name with a space":  {CookieName: "auth session"},
+		"trusted origin with path":  {TrustedOrigins: []string{"https://example.com/app"}},
+		"trusted origin null":       {TrustedOrigins: []string{"null"}},
+		"trusted origin bare host":  {TrustedOrigins: []string{"example.com"}},
+		"negative active period":    {ActivePeriod: -time.Hour},
+		"negative idle period":      {IdlePeriod: -time.Hour},
+		"unknown SameSite constant": {CookieSameSite: 42},
+	} {
+		_, err := auth.New[profile](adapter, config)
+		assert.Error(t, err, name)
+	}
+	_, err := auth.New[profile](nil, auth.Config{})
+	assert.Error(t, err, "nil adapter")
+	_, err = auth.New[profile](adapter, auth.Config{CookieName: "__Host-auth_session"})
+	assert.NoError(t, err, "__Host- in production with the default path")
+}
+
+func TestSessionIDFromCookie(t *testing.T) {
+	e := newEnv(t, newMemoryAdapter(), nil)
+	good := strings.Repeat("a", auth.SessionIDLength)
+	lucia := strings.Repeat("aB3", auth.SessionIDLength/3) + "x" // Lucia 1.x ids have capitals
+	for _, tc := range []struct {
+		name, header, want string
+	}{
+		{"None", "", ""},
+		{"OtherCookies", "theme=dark; lang=en", ""},
+		{"Good", "theme=dark; auth_session=" + good, good},
+		{"LuciaJS", "auth_session=" + lucia, lucia},
+		{"TooShort", "auth_session=abc", ""},
+		{"BadCharacters", "auth_session=" + good[:39] + "-", ""},
+		{"FirstWellFormedWins", "auth_session=bogus; auth_session=" + good, good},
+		{"Quoted", `auth_session="` + good + `"`, good},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			if tc.header != "" {
+				r.Header.Set("Cookie", tc.header)
+			}
+			got, ok := e.a.SessionID(r)
+			assert.Equal(t, tc.want, got)
+			assert.Equal(t, tc.want != "", ok)
+		})
+	}
+}
+
+func TestCheckOrigin(t *testing.T) {
+	e := newEnv(t, newMemoryAdapter(), func(c *auth.Config) {
+		c.TrustedOrigins = []string{"https://admin.example.com", "http://localhost:5173", "https://[2001:db8::1]:8443"}
+	})
+	for _, tc := range []struct {
+		method, host string
+		origins      []string
+		ok           bool
+	}{
+		{http.MethodGet, testHost, nil, true},
+		{http.MethodHead, testHost, nil, true},
+		{http.MethodOptions, testHost, []string{"https://evil.example"}, true},
+		{http.MethodPost, testHost, nil, false},
+		{http.MethodPost, testHost, []string{"null"}, false},
+		{http.MethodPost, testHost, []string{""}, false},
+		{http.MethodPost, testHost, []string{"https://" + testHost}, true},
+		{http.MethodPost, testHost, []string{"http://" + testHost}, true}, // host match, as net/http's CrossOriginProtection
+		{http.MethodPost, testHost, []string{"https://APP.Example.COM"}, true},
+		{http.MethodPost, testHost, []string{"https://" + testHost + ":443"}, true},
+		{http.MethodPost, testHost + ":443", []string{"https://" + testHost}, true},
+		{http.MethodPost, testHost + ":8443", []string{"https://" + testHost + ":8443"}, true},
+		{http.MethodPost, testHost + ":8443", []string{"https://" + testHost}, false},
+		{http.MethodPost, testHost, []string{"https://" + testHost + ":8443"}, false},
+		{http.MethodPost, testHost, []string{"https://evil.example"}, false},
+		{http.MethodPost, testHost, []string{"https://" + testHost + ".evil.example"}, false},
+		{http.MethodPost, testHost, []string{"https://" + testHost + "/"}, false},
+		{http.MethodPost, testHost, []string{"https://" + testHost + "/path"}, false},
+		{http.MethodPost, testHost, []string{"https://" + testHost + "?q"}, false},
+		{http.MethodPost, testHost, []string{"https://" + testHost + "#f"}, false},
+		{http.MethodPost, testHost, []string{"https://user@" + testHost}, false},
+		{http.MethodPost, testHost, []string{testHost}, false},
+		{http.MethodPost, testHost, []string{"https://app.ex%61mple.com"}, false},
+		{http.MethodPost, testHost, []string{"https://" + testHost + ":"}, false},
+		{http.MethodPost, testHost, []string{"https://" + testHost, "https://" + testHost}, false},
+		{http.MethodPost, "", []string{"https://" + testHost}, false},
+		{http.MethodPost, testHost, []string{"https://admin.example.com"}, true},
+		{http.MethodPost, testHost, []string{"http://admin.example.com"}, false},
+		{http.MethodPost, testHost, []string{"http://localhost:5173"}, true},
+		{http.MethodPost, testHost, []string{"http://localhost:5174"}, false},
+		{http.MethodPost, testHost, []string{"https://[2001:DB8::1]:8443"}, true},
+		{http.MethodPost, "[::1]:8080", []string{"http://[::1]:8080"}, true},
+		{http.MethodPut, testHost, nil, false},
+		{http.MethodPatch, testHost, nil, false},
+		{http.MethodDelete, testHost, nil, false},
+		{http.MethodTrace, testHost, nil, false},
+		{"PROPFIND", testHost, nil, false},
+	} {
+		r := httptest.NewRequest(tc.method, "/", nil)
+		r.Host = tc.host
+		for _, o := range tc.origins {
+			r.Header.Add("Origin", o)
+		}
+		err := e.a.CheckOrigin(r)
+		if tc.ok {
+			assert.NoError(t, err, "%s Host %q Origin %q", tc.method, tc.host, tc.origins)
+			continue
+		}
+		require.ErrorIs(t, err, auth.ErrInvalidRequest, "%s Host %q Origin %q", tc.method, tc.host, tc.origins)
+		var oe *auth.OriginError
+		require.ErrorAs(t, err, &oe)
+		assert.Equal(t, tc.method, oe.Method)
+	}
+}
+
+// recordingHandler records what Middleware passed on.
+type recordingHandler struct {
+	called  bool
+	session auth.Session
+	user    auth.User[profile]
+	hasUser bool
+}
+
+func (h *recordingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.called = true
+	h.session, _ = auth.SessionFromContext(r.Context())
+	h.user, h.hasUser = auth.UserFromContext[profile](r.Context())
+}
+
+func serve(handler http.Handler, r *http.Request) *httptest.ResponseRecorder {
+	w := httptest.NewRecorder()
+	handler.ServeHTTP(w, r)
+	return w
+}
+
+func TestMiddleware(t *testing.T) {
+	e := newEnv(t, newMemoryAdapter(), nil)
+	u := e.user("ann", "pw")
+	s, err := e.a.CreateSession(e.ctx, u.ID)
+	require.NoError(t, err)
+
+	t.Run("NoCookie", func(t *testing.T) {
+		h := &recordingHandler{}
+		w := serve(e.a.Middleware(h), request(http.MethodGet, "", ""))
+		assert.True(t, h.called)
+		assert.False(t, h.hasUser)
+		assert.Nil(t, sessionCookie(t, w))
+	})
+	t.Run("ValidSession", func(t *testing.T) {
+		h := &recordingHandler{}
+		w := serve(e.a.Middleware(h), request(http.MethodGet, s.ID, ""))
+		require.True(t, h.hasUser)
+		assert.Equal(t, u, h.user)
+		assert.Equal(t, s.ID, h.session.ID)
+		assert.Nil(t, sessionCookie(t, w), "an active session needs no new cookie")
+	})
+	t.Run("WrongAttributeType", func(t *testing.T) {
+		var ok bool
+		serve(e.a.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, ok = auth.UserFromContext[map[string]any](r.Context())
+		})), request(http.MethodGet, s.ID, ""))
+		assert.False(t, ok)
+	})
+	t.Run("PostFromOwnOrigin", func(t *testing.T) {
+		h := &recordingHandler{}
+		serve(e.a.Middleware(h), request(http.MethodPost, s.ID, "https://"+testHost))
+		assert.True(t, h.hasUser)
+	})
+	t.Run("CrossOriginPostIsRefused", func(t *testing.T) {
+		for _, origin := range []string{"", "https://evil.example", "null"} {
+			h := &recordingHandler{}
+			w := serve(e.a.Middleware(h), request(http.MethodPost, s.ID, origin))
+			assert.False(t, h.called, "origin %q", origin)
+			assert.Equal(t, http.StatusForbidden, w.Code)
+			assert.Equal(t, "Forbidden\n", w.Body.String(), "no details go to the client")
+		}
+	})
+	t.Run("UnknownSessionIsCleared", func(t *testing.T) {
+		h := &recordingHandler{}
+		w := serve(e.a.Middleware(h), request(http.MethodGet, strings.Repeat("z", auth.SessionIDLength), ""))
+		assert.True(t, h.called)
+		assert.False(t, h.hasUser)
+		c := sessionCookie(t, w)
+		require.NotNil(t, c)
+		assert.Equal(t, -1, c.MaxAge)
+	})
+	t.Run("MalformedCookieIsClearedWithoutAdapterCall", func(t *testing.T) {
+		before := e.counter.count()
+		h := &recordingHandler{}
+		w := serve(e.a.Middleware(h), request(http.MethodGet, "garbage", ""))
+		assert.True(t, h.called)
+		require.NotNil(t, sessionCookie(t, w))
+		assert.Equal(t, before, e.counter.count())
+	})
+	t.Run("IdleSessionGetsNewCookie", func(t *testing.T) {
+		e := newEnv(t, newMemoryAdapter(), nil)
+		u := e.user("ann", "pw")
+		s, err := e.a.CreateSession(e.ctx, u.ID)
+		require.NoError(t, err)
+		e.clock.Advance(2 * 24 * time.Hour)
+		h := &recordingHandler{}
+		w := serve(e.a.Middleware(h), request(http.MethodGet, s.ID, ""))
+		require.True(t, h.hasUser)
+		assert.NotEqual(t, s.ID, h.session.ID)
+		assert.True(t, h.session.Fresh)
+		c := sessionCookie(t, w)
+		require.NotNil(t, c)
+		assert.Equal(t, h.session.ID, c.Value)
+		assert.Equal(t, 15*24*3600, c.MaxAge)
+	})
+	t.Run("DeadSessionIsCleared", func(t *testing.T) {
+		e := newEnv(t, newMemoryAdapter(), nil)
+		u := e.user("ann", "pw")
+		s, err := e.a.CreateSession(e.ctx, u.ID)
+		require.NoError(t, err)
+		e.clock.Advance(16 * 24 * time.Hour)
+		h := &recordingHandler{}
+		w := serve(e.a.Middleware(h), request(http.MethodGet, s.ID, ""))
+		assert.False(t, h.hasUser)
+		require.NotNil(t, sessionCookie(t, w))
+		assert.Equal(t, -1, sessionCookie(t, w).MaxAge)
+	})
+}
+
+// failingAdapter fails every session read, as a database that is down.
+type failingAdapter struct{ auth.Adapter }
+
+var errDatabaseDown = errors.New("database down")
+
+func (failingAdapter) GetSession(context.Context, string) (auth.SessionRecord, error) {
+	return auth.SessionRecord{}, errDatabaseDown
+}
+
+func TestMiddlewareStorageFailure(t *testing.T) {
+	var handled error
+	a, err := auth.New[profile](failingAdapter{newMemoryAdapter()}, auth.Config{})
+	require.NoError(t, err)
+	h := &recordingHandler{}
+	w := serve(a.Middleware(h), request(http.MethodGet, strings.Repeat("a", auth.SessionIDLength), ""))
+	assert.False(t, h.called)
+	assert.Equal(t, http.StatusInternalServerError, w.Code)
+	assert.Nil(t, sessionCookie(t, w), "a storage failure must not log the user out")
+
+	a, err = auth.New[profile](failingAdapter{newMemoryAdapter()}, auth.Config{
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			handled = err
+			w.WriteHeader(http.StatusServiceUnavailable)
+		},
+	})
+	require.NoError(t, err)
+	w = serve(a.Middleware(h), request(http.MethodGet, strings.Repeat("a", auth.SessionIDLength), ""))
+	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
+	assert.ErrorIs(t, handled, errDatabaseDown)
+}
+
+func TestRequireUser(t *testing.T) {
+	e := newEnv(t, newMemoryAdapter(), nil)
+	u := e.user("ann", "pw")
+	s, err := e.a.CreateSession(e.ctx, u.ID)
+	require.NoError(t, err)
+	h := &recordingHandler{}
+	protected := e.a.Middleware(e.a.RequireUser(h))
+
+	w := serve(protected, request(http.MethodGet, "", ""))
+	assert.Equal(t, http.StatusUnauthorized, w.Code)
+	assert.False(t, h.called)
+
+	w = serve(protected, request(http.MethodGet, s.ID, ""))
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.True(t, h.hasUser)
+}
+
+func TestLogIn(t *testing.T) {
+	e := newEnv(t, newMemoryAdapter(), nil)
+	u := e.user("ann", "pw")
+	old, err := e.a.CreateSession(e.ctx, u.ID)
+	require.NoError(t, err)
+
+	t.Run("IssuesANewSessionAndDropsTheOld", func(t *testing.T) {
+		w := httptest.NewRecorder()
+		s, err := e.a.LogIn(w, request(http.MethodPost, old.ID, "https://"+testHost), "username", "ann", "pw")
+		require.NoError(t, err)
+		assert.NotEqual(t, old.ID, s.ID)
+		assert.Equal(t, u.ID, s.UserID)
+		c := sessionCookie(t, w)
+		require.NotNil(t, c)
+		assert.Equal(t, s.ID, c.Value)
+		_, err = e.a.GetSession(e.ctx, old.ID)
+		require.ErrorIs(t, err, auth.ErrInvalidSessionID, "the pre-login session is invalidated (no fixation)")
+	})
+	t.Run("WrongPassword", func(t *testing.T) {
+		w := httptest.NewRecorder()
+		_, err := e.a.LogIn(w, request(http.MethodPost, "", "https://"+testHost), "username", "ann", "wrong")
+		require.ErrorIs(t, err, auth.ErrInvalidPassword)
+		assert.Nil(t, sessionCookie(t, w))
+	})
+	t.Run("CrossOriginDoesNothing", func(t *testing.T) {
+		before := e.counter.count()
+		w := httptest.NewRecorder()
+		_, err := e.a.LogIn(w, request(http.MethodPost, "", "https://evil.example"), "username", "ann", "pw")
+		require.ErrorIs(t, err, auth.ErrInvalidRequest)
+		assert.Nil(t, sessionCookie(t, w))
+		assert.Equal(t, before, e.counter.count(), "no key is used")
+	})
+	t.Run("InsideMiddlewareAfterRenewal", func(t *testing.T) {
+		e := newEnv(t, newMemoryAdapter(), nil)
+		u := e.user("ann", "pw")
+		s, err := e.a.CreateSession(e.ctx, u.ID)
+		require.NoError(t, err)
+		e.clock.Advance(2 * 24 * time.Hour)
+		var renewed, fresh auth.Session
+		w := serve(e.a.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			renewed, _ = auth.SessionFromContext(r.Context())
+			var err error
+			fresh, err = e.a.LogIn(w, r, "username", "ann", "pw")
+			require.NoError(t, err)
+		})), request(http.MethodPost, s.ID, "https://"+testHost))
+		require.NotEqual(t, s.ID, renewed.ID)
+		for _, id := range []string{s.ID, renewed.ID} {
+			_, err := e.a.GetSession(e.ctx, id)
+			require.ErrorIs(t, err, auth.ErrInvalidSessionID)
+		}
+		assert.Equal(t, fresh.ID, sessionCookie(t, w).Value, "the last Set-Cookie is the login's")
+	})
+}
+
+func TestLogOut(t *testing.T) {
+	e := newEnv(t, newMemoryAdapter(), nil)
+	u := e.user("ann", "pw")
+	s, err := e.a.CreateSession(e.ctx, u.ID)
+	require.NoError(t, err)
+
+	w := httptest.NewRecorder()
+	require.ErrorIs(t, e.a.LogOut(w, request(http.MethodPost, s.ID, "")), auth.ErrInvalidRequest)
+	_, err = e.a.GetSession(e.ctx, s.ID)
+	require.NoError(t, err, "a refused logout changes nothing")
+
+	w = httptest.NewRecorder()
+	require.NoError(t, e.a.LogOut(w, request(http.MethodPost, s.ID, "https://"+testHost)))
+	_, err = e.a.GetSession(e.ctx, s.ID)
+	require.ErrorIs(t, err, auth.ErrInvalidSessionID)
+	assert.Equal(t, -1, sessionCookie(t, w).MaxAge)
+}
+
+func TestStartSession(t *testing.T) {
+	e := newEnv(t, newMemoryAdapter(), nil)
+	u, err := e.a.CreateUser(e.ctx, profile{Username: "ann"}, nil)
+	require.NoError(t, err)
+	w := httptest.NewRecorder()
+	s, err := e.a.StartSession(w, request(http.MethodPost, "", "https://"+testHost), u.ID)
+	require.NoError(t, err)
+	assert.Equal(t, s.ID, sessionCookie(t, w).Value)
+	_, err = e.a.StartSession(httptest.NewRecorder(), request(http.MethodPost, "", "https://"+testHost), "no-such-user")
+	require.ErrorIs(t, err, auth.ErrInvalidUserID)
+}
