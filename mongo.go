@@ -75,6 +75,7 @@ type Adapter struct {
 var (
 	_ auth.Adapter              = (*Adapter)(nil)
 	_ auth.SessionAndUserGetter = (*Adapter)(nil)
+	_ auth.KeyConsumer          = (*Adapter)(nil)
 )
 
 // New returns an adapter over db. It asks the server once what it supports
@@ -311,9 +312,24 @@ func (a *Adapter) DeleteNonPrimaryKey(ctx context.Context, keyID string) error {
 	if err := auth.CheckID("key id", keyID); err != nil {
 		return err
 	}
-	filter := bson.D{{Key: fieldID, Value: keyID}, {Key: fieldPrimaryKey, Value: false}}
-	_, err := a.keys.DeleteOne(ctx, filter)
+	_, err := a.keys.DeleteOne(ctx, nonPrimaryKey(keyID))
 	return wrap("delete key", err)
+}
+
+// ConsumeKey implements auth.KeyConsumer with one findAndModify, which
+// deletes the key for exactly one of any number of concurrent callers.
+func (a *Adapter) ConsumeKey(ctx context.Context, keyID string) (auth.KeyRecord, error) {
+	if err := auth.CheckID("key id", keyID); err != nil {
+		return auth.KeyRecord{}, err
+	}
+	doc, err := a.keys.FindOneAndDelete(ctx, nonPrimaryKey(keyID)).Raw()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return auth.KeyRecord{}, auth.ErrNotFound
+	}
+	if err != nil {
+		return auth.KeyRecord{}, wrap("delete key", err)
+	}
+	return decodeKey(doc)
 }
 
 // DeleteKeysByUserID implements auth.UserAdapter.

@@ -18,6 +18,12 @@ import (
 func byID(id string) bson.D         { return bson.D{{Key: fieldID, Value: id}} }
 func byUserID(userID string) bson.D { return bson.D{{Key: fieldUserID, Value: userID}} }
 
+// nonPrimaryKey matches the key only if primary_key is false, so that the
+// key deletions of the contract can never remove a user's primary key.
+func nonPrimaryKey(keyID string) bson.D {
+	return bson.D{{Key: fieldID, Value: keyID}, {Key: fieldPrimaryKey, Value: false}}
+}
+
 // findByID returns the raw document, or auth.ErrNotFound.
 func findByID(ctx context.Context, coll *mongo.Collection, id string) (bson.Raw, error) {
 	doc, err := coll.FindOne(ctx, byID(id)).Raw()

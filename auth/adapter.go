@@ -112,6 +112,19 @@ type SessionAndUserGetter interface {
 	GetSessionAndUser(ctx context.Context, sessionID string) (SessionRecord, UserRecord, error)
 }
 
+// KeyConsumer is implemented by adapters that can use up a single-use key
+// atomically. The core uses it when present: of two concurrent logins with
+// one single-use key, only the one whose ConsumeKey deleted the key
+// succeeds. Without it the core falls back to GetKey plus
+// DeleteNonPrimaryKey, which cannot tell the two apart.
+type KeyConsumer interface {
+	// ConsumeKey deletes the key unless it is a primary key, and returns it
+	// as it was. It returns ErrNotFound when there was no such non-primary
+	// key to delete, for instance because a concurrent call deleted it
+	// first.
+	ConsumeKey(ctx context.Context, keyID string) (KeyRecord, error)
+}
+
 // Adapter stores users, keys and sessions in one database.
 type Adapter interface {
 	UserAdapter

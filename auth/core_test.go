@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -172,6 +174,31 @@ var coreTests = []struct {
 		assert.Equal(t, u.ID, used.UserID)
 		_, err = e.a.UseKey(e.ctx, "otp", "ann-1", "123456")
 		require.ErrorIs(t, err, auth.ErrInvalidKeyID, "second use")
+	}},
+	{"SingleUseKeyWorksOnceUnderRace", func(t *testing.T, b backend) {
+		adapter := b.newAdapter(t)
+		if _, ok := adapter.(auth.KeyConsumer); !ok {
+			t.Skip("adapter does not implement auth.KeyConsumer; without it concurrent uses may all succeed, as UseKey documents")
+		}
+		e := newEnv(t, adapter, nil)
+		u := e.user("ann", "pw")
+		_, err := e.a.CreateKey(e.ctx, u.ID, auth.KeyParams{ProviderID: "link", ProviderUserID: "ann-1", ExpiresIn: time.Hour})
+		require.NoError(t, err)
+		const racers = 8
+		var wg sync.WaitGroup
+		var wins atomic.Int32
+		for range racers {
+			wg.Go(func() {
+				_, err := e.a.UseKey(e.ctx, "link", "ann-1", "")
+				if err == nil {
+					wins.Add(1)
+				} else if !errors.Is(err, auth.ErrInvalidKeyID) {
+					t.Errorf("UseKey: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		assert.Equal(t, int32(1), wins.Load(), "a single-use key must log in exactly once")
 	}},
 	{"ExpiredSingleUseKey", func(t *testing.T, b backend) {
 		e := newEnv(t, b.newAdapter(t), nil)

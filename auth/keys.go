@@ -143,9 +143,10 @@ func (a *Auth[A]) CreateKey(ctx context.Context, userID string, p KeyParams) (Ke
 // usernames exist. The error values still differ; show users one message
 // for ErrInvalidKeyID and ErrInvalidPassword.
 //
-// Consuming a single-use key is not atomic: the contract's delete does not
-// report whether it deleted anything, so two concurrent uses of one
-// single-use key can both succeed.
+// A single-use key is deleted whether it was still valid or had expired.
+// With an adapter that implements KeyConsumer (all of this module's do),
+// of two concurrent uses of one single-use key only one succeeds; the
+// other gets ErrInvalidKeyID. With other adapters both may succeed.
 func (a *Auth[A]) UseKey(ctx context.Context, providerID, providerUserID, password string) (Key, error) {
 	id, err := keyID(providerID, providerUserID)
 	if err != nil {
@@ -179,18 +180,7 @@ func (a *Auth[A]) UseKey(ctx context.Context, providerID, providerUserID, passwo
 		}
 	}
 	if rec.Expires != nil {
-		// Consumed or expired: delete it either way.
-		deleteErr := a.adapter.DeleteNonPrimaryKey(ctx, rec.ID)
-		if a.nowMillis() >= *rec.Expires {
-			if deleteErr != nil {
-				return Key{}, fmt.Errorf("%w (deleting it failed: %w)", ErrExpiredKey, deleteErr)
-			}
-			return Key{}, ErrExpiredKey
-		}
-		if deleteErr != nil {
-			return Key{}, deleteErr
-		}
-		return a.keyFromRecord(rec), nil
+		return a.consumeKey(ctx, rec)
 	}
 	if hash != "" && a.hasher.NeedsRehash(hash) {
 		if rec.HashedPassword, err = a.hashPassword(ctx, password); err != nil {
@@ -199,6 +189,29 @@ func (a *Auth[A]) UseKey(ctx context.Context, providerID, providerUserID, passwo
 		if rec, err = a.adapter.UpdateKeyPassword(ctx, rec.ID, rec.HashedPassword); err != nil {
 			return Key{}, fmt.Errorf("auth: storing the upgraded password hash: %w", err)
 		}
+	}
+	return a.keyFromRecord(rec), nil
+}
+
+// consumeKey deletes a single-use key after its password checked out and
+// reports whether it was still valid.
+func (a *Auth[A]) consumeKey(ctx context.Context, rec KeyRecord) (Key, error) {
+	var err error
+	if consumer, ok := a.adapter.(KeyConsumer); ok {
+		if rec, err = consumer.ConsumeKey(ctx, rec.ID); errors.Is(err, ErrNotFound) {
+			return Key{}, ErrInvalidKeyID // used up by a concurrent call
+		}
+	} else {
+		err = a.adapter.DeleteNonPrimaryKey(ctx, rec.ID)
+	}
+	if rec.Expires != nil && a.nowMillis() >= *rec.Expires {
+		if err != nil {
+			return Key{}, fmt.Errorf("%w (deleting it failed: %w)", ErrExpiredKey, err)
+		}
+		return Key{}, ErrExpiredKey
+	}
+	if err != nil {
+		return Key{}, err
 	}
 	return a.keyFromRecord(rec), nil
 }

@@ -92,12 +92,17 @@ func newEnv(t *testing.T, adapter auth.Adapter, configure func(*auth.Config)) *e
 	t.Helper()
 	e := &env{t: t, clock: newTestClock()}
 	var wrapped auth.Adapter
-	if _, ok := adapter.(auth.SessionAndUserGetter); ok {
+	_, getter := adapter.(auth.SessionAndUserGetter)
+	_, consumer := adapter.(auth.KeyConsumer)
+	switch {
+	case getter && consumer:
 		g := &countingGetterAdapter{countingAdapter{Adapter: adapter}}
 		e.counter, wrapped = &g.countingAdapter, g
-	} else {
+	case !getter && !consumer:
 		e.counter = &countingAdapter{Adapter: adapter}
 		wrapped = e.counter
+	default:
+		t.Fatalf("no counting wrapper for %T", adapter)
 	}
 	config := auth.Config{Now: e.clock.Now, PasswordHasher: auth.InsecureFastHasher()}
 	if configure != nil {

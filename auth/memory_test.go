@@ -27,6 +27,7 @@ type memoryAdapter struct {
 var (
 	_ auth.Adapter              = (*memoryAdapter)(nil)
 	_ auth.SessionAndUserGetter = (*memoryAdapter)(nil)
+	_ auth.KeyConsumer          = (*memoryAdapter)(nil)
 )
 
 func newMemoryAdapter() *memoryAdapter {
@@ -258,6 +259,20 @@ func (m *memoryAdapter) DeleteNonPrimaryKey(ctx context.Context, keyID string) e
 	return nil
 }
 
+func (m *memoryAdapter) ConsumeKey(ctx context.Context, keyID string) (auth.KeyRecord, error) {
+	unlock, err := m.enter(ctx, "key id", keyID)
+	if err != nil {
+		return auth.KeyRecord{}, err
+	}
+	defer unlock()
+	k, ok := m.keys[keyID]
+	if !ok || k.PrimaryKey {
+		return auth.KeyRecord{}, auth.ErrNotFound
+	}
+	delete(m.keys, keyID)
+	return copyKey(k), nil
+}
+
 func (m *memoryAdapter) DeleteKeysByUserID(ctx context.Context, userID string) error {
 	unlock, err := m.enter(ctx, "user id", userID)
 	if err != nil {
@@ -435,9 +450,14 @@ func (c *countingAdapter) DeleteSessionsByUserID(ctx context.Context, userID str
 }
 
 // countingGetterAdapter is a countingAdapter that also passes on
-// SessionAndUserGetter.
+// SessionAndUserGetter and KeyConsumer.
 type countingGetterAdapter struct {
 	countingAdapter
+}
+
+func (c *countingGetterAdapter) ConsumeKey(ctx context.Context, keyID string) (auth.KeyRecord, error) {
+	c.calls.Add(1)
+	return c.Adapter.(auth.KeyConsumer).ConsumeKey(ctx, keyID)
 }
 
 func (c *countingGetterAdapter) GetSessionAndUser(ctx context.Context, sessionID string) (auth.SessionRecord, auth.UserRecord, error) {

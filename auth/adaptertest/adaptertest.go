@@ -45,6 +45,7 @@ func Run(t *testing.T, newAdapter NewAdapter) {
 		{"Key", keyTests},
 		{"Session", sessionTests},
 		{"SessionAndUser", sessionAndUserTests},
+		{"KeyConsumer", keyConsumerTests},
 		{"Integrity", integrityTests},
 		{"Input", inputTests},
 	} {
@@ -514,6 +515,64 @@ var sessionAndUserTests = []test{
 		require.NoError(f.t, f.a.DeleteUser(f.ctx, u.ID))
 		_, _, err := g.GetSessionAndUser(f.ctx, s.ID)
 		require.ErrorIs(f.t, err, auth.ErrNotFound)
+	}},
+}
+
+// consumer returns the adapter's KeyConsumer or skips the test.
+func (f *fixture) consumer() auth.KeyConsumer {
+	c, ok := f.a.(auth.KeyConsumer)
+	if !ok {
+		f.t.Skip("adapter does not implement auth.KeyConsumer (optional)")
+	}
+	return c
+}
+
+var keyConsumerTests = []test{
+	{"ReturnsAndDeletes", func(f *fixture) {
+		c := f.consumer()
+		u := f.user(nil)
+		k := f.key(u.ID, false, ptr("h"), ptr(int64(99)))
+		other := f.key(u.ID, false, nil, ptr(int64(99)))
+		got, err := c.ConsumeKey(f.ctx, k.ID)
+		require.NoError(f.t, err)
+		assert.Equal(f.t, k, got)
+		_, err = f.a.GetKey(f.ctx, k.ID)
+		require.ErrorIs(f.t, err, auth.ErrNotFound)
+		_, err = f.a.GetKey(f.ctx, other.ID)
+		require.NoError(f.t, err, "only the target is consumed")
+	}},
+	{"PrimaryIsNotConsumed", func(f *fixture) {
+		c := f.consumer()
+		k := f.key(f.user(nil).ID, true, nil, nil)
+		_, err := c.ConsumeKey(f.ctx, k.ID)
+		require.ErrorIs(f.t, err, auth.ErrNotFound)
+		_, err = f.a.GetKey(f.ctx, k.ID)
+		require.NoError(f.t, err)
+	}},
+	{"MissingIsNotFound", func(f *fixture) {
+		_, err := f.consumer().ConsumeKey(f.ctx, id("key"))
+		require.ErrorIs(f.t, err, auth.ErrNotFound)
+	}},
+	{"ExactlyOnceUnderRace", func(f *fixture) {
+		c := f.consumer()
+		k := f.key(f.user(nil).ID, false, nil, ptr(int64(99)))
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		wins := 0
+		for range 10 {
+			wg.Go(func() {
+				_, err := c.ConsumeKey(f.ctx, k.ID)
+				if err == nil {
+					mu.Lock()
+					wins++
+					mu.Unlock()
+				} else if !errors.Is(err, auth.ErrNotFound) {
+					f.t.Errorf("ConsumeKey: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		assert.Equal(f.t, 1, wins)
 	}},
 }
 
