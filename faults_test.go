@@ -115,7 +115,9 @@ func (l *ledger) workload(a *mongoauth.Adapter, workers int, stop <-chan struct{
 				keyID := "email:" + user
 				sessionID := "session-" + user
 				key := auth.KeyRecord{ID: keyID, UserID: user, HashedPassword: &hash, PrimaryKey: true}
-				if l.call(func(c context.Context) error { return a.SetUser(c, auth.UserRecord{ID: user, Attributes: map[string]any{"n": j}}, &key) }, user, keyID) != nil {
+				if l.call(func(c context.Context) error {
+					return a.SetUser(c, auth.UserRecord{ID: user, Attributes: map[string]any{"n": j}}, &key)
+				}, user, keyID) != nil {
 					continue
 				}
 				l.ack(func() { l.users[user] = keyID })
