@@ -117,6 +117,13 @@ type reader struct {
 
 func newReader(doc bson.Raw, record string) *reader {
 	r := &reader{doc: doc, record: record}
+	// The driver's value accessors panic on truncated data; a server never
+	// sends such a document, but a broken proxy or server could, and one bad
+	// document must not bring the application down.
+	if err := doc.Validate(); err != nil {
+		r.fail("", "malformed BSON: "+err.Error())
+		return r
+	}
 	v, err := doc.LookupErr(fieldID)
 	switch {
 	case err != nil:

@@ -194,6 +194,9 @@ func (a *Adapter) SetUser(ctx context.Context, user auth.UserRecord, key *auth.K
 	if err := auth.CheckAttributes(user.Attributes); err != nil {
 		return err
 	}
+	if err := checkLiteral(user.Attributes); err != nil {
+		return err
+	}
 	if key != nil {
 		if err := checkKey(*key); err != nil {
 			return err
@@ -261,6 +264,9 @@ func (a *Adapter) UpdateUser(ctx context.Context, userID string, attributes map[
 		return auth.UserRecord{}, err
 	}
 	if err := auth.CheckAttributes(attributes); err != nil {
+		return auth.UserRecord{}, err
+	}
+	if err := checkLiteral(attributes); err != nil {
 		return auth.UserRecord{}, err
 	}
 	if len(attributes) == 0 { // an empty $set is an error on older servers
