@@ -218,10 +218,12 @@ func TestAttributesAreStoredLiterallyOrRefused(t *testing.T) {
 	c := ctx(t)
 	require.NoError(t, a.SetUser(c, auth.UserRecord{ID: "u", Attributes: map[string]any{"name": "ann"}}, nil))
 	for name, attributes := range map[string]map[string]any{
-		"operator in bson.M":        {"x": bson.M{"$gt": 1}},
-		"operator in bson.D":        {"x": bson.D{{Key: "$set", Value: 1}}},
-		"dotted key in other map":   {"x": map[string]string{"a.b": "c"}},
-		"operator as struct tag":    {"x": struct{ A string `bson:"$a"` }{"v"}},
+		"operator in bson.M":      {"x": bson.M{"$gt": 1}},
+		"operator in bson.D":      {"x": bson.D{{Key: "$set", Value: 1}}},
+		"dotted key in other map": {"x": map[string]string{"a.b": "c"}},
+		"operator as struct tag": {"x": struct {
+			A string `bson:"$a"`
+		}{"v"}},
 		"operator in slice of maps": {"x": []bson.M{{"$in": 1}}},
 		"invalid UTF-8 value":       {"x": "\xff"},
 		"invalid UTF-8 deep inside": {"x": []any{map[string]any{"y": []string{"ok", "\xc3"}}}},
