@@ -61,8 +61,8 @@ func (a *Adapter) EnsureIndexes(ctx context.Context) (IndexReport, error) {
 type IndexState struct {
 	// Existing indexes, possibly under another name.
 	Existing []string
-	// Missing indexes: Check found them absent. Repair lists here the ones
-	// it found absent and could not create (none, unless unsupported).
+	// Missing indexes, found absent by Check. Repair creates them instead
+	// and lists them under Created (or Unsupported, or Conflicts).
 	Missing []string
 	// Created by Repair.
 	Created []string
