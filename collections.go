@@ -51,10 +51,19 @@ type DocumentError struct {
 
 func (e *DocumentError) Error() string {
 	id := e.ID
-	if e.Record == "session" && len(id) > 6 {
-		id = id[:6] + "…"
+	if e.Record == "session" {
+		id = shortSessionID(id)
 	}
 	return fmt.Sprintf("mongoauth: cannot read %s document %s: field %q: %s", e.Record, id, e.Field, e.Reason)
+}
+
+// shortSessionID keeps the first characters of a session id, enough to find
+// the document, too few to use it: a session id is a bearer secret.
+func shortSessionID(id string) string {
+	if len(id) <= 6 {
+		return id
+	}
+	return id[:6] + "…"
 }
 
 func userDocument(u auth.UserRecord) bson.D {
@@ -108,6 +117,13 @@ type reader struct {
 
 func newReader(doc bson.Raw, record string) *reader {
 	r := &reader{doc: doc, record: record}
+	// The driver's value accessors panic on truncated data; a server never
+	// sends such a document, but a broken proxy or server could, and one bad
+	// document must not bring the application down.
+	if err := doc.Validate(); err != nil {
+		r.fail("", "malformed BSON: "+err.Error())
+		return r
+	}
 	v, err := doc.LookupErr(fieldID)
 	switch {
 	case err != nil:

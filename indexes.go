@@ -21,6 +21,10 @@ const UserIDIndex = "user_id_1"
 type IndexReport struct {
 	Created  []string
 	Existing []string
+	// Unsupported lists optional indexes the server does not implement (the
+	// session TTL index on FerretDB v1, for one). The adapter is correct
+	// without them: Repair does their work. See Options.SessionTTL.
+	Unsupported []string
 }
 
 // IndexConflictError reports an existing index that stands in the way of a
@@ -38,24 +42,100 @@ func (e *IndexConflictError) Error() string {
 }
 
 // EnsureIndexes creates the indexes the adapter's queries need (user_id on
-// sessions and keys) if they are missing. It is idempotent and safe to call
-// at every start; it is never called implicitly. An equivalent index under
-// another name counts as existing.
+// sessions and keys, and the TTL index with Options.SessionTTL) if they are
+// missing. It is idempotent and safe to call at every start; it is never
+// called implicitly. An equivalent index under another name counts as
+// existing. The first conflict found is returned as an *IndexConflictError,
+// after the indexes without conflict have been made.
 func (a *Adapter) EnsureIndexes(ctx context.Context) (IndexReport, error) {
-	var report IndexReport
-	for _, coll := range []*mongo.Collection{a.sessions, a.keys} {
-		created, err := ensureIndex(ctx, coll, UserIDIndex, bson.D{{Key: fieldUserID, Value: 1}})
+	state, err := a.syncIndexes(ctx, true)
+	report := IndexReport{Created: state.Created, Existing: state.Existing, Unsupported: state.Unsupported}
+	if err == nil && len(state.Conflicts) > 0 {
+		err = state.Conflicts[0]
+	}
+	return report, err
+}
+
+// IndexState is what Check and Repair found out about the adapter's
+// indexes, as "collection.index" strings.
+type IndexState struct {
+	// Existing indexes, possibly under another name.
+	Existing []string
+	// Missing indexes, found absent by Check. Repair creates them instead
+	// and lists them under Created (or Unsupported, or Conflicts).
+	Missing []string
+	// Created by Repair.
+	Created []string
+	// Conflicts: indexes in the way of a required one. Nothing is changed.
+	Conflicts []*IndexConflictError
+	// Unsupported: optional indexes the server refused as not implemented.
+	Unsupported []string
+}
+
+// indexSpec is an index the adapter wants.
+type indexSpec struct {
+	coll *mongo.Collection
+	name string
+	key  bson.D
+	// ttl asks for expireAfterSeconds: 0, so that the server deletes a
+	// document once the date in the indexed field has passed.
+	ttl bool
+}
+
+func (s indexSpec) String() string { return s.coll.Name() + "." + s.name }
+
+func (a *Adapter) indexSpecs() []indexSpec {
+	userID := bson.D{{Key: fieldUserID, Value: 1}}
+	specs := []indexSpec{
+		{coll: a.sessions, name: UserIDIndex, key: userID},
+		{coll: a.keys, name: UserIDIndex, key: userID},
+	}
+	if a.sessionTTL {
+		specs = append(specs, indexSpec{coll: a.sessions, name: SessionTTLIndex, key: bson.D{{Key: fieldExpiresAt, Value: 1}}, ttl: true})
+	}
+	return specs
+}
+
+// syncIndexes compares the indexes the adapter wants with those that exist
+// and, when create is set, creates the missing ones. Conflicts are
+// collected, not returned as errors; err is for failed database calls.
+func (a *Adapter) syncIndexes(ctx context.Context, create bool) (IndexState, error) {
+	var state IndexState
+	for _, spec := range a.indexSpecs() {
+		existing, err := listIndexes(ctx, spec.coll)
 		if err != nil {
-			return report, err
+			return state, err
 		}
-		name := coll.Name() + "." + UserIDIndex
-		if created {
-			report.Created = append(report.Created, name)
-		} else {
-			report.Existing = append(report.Existing, name)
+		present, conflict := spec.find(existing)
+		switch {
+		case conflict != nil:
+			state.Conflicts = append(state.Conflicts, conflict)
+			continue
+		case present:
+			state.Existing = append(state.Existing, spec.String())
+			continue
+		case spec.ttl && a.ttlUnsupported.Load():
+			state.Unsupported = append(state.Unsupported, spec.String())
+			continue
+		case !create:
+			state.Missing = append(state.Missing, spec.String())
+			continue
+		}
+		switch err := spec.create(ctx); {
+		case errors.Is(err, errIndexUnsupported):
+			a.ttlUnsupported.Store(true)
+			state.Unsupported = append(state.Unsupported, spec.String())
+		case err != nil:
+			var conflict *IndexConflictError
+			if !errors.As(err, &conflict) {
+				return state, err
+			}
+			state.Conflicts = append(state.Conflicts, conflict)
+		default:
+			state.Created = append(state.Created, spec.String())
 		}
 	}
-	return report, nil
+	return state, nil
 }
 
 // indexInfo is the part of a listIndexes entry that matters here.
@@ -66,6 +146,8 @@ type indexInfo struct {
 	Sparse bool     `bson:"sparse"`
 	// Partial indexes skip documents and would make queries fall back.
 	Partial bson.Raw `bson:"partialFilterExpression"`
+	// ExpireAfterSeconds is set on TTL indexes (Int32, Int64 or Double).
+	ExpireAfterSeconds bson.RawValue `bson:"expireAfterSeconds"`
 }
 
 func listIndexes(ctx context.Context, coll *mongo.Collection) ([]indexInfo, error) {
@@ -84,40 +166,73 @@ func listIndexes(ctx context.Context, coll *mongo.Collection) ([]indexInfo, erro
 	return out, nil
 }
 
-// ensureIndex makes sure coll has a plain ascending index with key under
-// some name, creating it as name if none exists.
-func ensureIndex(ctx context.Context, coll *mongo.Collection, name string, key bson.D) (created bool, err error) {
-	existing, err := listIndexes(ctx, coll)
-	if err != nil {
-		return false, err
-	}
-	want, err := bson.Marshal(key)
-	if err != nil {
-		return false, err
-	}
+// find reports whether an index equivalent to s exists, or which one
+// stands in its way.
+func (s indexSpec) find(existing []indexInfo) (present bool, conflict *IndexConflictError) {
+	want, _ := bson.Marshal(s.key) // a bson.D of names and ints always marshals
 	for _, ix := range existing {
 		sameKey := sameIndexKey(ix.Key, want)
+		expireAfter, isTTL := ix.ExpireAfterSeconds.AsFloat64OK()
 		switch {
-		case ix.Name == name && !sameKey:
-			return false, &IndexConflictError{coll.Name(), name, "key is " + ix.Key.String() + ", want " + bson.Raw(want).String()}
-		case sameKey && ix.Unique:
-			return false, &IndexConflictError{coll.Name(), ix.Name, "unique, but a user has many sessions and keys"}
-		case sameKey && (ix.Sparse || ix.Partial != nil):
-			return false, &IndexConflictError{coll.Name(), ix.Name, "sparse or partial, so it does not cover every document"}
-		case sameKey:
-			return false, nil
+		case ix.Name == s.name && !sameKey:
+			return false, &IndexConflictError{s.coll.Name(), s.name, "key is " + ix.Key.String() + ", want " + bson.Raw(want).String()}
+		case !sameKey:
+			continue
+		case ix.Unique:
+			return false, &IndexConflictError{s.coll.Name(), ix.Name, "unique, but a user has many sessions and keys"}
+		case ix.Sparse || ix.Partial != nil:
+			return false, &IndexConflictError{s.coll.Name(), ix.Name, "sparse or partial, so it does not cover every document"}
+		case s.ttl && !isTTL:
+			return false, &IndexConflictError{s.coll.Name(), ix.Name, "not a TTL index (no expireAfterSeconds); drop it or convert it with collMod"}
+		case s.ttl && expireAfter != 0:
+			return false, &IndexConflictError{s.coll.Name(), ix.Name, fmt.Sprintf("expireAfterSeconds is %v, want 0 (sessions end at idle_expires)", expireAfter)}
 		}
+		return true, nil
 	}
-	_, err = coll.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: key, Options: options.Index().SetName(name)})
-	var se mongo.ServerError
-	if errors.As(err, &se) && (se.HasErrorCode(85) || se.HasErrorCode(86)) { // IndexOptionsConflict, IndexKeySpecsConflict
-		return false, &IndexConflictError{coll.Name(), name, se.Error()}
-	}
-	if err != nil {
-		return false, wrap("create index "+coll.Name()+"."+name, err)
-	}
-	return true, nil
+	return false, nil
 }
+
+// errIndexUnsupported marks an index option the server does not implement.
+var errIndexUnsupported = errors.New("mongoauth: index option not supported by the server")
+
+// create creates s. A server that refuses a TTL index as not implemented,
+// or accepts it but does not list it as one, gives errIndexUnsupported.
+func (s indexSpec) create(ctx context.Context) error {
+	opts := options.Index().SetName(s.name)
+	if s.ttl {
+		opts.SetExpireAfterSeconds(0)
+	}
+	_, err := s.coll.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: s.key, Options: opts})
+	var se mongo.ServerError
+	switch {
+	case err == nil:
+	case errors.As(err, &se) && (se.HasErrorCode(85) || se.HasErrorCode(86)): // IndexOptionsConflict, IndexKeySpecsConflict
+		return &IndexConflictError{s.coll.Name(), s.name, se.Error()}
+	case s.ttl && errors.As(err, &se) && (se.HasErrorCode(codeNotImplemented) || se.HasErrorCode(codeCommandNotSupported)):
+		return fmt.Errorf("%w: %s: %w", errIndexUnsupported, s, err)
+	default:
+		return wrap("create index "+s.String(), err)
+	}
+	if !s.ttl {
+		return nil
+	}
+	// Do not take the server's word for it: a server that accepted the
+	// option but ignores it would leave dead sessions for ever.
+	existing, err := listIndexes(ctx, s.coll)
+	if err != nil {
+		return err
+	}
+	if present, _ := s.find(existing); !present {
+		return fmt.Errorf("%w: %s accepted but not listed as a TTL index", errIndexUnsupported, s)
+	}
+	return nil
+}
+
+// Server error codes of a server that lacks a feature.
+const (
+	codeCommandNotSupported = 115
+	codeNotImplemented      = 238
+)
 
 // sameIndexKey compares index key documents field by field, treating the
 // numbers 1, 1.0 and int64(1) alike (servers and tools spell them variously).

@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -59,6 +60,12 @@ type Options struct {
 	KeyCollection string
 	// Transactions chooses when to use transactions; default TransactionsAuto.
 	Transactions TransactionMode
+	// SessionTTL, when set, stores each new session with an extra field
+	// expires_at (a BSON Date equal to idle_expires), and EnsureIndexes adds
+	// a TTL index on it so that the server deletes dead sessions by itself.
+	// Reads still never treat a session as gone because of a date. Off by
+	// default: documents then follow the seed schema exactly. See ttl.go.
+	SessionTTL bool
 }
 
 // Adapter is the MongoDB adapter. It is safe for concurrent use.
@@ -70,6 +77,10 @@ type Adapter struct {
 
 	transactions bool
 	lookup       bool
+
+	sessionTTL bool
+	// ttlUnsupported is set once the server has refused the TTL index.
+	ttlUnsupported atomic.Bool
 }
 
 var (
@@ -103,6 +114,8 @@ func New(ctx context.Context, db *mongo.Database, opts Options) (*Adapter, error
 		users:    db.Collection(opts.UserCollection, primary),
 		sessions: db.Collection(opts.SessionCollection, primary),
 		keys:     db.Collection(opts.KeyCollection, primary),
+
+		sessionTTL: opts.SessionTTL,
 	}
 	supported, err := supportsTransactions(ctx, db)
 	if err != nil {
@@ -182,6 +195,9 @@ func (a *Adapter) SetUser(ctx context.Context, user auth.UserRecord, key *auth.K
 	if err := auth.CheckAttributes(user.Attributes); err != nil {
 		return err
 	}
+	if err := checkLiteral(user.Attributes); err != nil {
+		return err
+	}
 	if key != nil {
 		if err := checkKey(*key); err != nil {
 			return err
@@ -249,6 +265,9 @@ func (a *Adapter) UpdateUser(ctx context.Context, userID string, attributes map[
 		return auth.UserRecord{}, err
 	}
 	if err := auth.CheckAttributes(attributes); err != nil {
+		return auth.UserRecord{}, err
+	}
+	if err := checkLiteral(attributes); err != nil {
 		return auth.UserRecord{}, err
 	}
 	if len(attributes) == 0 { // an empty $set is an error on older servers
@@ -374,7 +393,8 @@ func (a *Adapter) SetSession(ctx context.Context, session auth.SessionRecord) er
 	if err := auth.CheckID("user id", session.UserID); err != nil {
 		return err
 	}
-	return a.insertOwned(ctx, a.sessions, session.ID, session.UserID, sessionDocument(session), auth.ErrDuplicateSessionID)
+	doc := a.withExpiresAt(sessionDocument(session), session)
+	return a.insertOwned(ctx, a.sessions, session.ID, session.UserID, doc, auth.ErrDuplicateSessionID)
 }
 
 // insertOwned inserts a document that belongs to a user, then checks that

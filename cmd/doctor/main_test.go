@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/luciago/mongoauth/mongotest"
+)
+
+func TestMain(m *testing.M) { os.Exit(mongotest.Main(m)) }
+
+func testContext(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return c
+}
+
+// doctorRun runs the command in-process against the shared test server.
+func doctorRun(t *testing.T, args ...string) (status int, stdout, stderr string) {
+	t.Helper()
+	uri := mongotest.Shared(t).URI
+	env := func(name string) string {
+		if name == "MONGODB_URI" {
+			return uri
+		}
+		return ""
+	}
+	var out, errOut bytes.Buffer
+	status = run(testContext(t), args, env, &out, &errOut)
+	t.Logf("doctor %s -> %d\n%s%s", strings.Join(args, " "), status, out.String(), errOut.String())
+	return status, out.String(), errOut.String()
+}
+
+func count(t *testing.T, coll *mongo.Collection) int64 {
+	n, err := coll.CountDocuments(testContext(t), bson.D{})
+	require.NoError(t, err)
+	return n
+}
+
+func TestDoctorReportsRepairsAndExitsByWhatRemains(t *testing.T) {
+	db := mongotest.Database(t)
+	c := testContext(t)
+	users, sessions, keys := db.Collection("people"), db.Collection("logins"), db.Collection("credentials")
+	future := time.Now().Add(time.Hour).UnixMilli()
+	_, err := users.InsertMany(c, []any{bson.D{{Key: "_id", Value: "ann"}}, bson.D{{Key: "_id", Value: int32(7)}}})
+	require.NoError(t, err)
+	_, err = sessions.InsertMany(c, []any{
+		bson.D{{Key: "_id", Value: "session-of-ann"}, {Key: "user_id", Value: "ann"}, {Key: "active_expires", Value: future}, {Key: "idle_expires", Value: future}},
+		bson.D{{Key: "_id", Value: "session-of-ghost"}, {Key: "user_id", Value: "ghost"}, {Key: "active_expires", Value: future}, {Key: "idle_expires", Value: future}},
+		bson.D{{Key: "_id", Value: "old-session"}, {Key: "user_id", Value: "ann"}, {Key: "active_expires", Value: int64(1)}, {Key: "idle_expires", Value: int64(2)}},
+	})
+	require.NoError(t, err)
+	_, err = keys.InsertMany(c, []any{
+		bson.D{{Key: "_id", Value: "email:ann"}, {Key: "user_id", Value: "ann"}, {Key: "hashed_password", Value: nil}, {Key: "primary_key", Value: true}, {Key: "expires", Value: nil}},
+		bson.D{{Key: "_id", Value: "otp:ann"}, {Key: "user_id", Value: "ann"}, {Key: "hashed_password", Value: nil}, {Key: "primary_key", Value: false}, {Key: "expires", Value: int64(2)}},
+		bson.D{{Key: "_id", Value: "email:ghost"}, {Key: "user_id", Value: "ghost"}, {Key: "hashed_password", Value: nil}, {Key: "primary_key", Value: true}, {Key: "expires", Value: nil}},
+	})
+	require.NoError(t, err)
+	_, err = keys.Indexes().CreateOne(c, mongo.IndexModel{Keys: bson.D{{Key: "primary_key", Value: 1}}, Options: options.Index().SetName("user_id_1")})
+	require.NoError(t, err)
+	args := []string{"-db", db.Name(), "-users", "people", "-sessions", "logins", "-keys", "credentials"}
+
+	status, out, _ := doctorRun(t, args...)
+	assert.Equal(t, exitProblems, status)
+	for _, want := range []string{
+		"index missing      logins.user_id_1",
+		"index conflict     credentials.user_id_1: key is",
+		"orphan sessions    1  e.g. sessio…", // a session id is a secret: shortened
+		"orphan keys        1  e.g. email:ghost",
+		"expired sessions   1  e.g. old-se…",
+		"expired keys       1  e.g. otp:ann",
+		`unreadable         1`,
+		`cannot read user document {"$numberInt":"7"}: field "_id": want a string, have 32-bit integer`,
+		"7 problems",
+	} {
+		assert.Contains(t, out, want)
+	}
+	assert.NotContains(t, out, "session-of-ghost", "never a whole session id")
+	assert.Equal(t, []int64{2, 3, 3}, []int64{count(t, users), count(t, sessions), count(t, keys)}, "without -fix nothing changes")
+
+	status, out, _ = doctorRun(t, append(args, "-fix", "-grace", "0")...)
+	assert.Equal(t, exitProblems, status, "the index conflict and the unreadable user remain")
+	for _, want := range []string{
+		"index created      logins.user_id_1",
+		"orphan sessions    1, deleted 1",
+		"orphan keys        1, deleted 1",
+		"expired sessions   1, deleted 1",
+		"expired keys       1, deleted 1",
+		"after repair:",
+		"2 problems remain",
+	} {
+		assert.Contains(t, out, want)
+	}
+	assert.Equal(t, []int64{2, 1, 1}, []int64{count(t, users), count(t, sessions), count(t, keys)})
+	require.NoError(t, sessions.FindOne(c, bson.D{{Key: "_id", Value: "session-of-ann"}}).Err(), "the live session stays")
+	require.NoError(t, keys.FindOne(c, bson.D{{Key: "_id", Value: "email:ann"}}).Err(), "the live key stays")
+
+	// What doctor leaves to a person, done by hand: then all is well.
+	require.NoError(t, keys.Indexes().DropOne(c, "user_id_1"))
+	_, err = users.DeleteOne(c, bson.D{{Key: "_id", Value: int32(7)}})
+	require.NoError(t, err)
+	status, out, _ = doctorRun(t, append(args, "-fix")...)
+	assert.Equal(t, exitClean, status)
+	assert.Contains(t, out, "index created      credentials.user_id_1")
+	assert.Contains(t, out, "no problems")
+}
+
+func TestDoctorSessionTTL(t *testing.T) {
+	db := mongotest.Database(t)
+	status, out, _ := doctorRun(t, "-db", db.Name(), "-session-ttl", "-fix")
+	if mongotest.Shared(t).Kind != mongotest.KindFerretDB {
+		t.Skip("the unsupported-TTL path needs FerretDB; this server is " + mongotest.Shared(t).Description())
+	}
+	assert.Equal(t, exitClean, status, "a server without TTL indexes is no problem")
+	assert.Contains(t, out, "index unsupported  auth_session.expires_at_1")
+	assert.Contains(t, out, "the server has no TTL indexes")
+}
+
+func TestDoctorUsageErrors(t *testing.T) {
+	var out, errOut bytes.Buffer
+	noEnv := func(string) string { return "" }
+	assert.Equal(t, exitError, run(testContext(t), []string{"-db", "x"}, noEnv, &out, &errOut))
+	assert.Contains(t, errOut.String(), "MONGODB_URI is not set")
+
+	errOut.Reset()
+	secret := func(string) string { return "mongodb://user:hunter2@127.0.0.1:1/" }
+	assert.Equal(t, exitError, run(testContext(t), nil, secret, &out, &errOut))
+	assert.Contains(t, errOut.String(), "no database")
+
+	errOut.Reset()
+	assert.Equal(t, exitError, run(testContext(t), []string{"-nonsense"}, secret, &out, &errOut))
+	assert.Contains(t, errOut.String(), "flag provided but not defined")
+
+	errOut.Reset()
+	assert.Equal(t, exitError, run(testContext(t), []string{"-db", "x", "-timeout", "300ms"}, secret, &out, &errOut), "an unreachable server is an error, within -timeout")
+	assert.NotContains(t, errOut.String()+out.String(), "hunter2", "the URI's password is never printed")
+	assert.Empty(t, out.String())
+}

@@ -1,0 +1,38 @@
+package mongoauth
+
+import (
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/luciago/mongoauth/auth"
+)
+
+// SessionTTLIndex is the name of the TTL index on expires_at that
+// EnsureIndexes creates on the sessions collection with Options.SessionTTL.
+const SessionTTLIndex = "expires_at_1"
+
+// fieldExpiresAt holds a session's idle_expires as a BSON Date, written only
+// with Options.SessionTTL. A TTL index acts on Dates only, and idle_expires
+// is a number (Lucia's schema), hence the copy.
+//
+// The TTL index has expireAfterSeconds 0: the server may delete a session
+// once now >= expires_at, which is exactly when the session is dead for
+// Lucia (valid while now < idle_expires). The server's TTL monitor runs about
+// once a minute, so dead sessions linger a little; that is harmless, since
+// the auth core checks expiry on every read and the adapter never treats a
+// document as deleted because of its date.
+//
+// Sessions written without the option, or by other writers (Lucia's
+// JavaScript adapters), have no expires_at and are never removed by the
+// server; Repair deletes them once expired, as it does on servers without
+// TTL indexes (FerretDB v1 refuses the index as NotImplemented; EnsureIndexes
+// then lists it under IndexReport.Unsupported instead of failing).
+const fieldExpiresAt = "expires_at"
+
+// withExpiresAt adds expires_at to a session document when the adapter
+// runs with Options.SessionTTL.
+func (a *Adapter) withExpiresAt(doc bson.D, s auth.SessionRecord) bson.D {
+	if !a.sessionTTL {
+		return doc
+	}
+	return append(doc, bson.E{Key: fieldExpiresAt, Value: bson.DateTime(s.IdleExpires)})
+}
