@@ -335,20 +335,22 @@ func (a *Adapter) DeleteNonPrimaryKey(ctx context.Context, keyID string) error {
 	return wrap("delete key", err)
 }
 
-// ConsumeKey implements auth.KeyConsumer with one findAndModify, which
-// deletes the key for exactly one of any number of concurrent callers.
-func (a *Adapter) ConsumeKey(ctx context.Context, keyID string) (auth.KeyRecord, error) {
+// ConsumeKey implements auth.KeyConsumer. The server's count of deleted
+// documents tells exactly one of any number of concurrent callers that it
+// deleted the key. (findAndModify would return the document too, but
+// FerretDB v1 does not run it atomically: two callers can both get it.)
+func (a *Adapter) ConsumeKey(ctx context.Context, keyID string) error {
 	if err := auth.CheckID("key id", keyID); err != nil {
-		return auth.KeyRecord{}, err
+		return err
 	}
-	doc, err := a.keys.FindOneAndDelete(ctx, nonPrimaryKey(keyID)).Raw()
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return auth.KeyRecord{}, auth.ErrNotFound
-	}
+	res, err := a.keys.DeleteOne(ctx, nonPrimaryKey(keyID))
 	if err != nil {
-		return auth.KeyRecord{}, wrap("delete key", err)
+		return wrap("delete key", err)
 	}
-	return decodeKey(doc)
+	if res.DeletedCount == 0 {
+		return auth.ErrNotFound
+	}
+	return nil
 }
 
 // DeleteKeysByUserID implements auth.UserAdapter.

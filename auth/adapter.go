@@ -118,11 +118,10 @@ type SessionAndUserGetter interface {
 // succeeds. Without it the core falls back to GetKey plus
 // DeleteNonPrimaryKey, which cannot tell the two apart.
 type KeyConsumer interface {
-	// ConsumeKey deletes the key unless it is a primary key, and returns it
-	// as it was. It returns ErrNotFound when there was no such non-primary
-	// key to delete, for instance because a concurrent call deleted it
-	// first.
-	ConsumeKey(ctx context.Context, keyID string) (KeyRecord, error)
+	// ConsumeKey deletes the key unless it is a primary key. It returns
+	// ErrNotFound unless this very call deleted it: when there was no such
+	// non-primary key, or a concurrent call deleted it first.
+	ConsumeKey(ctx context.Context, keyID string) error
 }
 
 // Adapter stores users, keys and sessions in one database.

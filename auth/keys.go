@@ -198,7 +198,7 @@ func (a *Auth[A]) UseKey(ctx context.Context, providerID, providerUserID, passwo
 func (a *Auth[A]) consumeKey(ctx context.Context, rec KeyRecord) (Key, error) {
 	var err error
 	if consumer, ok := a.adapter.(KeyConsumer); ok {
-		if rec, err = consumer.ConsumeKey(ctx, rec.ID); errors.Is(err, ErrNotFound) {
+		if err = consumer.ConsumeKey(ctx, rec.ID); errors.Is(err, ErrNotFound) {
 			return Key{}, ErrInvalidKeyID // used up by a concurrent call
 		}
 	} else {

@@ -259,18 +259,17 @@ func (m *memoryAdapter) DeleteNonPrimaryKey(ctx context.Context, keyID string) e
 	return nil
 }
 
-func (m *memoryAdapter) ConsumeKey(ctx context.Context, keyID string) (auth.KeyRecord, error) {
+func (m *memoryAdapter) ConsumeKey(ctx context.Context, keyID string) error {
 	unlock, err := m.enter(ctx, "key id", keyID)
 	if err != nil {
-		return auth.KeyRecord{}, err
+		return err
 	}
 	defer unlock()
-	k, ok := m.keys[keyID]
-	if !ok || k.PrimaryKey {
-		return auth.KeyRecord{}, auth.ErrNotFound
+	if k, ok := m.keys[keyID]; !ok || k.PrimaryKey {
+		return auth.ErrNotFound
 	}
 	delete(m.keys, keyID)
-	return copyKey(k), nil
+	return nil
 }
 
 func (m *memoryAdapter) DeleteKeysByUserID(ctx context.Context, userID string) error {
@@ -455,7 +454,7 @@ type countingGetterAdapter struct {
 	countingAdapter
 }
 
-func (c *countingGetterAdapter) ConsumeKey(ctx context.Context, keyID string) (auth.KeyRecord, error) {
+func (c *countingGetterAdapter) ConsumeKey(ctx context.Context, keyID string) error {
 	c.calls.Add(1)
 	return c.Adapter.(auth.KeyConsumer).ConsumeKey(ctx, keyID)
 }
