@@ -2,6 +2,7 @@ package auth
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -32,11 +33,13 @@ func CheckID(field, id string) error {
 // Lucia's mongoose adapter writes.
 var ReservedAttributes = []string{"id", "_id", "__v"}
 
-// CheckAttributes returns an *InputError for the first attribute name that
-// no adapter could store literally: empty, starting with '$', containing
-// '.' or NUL, invalid UTF-8, or reserved. Keys of nested maps follow the
-// same rules except for reservation, so that no value is ever read by a
-// database as an operator or a path.
+// CheckAttributes returns an *InputError for the first attribute that no
+// adapter could store literally: a name that is empty, starts with '$',
+// contains '.' or a control character, is invalid UTF-8, or is reserved; or
+// a string value that is not valid UTF-8 (databases would silently replace
+// the bytes). Nested maps and lists follow the same rules except for
+// reservation, so that no value is ever read by a database as an operator
+// or a path.
 func CheckAttributes(attributes map[string]any) error {
 	for name, value := range attributes {
 		if reason := badAttributeName(name); reason != "" {
@@ -56,6 +59,10 @@ func CheckAttributes(attributes map[string]any) error {
 
 func checkNested(path string, value any) error {
 	switch v := value.(type) {
+	case string:
+		if !utf8.ValidString(v) {
+			return &InputError{Field: "attribute", Name: path, Reason: "value is not valid UTF-8"}
+		}
 	case map[string]any:
 		for name, inner := range v {
 			if reason := badAttributeName(name); reason != "" {
@@ -83,8 +90,8 @@ func badAttributeName(name string) string {
 		return "starts with '$'"
 	case strings.IndexByte(name, '.') >= 0:
 		return "contains '.'"
-	case strings.IndexByte(name, 0) >= 0:
-		return "contains NUL"
+	case strings.ContainsFunc(name, unicode.IsControl):
+		return "contains a control character"
 	case !utf8.ValidString(name):
 		return "not valid UTF-8"
 	}

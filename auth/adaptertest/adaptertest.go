@@ -732,17 +732,19 @@ var integrityTests = []test{
 
 // badAttributes are attribute maps every adapter must refuse.
 var badAttributes = map[string]map[string]any{
-	"empty name":        {"": "x"},
-	"dollar prefix":     {"$set": map[string]any{"admin": true}},
-	"dot":               {"profile.admin": true},
-	"NUL":               {"a\x00b": 1},
-	"_id":               {"_id": "other"},
-	"id":                {"id": "other"},
-	"__v":               {"__v": int64(0)},
-	"invalid UTF-8":     {"\xff": 1},
-	"nested dollar key": {"profile": map[string]any{"$gt": ""}},
-	"nested dot key":    {"profile": map[string]any{"a.b": 1}},
-	"nested in list":    {"tags": []any{map[string]any{"$where": "1"}}},
+	"empty name":          {"": "x"},
+	"dollar prefix":       {"$set": map[string]any{"admin": true}},
+	"dot":                 {"profile.admin": true},
+	"NUL":                 {"a\x00b": 1},
+	"control character":   {"a\nb": 1},
+	"invalid UTF-8 value": {"name": "\xffbad"},
+	"_id":                 {"_id": "other"},
+	"id":                  {"id": "other"},
+	"__v":                 {"__v": int64(0)},
+	"invalid UTF-8":       {"\xff": 1},
+	"nested dollar key":   {"profile": map[string]any{"$gt": ""}},
+	"nested dot key":      {"profile": map[string]any{"a.b": 1}},
+	"nested in list":      {"tags": []any{map[string]any{"$where": "1"}}},
 }
 
 // badIDs are ids every adapter must refuse.
