@@ -26,16 +26,23 @@ func (e *SchemaError) Error() string {
 
 func (e *SchemaError) Unwrap() error { return e.Err }
 
-// CreateTablesSQL returns the statements CreateTables runs, for applications
-// that manage their schema with a migration tool. The dialect packages'
+// CreateTablesSQL returns the statements that Adapter.CreateTables runs
+// for dialect and opts, for applications that manage their schema with a
+// migration tool; it needs no connection. The dialect packages'
 // documentation shows them for the default names.
-func (a *Adapter) CreateTablesSQL() []string { return a.dialect.CreateTables(a.schema) }
+func CreateTablesSQL(dialect Dialect, opts Options) ([]string, error) {
+	schema, err := opts.schema()
+	if err != nil {
+		return nil, err
+	}
+	return dialect.CreateTables(schema), nil
+}
 
 // CreateTables creates the three tables and the user_id indexes where they
 // are missing, with the foreign keys unless Options.NoForeignKeys is set,
 // then runs CheckSchema. It is idempotent: existing tables and indexes are
 // left as they are, which is why the check follows. Run it at start-up, or
-// run CreateTablesSQL's statements in a migration instead.
+// run the statements of CreateTablesSQL in a migration instead.
 //
 // The schemas or databases that qualify table names must exist already.
 func (a *Adapter) CreateTables(ctx context.Context) error {
@@ -92,8 +99,9 @@ func (a *Adapter) CheckSchema(ctx context.Context) error {
 	}
 	if !ok {
 		return &SchemaError{
-			Table:  a.schema.Sessions.String() + ", " + a.schema.Keys.String(),
-			Reason: fmt.Sprintf("no enforced foreign key user_id → %s(id) ON DELETE CASCADE; create the tables with CreateTables, or set Options.NoForeignKeys", a.schema.Users),
+			Table: a.schema.Sessions.String() + ", " + a.schema.Keys.String(),
+			Reason: fmt.Sprintf("no foreign key user_id → %s(id) ON DELETE CASCADE, or foreign keys are off on this connection (SQLite: use sqlite.DSN); "+
+				"create the tables with CreateTables, or set Options.NoForeignKeys", a.schema.Users),
 		}
 	}
 	return nil

@@ -14,7 +14,8 @@
 //
 // # Tables
 //
-// CreateTables runs, for the default names (see Example_createTablesSQL):
+// Adapter.CreateTables runs, for the default names (sqlauth.CreateTablesSQL
+// returns the statements for any options):
 //
 //	CREATE TABLE IF NOT EXISTS `auth_user` (
 //		id VARBINARY(255) NOT NULL PRIMARY KEY,

@@ -67,3 +67,5 @@ func lockWaiters(ctx context.Context, admin *sql.DB, name string) (int, error) {
 func TestConformance(t *testing.T) { sqlauthtest.Conformance(t, database(t)) }
 
 func TestAdapter(t *testing.T) { sqlauthtest.Run(t, database(t)) }
+
+func TestDocumentedDDL(t *testing.T) { sqlauthtest.DocumentsDDL(t, "mysql.go", mysql.Dialect{}) }

@@ -10,9 +10,10 @@
 //
 // # Tables
 //
-// CreateTables runs, for the default names (see Example_createTablesSQL):
+// Adapter.CreateTables runs, for the default names (sqlauth.CreateTablesSQL
+// returns the statements for any options):
 //
-//	SELECT pg_advisory_xact_lock(8316866766853493760)
+//	SELECT pg_advisory_xact_lock(8318549152568207360)
 //	CREATE TABLE IF NOT EXISTS "auth_user" (
 //		id TEXT PRIMARY KEY,
 //		attributes JSONB NOT NULL DEFAULT '{}'

@@ -53,3 +53,5 @@ func newStore(t *testing.T, admin *sql.DB, dsn string) sqlauthtest.Store {
 func TestConformance(t *testing.T) { sqlauthtest.Conformance(t, database(t)) }
 
 func TestAdapter(t *testing.T) { sqlauthtest.Run(t, database(t)) }
+
+func TestDocumentedDDL(t *testing.T) { sqlauthtest.DocumentsDDL(t, "postgres.go", postgres.Dialect{}) }

@@ -11,6 +11,8 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"math"
 	"os"
 	"strings"
@@ -563,4 +565,24 @@ var schemaTests = []schemaTest{
 		_, err := d.New(ctx, store.DB, sqlauth.Options{})
 		require.ErrorIs(t, err, context.Canceled)
 	}},
+}
+
+// DocumentsDDL checks that the package documentation in file (a source
+// file of the calling package) shows the statements CreateTables runs for
+// the default options, tab-indented, so the documented DDL cannot drift
+// from the DDL that runs.
+func DocumentsDDL(t *testing.T, file string, dialect sqlauth.Dialect) {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ParseComments|parser.PackageClauseOnly)
+	require.NoError(t, err)
+	require.NotNil(t, f.Doc, "%s has no package documentation", file)
+	stmts, err := sqlauth.CreateTablesSQL(dialect, sqlauth.Options{})
+	require.NoError(t, err)
+	var want strings.Builder
+	for _, stmt := range stmts {
+		for line := range strings.Lines(stmt + "\n") {
+			want.WriteString("\t" + line)
+		}
+	}
+	assert.Contains(t, f.Doc.Text(), want.String(), "the package documentation of %s shows other DDL than CreateTables runs", file)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/luciago/mongoauth/sqlauth"
 	"github.com/luciago/mongoauth/sqlauth/sqlauthtest"
 	"github.com/luciago/mongoauth/sqlauth/sqlite"
 )
@@ -29,3 +30,29 @@ var database = sqlauthtest.Database{
 func TestConformance(t *testing.T) { sqlauthtest.Conformance(t, database) }
 
 func TestAdapter(t *testing.T) { sqlauthtest.Run(t, database) }
+
+func TestDocumentedDDL(t *testing.T) { sqlauthtest.DocumentsDDL(t, "sqlite.go", sqlite.Dialect{}) }
+
+// TestForeignKeysOffIsRefused: a connection opened without foreign_keys(1)
+// would neither check users nor cascade deletes in the default mode.
+func TestForeignKeysOffIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "auth.db")
+	ctx := sqlauthtest.Context(t)
+	db, err := sql.Open("sqlite", sqlite.DSN(path))
+	require.NoError(t, err)
+	defer db.Close()
+	a, err := sqlite.New(ctx, db, sqlauth.Options{})
+	require.NoError(t, err)
+	require.NoError(t, a.CreateTables(ctx))
+
+	plain, err := sql.Open("sqlite", path) // SQLite's default: foreign keys off
+	require.NoError(t, err)
+	defer plain.Close()
+	a, err = sqlite.New(ctx, plain, sqlauth.Options{})
+	require.NoError(t, err)
+	var se *sqlauth.SchemaError
+	require.ErrorAs(t, a.CheckSchema(ctx), &se)
+	a, err = sqlite.New(ctx, plain, sqlauth.Options{NoForeignKeys: true})
+	require.NoError(t, err)
+	require.NoError(t, a.CheckSchema(ctx), "without foreign keys the adapter checks users itself")
+}
