@@ -61,10 +61,18 @@
 // which id was taken. Deadlocks and serialization failures roll the
 // transaction back; the adapter then runs it again, up to ten times with a
 // short randomised pause, and otherwise returns the error. A busy SQLite
-// file is retried likewise for up to 10 seconds.
-// Other errors are the driver's, wrapped with the operation ("sqlauth:
-// insert into auth_session: ..."); when the context is done they also match
-// context.Canceled or context.DeadlineExceeded.
+// file is retried likewise for up to 10 seconds. Other errors are the
+// driver's, wrapped with the operation ("sqlauth: insert session: ...");
+// when the context is done they also match context.Canceled or
+// context.DeadlineExceeded.
+//
+// A call whose context ends while it waits (for a lock, say) returns at
+// once. On PostgreSQL and SQLite the statement is stopped in the server
+// too, so nothing was written. The MySQL driver only drops the connection:
+// the server rolls back an open transaction, but finishes a single
+// statement it is already running, so an interrupted write that is one
+// statement (most writes in the foreign-key mode) may still take effect
+// there, as after a lost connection.
 //
 // # Ids and attributes
 //

@@ -17,17 +17,17 @@ import (
 // database returns the harness's description of the MySQL or MariaDB
 // server in MYSQL_DSN, or skips t when it is not set. The account needs the
 // CREATE and DROP privileges, and PROCESS for LockWaiters.
-func database(t *testing.T) sqlauthtest.Database {
+func database(t testing.TB) sqlauthtest.Database {
 	admin, dsn := sqlauthtest.Server(t, "MYSQL_DSN", "mysql", "root@tcp(127.0.0.1:3306)/test")
 	return sqlauthtest.Database{
-		NewStore: func(t *testing.T) sqlauthtest.Store { return newStore(t, admin, dsn) },
+		NewStore: func(t testing.TB) sqlauthtest.Store { return newStore(t, admin, dsn) },
 		New:      mysql.New,
 		Dialect:  mysql.Dialect{},
 	}
 }
 
 // newStore creates a fresh database and a pool that uses it by default.
-func newStore(t *testing.T, admin *sql.DB, dsn string) sqlauthtest.Store {
+func newStore(t testing.TB, admin *sql.DB, dsn string) sqlauthtest.Store {
 	name := sqlauthtest.Scratch(t, admin, "CREATE DATABASE %s", "DROP DATABASE %s")
 	cfg, err := gomysql.ParseDSN(dsn)
 	require.NoError(t, err)
@@ -67,5 +67,7 @@ func lockWaiters(ctx context.Context, admin *sql.DB, name string) (int, error) {
 func TestConformance(t *testing.T) { sqlauthtest.Conformance(t, database(t)) }
 
 func TestAdapter(t *testing.T) { sqlauthtest.Run(t, database(t)) }
+
+func BenchmarkAdapter(b *testing.B) { sqlauthtest.Benchmark(b, database(b)) }
 
 func TestDocumentedDDL(t *testing.T) { sqlauthtest.DocumentsDDL(t, "mysql.go", mysql.Dialect{}) }

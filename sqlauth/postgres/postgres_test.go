@@ -15,10 +15,10 @@ import (
 
 // database returns the harness's description of the PostgreSQL server in
 // POSTGRES_DSN, or skips t when it is not set.
-func database(t *testing.T) sqlauthtest.Database {
+func database(t testing.TB) sqlauthtest.Database {
 	admin, dsn := sqlauthtest.Server(t, "POSTGRES_DSN", "pgx", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
 	return sqlauthtest.Database{
-		NewStore: func(t *testing.T) sqlauthtest.Store { return newStore(t, admin, dsn) },
+		NewStore: func(t testing.TB) sqlauthtest.Store { return newStore(t, admin, dsn) },
 		New:      postgres.New,
 		Dialect:  postgres.Dialect{},
 
@@ -30,7 +30,7 @@ func database(t *testing.T) sqlauthtest.Database {
 // schema, so that unqualified table names resolve inside it. The pool's
 // application_name is the schema too, which lets LockWaiters find its
 // sessions in pg_stat_activity.
-func newStore(t *testing.T, admin *sql.DB, dsn string) sqlauthtest.Store {
+func newStore(t testing.TB, admin *sql.DB, dsn string) sqlauthtest.Store {
 	schema := sqlauthtest.Scratch(t, admin, "CREATE SCHEMA %s", "DROP SCHEMA %s CASCADE")
 	cfg, err := pgx.ParseConfig(dsn)
 	require.NoError(t, err)
@@ -53,5 +53,7 @@ func newStore(t *testing.T, admin *sql.DB, dsn string) sqlauthtest.Store {
 func TestConformance(t *testing.T) { sqlauthtest.Conformance(t, database(t)) }
 
 func TestAdapter(t *testing.T) { sqlauthtest.Run(t, database(t)) }
+
+func BenchmarkAdapter(b *testing.B) { sqlauthtest.Benchmark(b, database(b)) }
 
 func TestDocumentedDDL(t *testing.T) { sqlauthtest.DocumentsDDL(t, "postgres.go", postgres.Dialect{}) }

@@ -15,7 +15,7 @@ import (
 // database gives every test its own database file in a temporary
 // directory, so SQLite tests need no setup and always run.
 var database = sqlauthtest.Database{
-	NewStore: func(t *testing.T) sqlauthtest.Store {
+	NewStore: func(t testing.TB) sqlauthtest.Store {
 		db, err := sql.Open("sqlite", sqlite.DSN(filepath.Join(t.TempDir(), "auth.db")))
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = db.Close() })
@@ -30,6 +30,8 @@ var database = sqlauthtest.Database{
 func TestConformance(t *testing.T) { sqlauthtest.Conformance(t, database) }
 
 func TestAdapter(t *testing.T) { sqlauthtest.Run(t, database) }
+
+func BenchmarkAdapter(b *testing.B) { sqlauthtest.Benchmark(b, database) }
 
 func TestDocumentedDDL(t *testing.T) { sqlauthtest.DocumentsDDL(t, "sqlite.go", sqlite.Dialect{}) }
 
