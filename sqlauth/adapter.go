@@ -67,12 +67,12 @@
 // context.DeadlineExceeded.
 //
 // A call whose context ends while it waits (for a lock, say) returns at
-// once. On PostgreSQL and SQLite the statement is stopped in the server
-// too, so nothing was written. The MySQL driver only drops the connection:
-// the server rolls back an open transaction, but finishes a single
-// statement it is already running, so an interrupted write that is one
-// statement (most writes in the foreign-key mode) may still take effect
-// there, as after a lost connection.
+// once with the context's error. Whether a write it had sent took effect
+// is then unknown, as after a lost connection: the pgx and MySQL drivers
+// drop the connection, and the server rolls back a transaction that has
+// not committed but may still finish a single statement it is running (a
+// one-statement write, as most writes in the foreign-key mode are). SQLite
+// interrupts the statement in-process, so there nothing was written.
 //
 // # Ids and attributes
 //

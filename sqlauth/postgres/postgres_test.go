@@ -21,8 +21,6 @@ func database(t testing.TB) sqlauthtest.Database {
 		NewStore: func(t testing.TB) sqlauthtest.Store { return newStore(t, admin, dsn) },
 		New:      postgres.New,
 		Dialect:  postgres.Dialect{},
-
-		CancelStopsStatement: true,
 	}
 }
 
