@@ -1,0 +1,619 @@
+// Package sqlauth stores Lucia-style users, sessions and keys in a
+// relational database through database/sql.
+//
+// It implements the adapter contract of package auth (auth.Adapter and
+// auth.SessionAndUserGetter) over Lucia's three tables, auth_user,
+// auth_session and auth_key. This package holds the logic every database
+// shares and imports no driver; one small package per database adds the
+// driver's error codes and its SQL, so an application links only the driver
+// it uses:
+//
+//	sqlauth/postgres  PostgreSQL, through github.com/jackc/pgx/v5/stdlib
+//	sqlauth/mysql     MySQL, MariaDB and PlanetScale, through github.com/go-sql-driver/mysql
+//	sqlauth/sqlite    SQLite, through the pure-Go modernc.org/sqlite
+//
+// Each has a New(ctx, db, opts) returning an *Adapter. Application code
+// written against auth.Adapter stays the same whichever database, or the
+// MongoDB adapter, is behind it.
+//
+// # Integrity
+//
+// By default the tables have foreign keys user_id → auth_user(id) with ON
+// DELETE CASCADE (CreateTables declares them), and the database does the
+// work: inserting a session or key for a missing user fails with a
+// foreign-key violation, reported as auth.ErrInvalidUserID, and deleting a
+// user deletes its sessions and keys in the same statement.
+//
+// With Options.NoForeignKeys (for PlanetScale, or any schema without
+// foreign keys) the adapter does the same itself, in transactions:
+//
+//   - SetSession and SetKey run SELECT id FROM auth_user WHERE id = ? FOR
+//     SHARE (LOCK IN SHARE MODE on MySQL), fail with auth.ErrInvalidUserID
+//     when no row comes back, and insert while still holding that lock.
+//   - DeleteUser deletes the user row first, then the user's sessions and
+//     keys, and commits all three together.
+//
+// The shared lock is what closes the race between a session insert and its
+// user's deletion (the write skew that a check-then-insert without a lock
+// would allow). DeleteUser's DELETE needs an exclusive lock on the same
+// row, so the two transactions cannot overlap on it: either the insert locks
+// the user first, and the deletion waits until the insert has committed,
+// after which its DELETE of sessions, a statement that sees the latest
+// committed rows, removes the new session; or the deletion locks first, and
+// the insert's locking read waits until the deletion has committed and then
+// finds no user. Both orders end without a session whose user is gone. For
+// the deletion's second statement to see rows committed while it waited,
+// PostgreSQL transactions run at READ COMMITTED (requested explicitly, in
+// case the server's default is stricter); on MySQL, DELETE is a locking
+// read that sees the latest committed rows at any isolation level. On
+// SQLite a writing transaction excludes all other writers, which gives the
+// same result without row locks.
+//
+// In both modes SetUser with a key inserts the user and the key in one
+// transaction, so a taken key id leaves no user behind.
+//
+// # Errors
+//
+// Constraint violations are recognised by the driver's error codes, never
+// by message text: PostgreSQL SQLSTATE 23505 and 23503, MySQL errors 1062
+// and 1452, SQLite's extended codes SQLITE_CONSTRAINT_PRIMARYKEY and
+// SQLITE_CONSTRAINT_FOREIGNKEY. Which table the failed statement wrote says
+// which id was taken. Deadlocks and serialization failures roll the
+// transaction back; the adapter then runs it again, up to ten times with a
+// short randomised pause, and otherwise returns the error. A busy SQLite
+// file is retried likewise for up to 10 seconds. Other errors are the
+// driver's, wrapped with the operation ("sqlauth: insert session: ...");
+// when the context is done they also match context.Canceled or
+// context.DeadlineExceeded.
+//
+// A call whose context ends while it waits (for a lock, say) returns at
+// once with the context's error. Whether a write it had sent took effect
+// is then unknown, as after a lost connection: the pgx and MySQL drivers
+// drop the connection, and the server rolls back a transaction that has
+// not committed but may still finish a single statement it is running (a
+// one-statement write, as most writes in the foreign-key mode are). SQLite
+// interrupts the statement in-process, so there nothing was written.
+//
+// # Ids and attributes
+//
+// Ids are compared byte for byte on every database (on MySQL they are
+// VARBINARY, so neither case, accents nor trailing spaces are folded
+// together) and must pass auth.CheckID: at most 255 bytes of UTF-8 without
+// NUL. User attributes are stored in one JSON column; see CreateTables and
+// the dialect packages for the DDL, and Adapter.SetUser for the types
+// they read back as.
+package sqlauth
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/luciago/mongoauth/auth"
+)
+
+// Adapter is the relational adapter. It is safe for concurrent use.
+type Adapter struct {
+	db      *sql.DB
+	dialect Dialect
+	syntax  Syntax
+	schema  Schema
+	st      statements
+}
+
+var (
+	_ auth.Adapter              = (*Adapter)(nil)
+	_ auth.SessionAndUserGetter = (*Adapter)(nil)
+)
+
+// New returns an adapter over db, speaking dialect. The dialect packages'
+// New functions call it; applications call those. It checks the options
+// and that the database answers; it does not create or inspect tables (see
+// CreateTables and CheckSchema).
+func New(ctx context.Context, db *sql.DB, dialect Dialect, opts Options) (*Adapter, error) {
+	if db == nil || dialect == nil {
+		return nil, errors.New("sqlauth: nil database or dialect")
+	}
+	schema, err := opts.schema()
+	if err != nil {
+		return nil, err
+	}
+	syntax := dialect.Syntax()
+	a := &Adapter{db: db, dialect: dialect, syntax: syntax, schema: schema, st: newStatements(syntax, schema)}
+	if err := db.PingContext(ctx); err != nil {
+		return nil, a.wrap(ctx, "connect to "+syntax.Name, err)
+	}
+	return a, nil
+}
+
+// Schema returns the tables the adapter uses and whether it relies on
+// foreign keys.
+func (a *Adapter) Schema() Schema { return a.schema }
+
+// GetUser implements auth.UserAdapter.
+func (a *Adapter) GetUser(ctx context.Context, userID string) (auth.UserRecord, error) {
+	if err := auth.CheckID("user id", userID); err != nil {
+		return auth.UserRecord{}, err
+	}
+	var u auth.UserRecord
+	err := a.retry(ctx, func() (err error) {
+		u, err = a.getUser(ctx, a.db, a.st.getUser, userID)
+		return err
+	})
+	return u, err
+}
+
+func (a *Adapter) getUser(ctx context.Context, q querier, query, userID string) (auth.UserRecord, error) {
+	var raw []byte
+	err := q.QueryRowContext(ctx, query, userID).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return auth.UserRecord{}, auth.ErrNotFound
+	}
+	if err != nil {
+		return auth.UserRecord{}, a.wrap(ctx, "get user", err)
+	}
+	return a.decodeUser(userID, raw)
+}
+
+func (a *Adapter) decodeUser(userID string, raw []byte) (auth.UserRecord, error) {
+	attrs, err := decodeAttributes(raw)
+	if err != nil {
+		return auth.UserRecord{}, &DataError{Table: a.schema.Users.String(), ID: userID, Column: "attributes", Reason: err.Error()}
+	}
+	return auth.UserRecord{ID: userID, Attributes: attrs}, nil
+}
+
+// SetUser implements auth.UserAdapter. With a key, user and key are
+// inserted in one transaction.
+//
+// Attribute values read back as the types auth.UserRecord promises: every
+// integer type as int64, float32 and float64 as float64 (whole numbers
+// too), time.Time in UTC with its full precision, []byte, slices and arrays
+// as []any, string-keyed maps as map[string]any, pointers as what they
+// point to. Values outside these (structs, channels, unsigned integers
+// beyond int64, strings that are not UTF-8 or contain NUL, nesting deeper
+// than 64 levels) are refused with an *auth.InputError before anything is
+// written.
+func (a *Adapter) SetUser(ctx context.Context, user auth.UserRecord, key *auth.KeyRecord) error {
+	if err := auth.CheckID("user id", user.ID); err != nil {
+		return err
+	}
+	attrs, err := plainAttributes(user.Attributes)
+	if err != nil {
+		return err
+	}
+	encoded, err := encodeAttributes(attrs)
+	if err != nil {
+		return err
+	}
+	if key == nil {
+		return a.retry(ctx, func() error {
+			_, err := a.db.ExecContext(ctx, a.st.insertUser, user.ID, encoded)
+			return a.insertError(ctx, "user", err, auth.ErrDuplicateUserID)
+		})
+	}
+	if err := checkKey(*key); err != nil {
+		return err
+	}
+	if key.UserID != user.ID {
+		return &auth.InputError{Field: "key", Reason: "key.UserID differs from the user's id"}
+	}
+	return a.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, a.st.insertUser, user.ID, encoded)
+		if err := a.insertError(ctx, "user", err, auth.ErrDuplicateUserID); err != nil {
+			return err
+		}
+		return a.insertKey(ctx, tx, *key)
+	})
+}
+
+// DeleteUser implements auth.UserAdapter. With foreign keys it is one
+// DELETE that cascades; with NoForeignKeys one transaction deletes the user,
+// then its sessions and keys (see the package documentation for how this
+// excludes sessions inserted concurrently).
+func (a *Adapter) DeleteUser(ctx context.Context, userID string) error {
+	if err := auth.CheckID("user id", userID); err != nil {
+		return err
+	}
+	if a.schema.ForeignKeys {
+		return a.retry(ctx, func() error {
+			_, err := a.db.ExecContext(ctx, a.st.deleteUser, userID)
+			return a.wrap(ctx, "delete user", err)
+		})
+	}
+	return a.inTx(ctx, func(tx *sql.Tx) error {
+		for _, step := range []struct{ op, query string }{
+			{"delete user", a.st.deleteUser},
+			{"delete sessions", a.st.deleteSessionsByUser},
+			{"delete keys", a.st.deleteKeysByUser},
+		} {
+			if _, err := tx.ExecContext(ctx, step.query, userID); err != nil {
+				return a.wrap(ctx, step.op, err)
+			}
+		}
+		return nil
+	})
+}
+
+// UpdateUser implements auth.UserAdapter. It reads the stored attributes
+// with a row lock, merges the given ones over them and writes the result
+// back in one transaction, so concurrent updates of different attributes
+// all survive. (The databases' JSON merge functions are not used: they treat
+// null as "remove", and merge nested objects instead of replacing them.)
+func (a *Adapter) UpdateUser(ctx context.Context, userID string, attributes map[string]any) (auth.UserRecord, error) {
+	if err := auth.CheckID("user id", userID); err != nil {
+		return auth.UserRecord{}, err
+	}
+	attrs, err := plainAttributes(attributes)
+	if err != nil {
+		return auth.UserRecord{}, err
+	}
+	if len(attrs) == 0 {
+		u, err := a.GetUser(ctx, userID)
+		return u, notFoundAs(err, auth.ErrInvalidUserID)
+	}
+	var updated auth.UserRecord
+	err = a.inTx(ctx, func(tx *sql.Tx) error {
+		u, err := a.getUser(ctx, tx, a.st.lockUserAttributes, userID)
+		if err != nil {
+			return notFoundAs(err, auth.ErrInvalidUserID)
+		}
+		maps.Copy(u.Attributes, attrs)
+		encoded, err := encodeAttributes(u.Attributes)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, a.st.updateAttributes, encoded, userID); err != nil {
+			return a.wrap(ctx, "update user", err)
+		}
+		updated = u
+		return nil
+	})
+	return updated, err
+}
+
+// SetKey implements auth.UserAdapter.
+func (a *Adapter) SetKey(ctx context.Context, key auth.KeyRecord) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	return a.insertOwned(ctx, key.UserID, func(q querier) error { return a.insertKey(ctx, q, key) })
+}
+
+func (a *Adapter) insertKey(ctx context.Context, q querier, k auth.KeyRecord) error {
+	var hash sql.NullString
+	var expires sql.NullInt64
+	if k.HashedPassword != nil {
+		hash = sql.NullString{String: *k.HashedPassword, Valid: true}
+	}
+	if k.Expires != nil {
+		expires = sql.NullInt64{Int64: *k.Expires, Valid: true}
+	}
+	_, err := q.ExecContext(ctx, a.st.insertKey, k.ID, k.UserID, hash, k.PrimaryKey, expires)
+	return a.insertError(ctx, "key", err, auth.ErrDuplicateKeyID)
+}
+
+// GetKey implements auth.UserAdapter.
+func (a *Adapter) GetKey(ctx context.Context, keyID string) (auth.KeyRecord, error) {
+	if err := auth.CheckID("key id", keyID); err != nil {
+		return auth.KeyRecord{}, err
+	}
+	var k auth.KeyRecord
+	err := a.retry(ctx, func() (err error) {
+		k, err = a.getKey(ctx, a.db, a.st.getKey, keyID)
+		return err
+	})
+	return k, err
+}
+
+func (a *Adapter) getKey(ctx context.Context, q querier, query, keyID string) (auth.KeyRecord, error) {
+	k, err := scanKey(q.QueryRowContext(ctx, query, keyID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return k, auth.ErrNotFound
+	}
+	return k, a.wrap(ctx, "get key", err)
+}
+
+// GetKeysByUserID implements auth.UserAdapter.
+func (a *Adapter) GetKeysByUserID(ctx context.Context, userID string) ([]auth.KeyRecord, error) {
+	if err := auth.CheckID("user id", userID); err != nil {
+		return nil, err
+	}
+	return queryAll(ctx, a, "get keys", a.st.getKeysByUser, userID, scanKey)
+}
+
+// UpdateKeyPassword implements auth.UserAdapter. The key is read with a
+// row lock and updated in one transaction (rather than judged by the
+// UPDATE's affected-row count, which MySQL reports as 0 when the new hash
+// equals the old one).
+func (a *Adapter) UpdateKeyPassword(ctx context.Context, keyID string, hashedPassword *string) (auth.KeyRecord, error) {
+	if err := auth.CheckID("key id", keyID); err != nil {
+		return auth.KeyRecord{}, err
+	}
+	if err := checkPassword(hashedPassword); err != nil {
+		return auth.KeyRecord{}, err
+	}
+	var hash sql.NullString
+	if hashedPassword != nil {
+		hash = sql.NullString{String: *hashedPassword, Valid: true}
+	}
+	var updated auth.KeyRecord
+	err := a.inTx(ctx, func(tx *sql.Tx) error {
+		k, err := a.getKey(ctx, tx, a.st.lockKey, keyID)
+		if err != nil {
+			return notFoundAs(err, auth.ErrInvalidKeyID)
+		}
+		if _, err := tx.ExecContext(ctx, a.st.updatePassword, hash, keyID); err != nil {
+			return a.wrap(ctx, "update key", err)
+		}
+		k.HashedPassword = copyString(hashedPassword)
+		updated = k
+		return nil
+	})
+	return updated, err
+}
+
+// DeleteNonPrimaryKey implements auth.UserAdapter.
+func (a *Adapter) DeleteNonPrimaryKey(ctx context.Context, keyID string) error {
+	if err := auth.CheckID("key id", keyID); err != nil {
+		return err
+	}
+	return a.exec(ctx, "delete key", a.st.deleteNonPrimaryKey, keyID, false)
+}
+
+// DeleteKeysByUserID implements auth.UserAdapter.
+func (a *Adapter) DeleteKeysByUserID(ctx context.Context, userID string) error {
+	if err := auth.CheckID("user id", userID); err != nil {
+		return err
+	}
+	return a.exec(ctx, "delete keys", a.st.deleteKeysByUser, userID)
+}
+
+// GetSession implements auth.SessionAdapter.
+func (a *Adapter) GetSession(ctx context.Context, sessionID string) (auth.SessionRecord, error) {
+	if err := auth.CheckID("session id", sessionID); err != nil {
+		return auth.SessionRecord{}, err
+	}
+	var s auth.SessionRecord
+	err := a.retry(ctx, func() error {
+		var err error
+		s, err = scanSession(a.db.QueryRowContext(ctx, a.st.getSession, sessionID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return auth.ErrNotFound
+		}
+		return a.wrap(ctx, "get session", err)
+	})
+	return s, err
+}
+
+// GetSessionsByUserID implements auth.SessionAdapter.
+func (a *Adapter) GetSessionsByUserID(ctx context.Context, userID string) ([]auth.SessionRecord, error) {
+	if err := auth.CheckID("user id", userID); err != nil {
+		return nil, err
+	}
+	return queryAll(ctx, a, "get sessions", a.st.getSessionsByUser, userID, scanSession)
+}
+
+// SetSession implements auth.SessionAdapter. With foreign keys it is one
+// INSERT that the database checks; with NoForeignKeys the user is locked
+// for share and checked in the inserting transaction (see the package
+// documentation).
+func (a *Adapter) SetSession(ctx context.Context, session auth.SessionRecord) error {
+	if err := auth.CheckID("session id", session.ID); err != nil {
+		return err
+	}
+	if err := auth.CheckID("user id", session.UserID); err != nil {
+		return err
+	}
+	return a.insertOwned(ctx, session.UserID, func(q querier) error {
+		_, err := q.ExecContext(ctx, a.st.insertSession, session.ID, session.UserID, session.ActiveExpires, session.IdleExpires)
+		return a.insertError(ctx, "session", err, auth.ErrDuplicateSessionID)
+	})
+}
+
+// insertOwned runs insert, which writes a row belonging to userID, so that
+// the row is only stored while the user exists: as a plain statement that
+// the foreign key checks, or, with NoForeignKeys, in a transaction that
+// first locks the user's row for share.
+func (a *Adapter) insertOwned(ctx context.Context, userID string, insert func(querier) error) error {
+	if a.schema.ForeignKeys {
+		return a.retry(ctx, func() error { return insert(a.db) })
+	}
+	return a.inTx(ctx, func(tx *sql.Tx) error {
+		var id string
+		err := tx.QueryRowContext(ctx, a.st.lockUser, userID).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return auth.ErrInvalidUserID
+		}
+		if err != nil {
+			return a.wrap(ctx, "lock user", err)
+		}
+		return insert(tx)
+	})
+}
+
+// DeleteSession implements auth.SessionAdapter.
+func (a *Adapter) DeleteSession(ctx context.Context, sessionID string) error {
+	if err := auth.CheckID("session id", sessionID); err != nil {
+		return err
+	}
+	return a.exec(ctx, "delete session", a.st.deleteSession, sessionID)
+}
+
+// DeleteSessionsByUserID implements auth.SessionAdapter.
+func (a *Adapter) DeleteSessionsByUserID(ctx context.Context, userID string) error {
+	if err := auth.CheckID("user id", userID); err != nil {
+		return err
+	}
+	return a.exec(ctx, "delete sessions", a.st.deleteSessionsByUser, userID)
+}
+
+// GetSessionAndUser implements auth.SessionAndUserGetter with one query
+// that joins the session to its user. A session whose user is missing
+// (possible only in NoForeignKeys mode, for rows written by other programs)
+// reads as auth.ErrNotFound.
+func (a *Adapter) GetSessionAndUser(ctx context.Context, sessionID string) (auth.SessionRecord, auth.UserRecord, error) {
+	if err := auth.CheckID("session id", sessionID); err != nil {
+		return auth.SessionRecord{}, auth.UserRecord{}, err
+	}
+	var s auth.SessionRecord
+	var u auth.UserRecord
+	err := a.retry(ctx, func() error {
+		var raw []byte
+		err := a.db.QueryRowContext(ctx, a.st.getSessionAndUser, sessionID).
+			Scan(&s.ID, &s.UserID, &s.ActiveExpires, &s.IdleExpires, &raw)
+		if errors.Is(err, sql.ErrNoRows) {
+			return auth.ErrNotFound
+		}
+		if err != nil {
+			return a.wrap(ctx, "get session and user", err)
+		}
+		u, err = a.decodeUser(s.UserID, raw)
+		return err
+	})
+	if err != nil {
+		return auth.SessionRecord{}, auth.UserRecord{}, err
+	}
+	return s, u, nil
+}
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// scanner is what *sql.Row and *sql.Rows have in common.
+type scanner interface{ Scan(dest ...any) error }
+
+func scanSession(row scanner) (auth.SessionRecord, error) {
+	var s auth.SessionRecord
+	err := row.Scan(&s.ID, &s.UserID, &s.ActiveExpires, &s.IdleExpires)
+	return s, err
+}
+
+func scanKey(row scanner) (auth.KeyRecord, error) {
+	var k auth.KeyRecord
+	var hash sql.NullString
+	var expires sql.NullInt64
+	if err := row.Scan(&k.ID, &k.UserID, &hash, &k.PrimaryKey, &expires); err != nil {
+		return auth.KeyRecord{}, err
+	}
+	if hash.Valid {
+		k.HashedPassword = &hash.String
+	}
+	if expires.Valid {
+		k.Expires = &expires.Int64
+	}
+	return k, nil
+}
+
+// queryAll returns every row of a query by user id, never nil.
+func queryAll[T any](ctx context.Context, a *Adapter, op, query, userID string, scan func(scanner) (T, error)) ([]T, error) {
+	var out []T
+	err := a.retry(ctx, func() error {
+		out = []T{}
+		rows, err := a.db.QueryContext(ctx, query, userID)
+		if err != nil {
+			return a.wrap(ctx, op, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			v, err := scan(rows)
+			if err != nil {
+				return a.wrap(ctx, op, err)
+			}
+			out = append(out, v)
+		}
+		return a.wrap(ctx, op, rows.Err())
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// exec runs one statement whose outcome needs no inspection.
+func (a *Adapter) exec(ctx context.Context, op, query string, args ...any) error {
+	return a.retry(ctx, func() error {
+		_, err := a.db.ExecContext(ctx, query, args...)
+		return a.wrap(ctx, op, err)
+	})
+}
+
+// insertError turns an INSERT's constraint violation into the contract's
+// error: only primary keys are unique in these tables, so a unique
+// violation means the id of the row being inserted is taken.
+func (a *Adapter) insertError(ctx context.Context, record string, err, duplicate error) error {
+	switch a.dialect.Classify(err) {
+	case UniqueViolation:
+		return duplicate
+	case ForeignKeyViolation:
+		return auth.ErrInvalidUserID
+	}
+	return a.wrap(ctx, "insert "+record, err)
+}
+
+func checkKey(k auth.KeyRecord) error {
+	if err := auth.CheckID("key id", k.ID); err != nil {
+		return err
+	}
+	if err := auth.CheckID("user id", k.UserID); err != nil {
+		return err
+	}
+	return checkPassword(k.HashedPassword)
+}
+
+// checkPassword refuses hashes that no text column on every database can
+// hold. Lucia's hashes are ASCII.
+func checkPassword(hash *string) error {
+	switch {
+	case hash == nil:
+		return nil
+	case !utf8.ValidString(*hash):
+		return &auth.InputError{Field: "hashed password", Reason: "not valid UTF-8"}
+	case strings.IndexByte(*hash, 0) >= 0:
+		return &auth.InputError{Field: "hashed password", Reason: "contains NUL"}
+	}
+	return nil
+}
+
+func copyString(s *string) *string {
+	if s == nil {
+		return nil
+	}
+	c := *s
+	return &c
+}
+
+// notFoundAs turns auth.ErrNotFound into the error an update reports for a
+// missing record.
+func notFoundAs(err, missing error) error {
+	if errors.Is(err, auth.ErrNotFound) {
+		return missing
+	}
+	return err
+}
+
+// DataError reports a stored row this adapter cannot read, such as
+// attributes that are not a JSON object, left by another program or by
+// hand. The row is not changed.
+type DataError struct {
+	// Table is the table, as named in Options.
+	Table string
+	// ID is the row's id.
+	ID string
+	// Column is the offending column.
+	Column string
+	// Reason says what is wrong.
+	Reason string
+}
+
+func (e *DataError) Error() string {
+	return fmt.Sprintf("sqlauth: cannot read row %s of %s: column %s: %s", e.ID, e.Table, e.Column, e.Reason)
+}

@@ -1,0 +1,138 @@
+package sqlauth
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+)
+
+// Dialect is what the adapter needs to know about one database: how it
+// spells its statements, which tables it creates, and what its driver's
+// error codes mean. The packages sqlauth/postgres, sqlauth/mysql and
+// sqlauth/sqlite each provide one, so that this package imports no driver
+// and an application links only the driver it uses. Applications call
+// those packages' New; they do not implement Dialect.
+type Dialect interface {
+	// Syntax returns how the database spells what the adapter's
+	// statements need.
+	Syntax() Syntax
+
+	// CreateTables returns the statements that create the tables and
+	// indexes of s where they are missing, in order. They run in one
+	// transaction (which some databases commit at each statement).
+	CreateTables(s Schema) []string
+
+	// HasForeignKeys reports whether s.Sessions and s.Keys each declare a
+	// foreign key user_id → s.Users(id) with ON DELETE CASCADE, and, where
+	// enforcement is a per-connection setting that is off by default
+	// (SQLite), whether it is on.
+	HasForeignKeys(ctx context.Context, db *sql.DB, s Schema) (bool, error)
+
+	// Classify says what a driver error means, by the error's code (never
+	// by its message). It is given errors wrapped by the adapter and must
+	// look through them with errors.As.
+	Classify(err error) ErrorKind
+}
+
+// Syntax is how a database spells what the adapter's statements need.
+type Syntax struct {
+	// Name names the database in errors: "postgres", "mysql", "sqlite".
+	Name string
+	// IdentifierQuote encloses identifiers: `"` in standard SQL, "`" in
+	// MySQL. Identifiers are checked to be plain before they are quoted.
+	IdentifierQuote string
+	// NumberedPlaceholders says that bind parameters are $1, $2, ...
+	// (PostgreSQL) rather than '?'.
+	NumberedPlaceholders bool
+	// LockForShare is appended to a SELECT that must keep the rows it reads
+	// from being deleted or changed until the transaction ends, and
+	// LockForUpdate to one that is about to change them. Both are empty
+	// where a writing transaction already excludes every other writer
+	// (SQLite).
+	LockForShare, LockForUpdate string
+	// TxOptions are the options of the adapter's transactions. They must
+	// give each statement a view of everything committed before it started
+	// (READ COMMITTED, or locking reads that see the latest committed rows);
+	// see the package documentation for why.
+	TxOptions *sql.TxOptions
+}
+
+// Quote quotes one plain identifier.
+func (s Syntax) Quote(identifier string) string {
+	return s.IdentifierQuote + identifier + s.IdentifierQuote
+}
+
+// Bind rewrites a statement written with '?' placeholders into the
+// database's own. The adapter's statements contain no other '?'.
+func (s Syntax) Bind(query string) string {
+	if !s.NumberedPlaceholders {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, c := range query {
+		if c != '?' {
+			b.WriteRune(c)
+			continue
+		}
+		n++
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(n))
+	}
+	return b.String()
+}
+
+// ErrorKind is what a driver error means to the adapter.
+type ErrorKind int
+
+const (
+	// OtherError is any error the adapter passes on, wrapped.
+	OtherError ErrorKind = iota
+	// UniqueViolation: a primary key (an id) is taken.
+	UniqueViolation
+	// ForeignKeyViolation: the row refers to a user that does not exist.
+	ForeignKeyViolation
+	// Retryable: the database rolled the transaction back to resolve a
+	// conflict with another one (a deadlock, a serialization failure).
+	// Nothing was written; the adapter runs the whole transaction again, a
+	// few times at most.
+	Retryable
+	// Busy: a lock was not free within the database's own short wait
+	// (SQLite's busy timeout, which a cancelled context cannot cut short).
+	// Nothing was written; the adapter keeps trying, in short steps that
+	// honour the context, for up to 10 seconds.
+	Busy
+)
+
+// Schema is the adapter's tables, as a Dialect sees them.
+type Schema struct {
+	Users, Sessions, Keys Table
+	// ForeignKeys is false in Options.NoForeignKeys mode: the tables then
+	// have no foreign keys, and the adapter checks and cascades itself.
+	ForeignKeys bool
+}
+
+// Table is a table name, optionally qualified by the schema (PostgreSQL),
+// database (MySQL) or attached database (SQLite) that holds it. Both parts
+// are plain identifiers.
+type Table struct {
+	Schema string
+	Name   string
+}
+
+// String returns the name as written in Options, unquoted.
+func (t Table) String() string {
+	if t.Schema == "" {
+		return t.Name
+	}
+	return t.Schema + "." + t.Name
+}
+
+// Quoted returns the name quoted in syntax s, qualified when Schema is set.
+func (t Table) Quoted(s Syntax) string {
+	if t.Schema == "" {
+		return s.Quote(t.Name)
+	}
+	return s.Quote(t.Schema) + "." + s.Quote(t.Name)
+}

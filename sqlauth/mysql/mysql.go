@@ -1,0 +1,162 @@
+// Package mysql runs the sqlauth adapter on MySQL (5.7 and later), MariaDB
+// (10.2 and later) and PlanetScale, through github.com/go-sql-driver/mysql,
+// which importing this package registers under the name "mysql":
+//
+//	db, err := sql.Open("mysql", "app:secret@tcp(localhost:3306)/app")
+//	...
+//	adapter, err := mysql.New(ctx, db, sqlauth.Options{})
+//	...
+//	err = adapter.CreateTables(ctx) // idempotent; or run the DDL below in a migration
+//
+// On PlanetScale, or any MySQL schema without foreign keys, set
+// sqlauth.Options.NoForeignKeys: the adapter then checks users and cascades
+// deletes itself, in transactions (see package sqlauth).
+//
+// # Tables
+//
+// Adapter.CreateTables runs, for the default names (sqlauth.CreateTablesSQL
+// returns the statements for any options):
+//
+//	CREATE TABLE IF NOT EXISTS `auth_user` (
+//		id VARBINARY(255) NOT NULL PRIMARY KEY,
+//		attributes JSON NOT NULL
+//	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+//	CREATE TABLE IF NOT EXISTS `auth_session` (
+//		id VARBINARY(255) NOT NULL PRIMARY KEY,
+//		user_id VARBINARY(255) NOT NULL,
+//		active_expires BIGINT NOT NULL,
+//		idle_expires BIGINT NOT NULL,
+//		INDEX `auth_session_user_id_idx` (user_id),
+//		FOREIGN KEY (user_id) REFERENCES `auth_user` (id) ON DELETE CASCADE
+//	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+//	CREATE TABLE IF NOT EXISTS `auth_key` (
+//		id VARBINARY(255) NOT NULL PRIMARY KEY,
+//		user_id VARBINARY(255) NOT NULL,
+//		hashed_password TEXT,
+//		primary_key BOOLEAN NOT NULL,
+//		expires BIGINT,
+//		INDEX `auth_key_user_id_idx` (user_id),
+//		FOREIGN KEY (user_id) REFERENCES `auth_user` (id) ON DELETE CASCADE
+//	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+//
+// With sqlauth.Options.NoForeignKeys the FOREIGN KEY clauses are left out;
+// the indexes stay. Qualified names ("app.auth_user") put the tables in
+// that database, which must exist.
+//
+// Ids are VARBINARY(255), not VARCHAR: MySQL's text collations compare
+// "Alice" equal to "alice" (the _ci ones) or "alice" equal to "alice "
+// (every PAD SPACE collation, utf8mb4_bin included), and a key or session
+// lookup must never match another id. Bytes compare exactly; 255 bytes is
+// auth.MaxIDLength. The indexes are declared inside CREATE TABLE because
+// MySQL has no CREATE INDEX IF NOT EXISTS. MariaDB stores JSON as LONGTEXT
+// with a JSON_VALID check, which reads the same.
+//
+// # Behaviour
+//
+// Transactions use the server's isolation level (REPEATABLE READ by
+// default): the adapter's reads inside transactions are locking reads
+// (LOCK IN SHARE MODE, FOR UPDATE) and its deletes lock too, and those see
+// the latest committed rows at any level. Errors are classified by MySQL
+// error number: 1062 and 1586 duplicate entry (a taken id), 1452 and 1216
+// no referenced row (an unknown user), 1213 deadlock (retried).
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	gomysql "github.com/go-sql-driver/mysql"
+
+	"github.com/luciago/mongoauth/sqlauth"
+)
+
+// New returns a sqlauth adapter over db, a MySQL or MariaDB database opened
+// with the "mysql" driver. See sqlauth.New.
+func New(ctx context.Context, db *sql.DB, opts sqlauth.Options) (*sqlauth.Adapter, error) {
+	return sqlauth.New(ctx, db, Dialect{}, opts)
+}
+
+// Dialect is MySQL's and MariaDB's sqlauth.Dialect.
+type Dialect struct{}
+
+var _ sqlauth.Dialect = Dialect{}
+
+// syntax: MySQL 8 also accepts FOR SHARE, MariaDB only LOCK IN SHARE MODE.
+// Transactions use the server's default isolation.
+var syntax = sqlauth.Syntax{
+	Name:            "mysql",
+	IdentifierQuote: "`",
+	LockForShare:    " LOCK IN SHARE MODE",
+	LockForUpdate:   " FOR UPDATE",
+}
+
+// Syntax implements sqlauth.Dialect.
+func (Dialect) Syntax() sqlauth.Syntax { return syntax }
+
+const tableOptions = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+
+// CreateTables implements sqlauth.Dialect.
+func (Dialect) CreateTables(s sqlauth.Schema) []string {
+	users := s.Users.Quoted(syntax)
+	owned := func(t sqlauth.Table) string {
+		clauses := "\tINDEX " + syntax.Quote(t.Name+"_user_id_idx") + " (user_id)"
+		if s.ForeignKeys {
+			clauses += ",\n\tFOREIGN KEY (user_id) REFERENCES " + users + " (id) ON DELETE CASCADE"
+		}
+		return clauses + "\n)" + tableOptions
+	}
+	return []string{
+		"CREATE TABLE IF NOT EXISTS " + users + " (\n" +
+			"\tid VARBINARY(255) NOT NULL PRIMARY KEY,\n" +
+			"\tattributes JSON NOT NULL\n)" + tableOptions,
+		"CREATE TABLE IF NOT EXISTS " + s.Sessions.Quoted(syntax) + " (\n" +
+			"\tid VARBINARY(255) NOT NULL PRIMARY KEY,\n" +
+			"\tuser_id VARBINARY(255) NOT NULL,\n" +
+			"\tactive_expires BIGINT NOT NULL,\n" +
+			"\tidle_expires BIGINT NOT NULL,\n" +
+			owned(s.Sessions),
+		"CREATE TABLE IF NOT EXISTS " + s.Keys.Quoted(syntax) + " (\n" +
+			"\tid VARBINARY(255) NOT NULL PRIMARY KEY,\n" +
+			"\tuser_id VARBINARY(255) NOT NULL,\n" +
+			"\thashed_password TEXT,\n" +
+			"\tprimary_key BOOLEAN NOT NULL,\n" +
+			"\texpires BIGINT,\n" +
+			owned(s.Keys),
+	}
+}
+
+// HasForeignKeys implements sqlauth.Dialect from information_schema. An
+// unqualified table is looked for in the connection's current database.
+func (Dialect) HasForeignKeys(ctx context.Context, db *sql.DB, s sqlauth.Schema) (bool, error) {
+	const query = `SELECT COUNT(DISTINCT k.TABLE_NAME)
+		FROM information_schema.KEY_COLUMN_USAGE k
+		JOIN information_schema.REFERENTIAL_CONSTRAINTS r
+			ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME AND r.TABLE_NAME = k.TABLE_NAME
+		WHERE r.DELETE_RULE = 'CASCADE'
+		AND k.COLUMN_NAME = 'user_id' AND k.REFERENCED_COLUMN_NAME = 'id'
+		AND k.REFERENCED_TABLE_SCHEMA = COALESCE(NULLIF(?, ''), DATABASE()) AND k.REFERENCED_TABLE_NAME = ?
+		AND ((k.TABLE_SCHEMA = COALESCE(NULLIF(?, ''), DATABASE()) AND k.TABLE_NAME = ?)
+			OR (k.TABLE_SCHEMA = COALESCE(NULLIF(?, ''), DATABASE()) AND k.TABLE_NAME = ?))`
+	var n int
+	err := db.QueryRowContext(ctx, query,
+		s.Users.Schema, s.Users.Name, s.Sessions.Schema, s.Sessions.Name, s.Keys.Schema, s.Keys.Name).Scan(&n)
+	return n == 2, err
+}
+
+// Classify implements sqlauth.Dialect by MySQL error number.
+func (Dialect) Classify(err error) sqlauth.ErrorKind {
+	var myErr *gomysql.MySQLError
+	if !errors.As(err, &myErr) {
+		return sqlauth.OtherError
+	}
+	switch myErr.Number {
+	case 1062, 1586: // ER_DUP_ENTRY, ER_DUP_ENTRY_WITH_KEY_NAME
+		return sqlauth.UniqueViolation
+	case 1452, 1216: // ER_NO_REFERENCED_ROW_2, ER_NO_REFERENCED_ROW
+		return sqlauth.ForeignKeyViolation
+	case 1213: // ER_LOCK_DEADLOCK: the transaction was rolled back
+		return sqlauth.Retryable
+	}
+	return sqlauth.OtherError
+}
