@@ -108,6 +108,7 @@ type Adapter struct {
 var (
 	_ auth.Adapter              = (*Adapter)(nil)
 	_ auth.SessionAndUserGetter = (*Adapter)(nil)
+	_ auth.KeyConsumer          = (*Adapter)(nil)
 )
 
 // New returns an adapter over db, speaking dialect. The dialect packages'
@@ -365,6 +366,20 @@ func (a *Adapter) DeleteNonPrimaryKey(ctx context.Context, keyID string) error {
 	return a.exec(ctx, "delete key", a.st.deleteNonPrimaryKey, keyID, false)
 }
 
+// ConsumeKey implements auth.KeyConsumer: the DELETE's count of affected
+// rows tells exactly one of any number of concurrent callers that it
+// deleted the key.
+func (a *Adapter) ConsumeKey(ctx context.Context, keyID string) error {
+	if err := auth.CheckID("key id", keyID); err != nil {
+		return err
+	}
+	n, err := a.execCount(ctx, "delete key", a.st.deleteNonPrimaryKey, keyID, false)
+	if err == nil && n == 0 {
+		return auth.ErrNotFound
+	}
+	return err
+}
+
 // DeleteKeysByUserID implements auth.UserAdapter.
 func (a *Adapter) DeleteKeysByUserID(ctx context.Context, userID string) error {
 	if err := auth.CheckID("user id", userID); err != nil {
@@ -540,10 +555,21 @@ func queryAll[T any](ctx context.Context, a *Adapter, op, query, userID string, 
 
 // exec runs one statement whose outcome needs no inspection.
 func (a *Adapter) exec(ctx context.Context, op, query string, args ...any) error {
-	return a.retry(ctx, func() error {
-		_, err := a.db.ExecContext(ctx, query, args...)
+	_, err := a.execCount(ctx, op, query, args...)
+	return err
+}
+
+// execCount is exec that also returns the number of rows affected.
+func (a *Adapter) execCount(ctx context.Context, op, query string, args ...any) (int64, error) {
+	var n int64
+	err := a.retry(ctx, func() error {
+		res, err := a.db.ExecContext(ctx, query, args...)
+		if err == nil {
+			n, err = res.RowsAffected()
+		}
 		return a.wrap(ctx, op, err)
 	})
+	return n, err
 }
 
 // insertError turns an INSERT's constraint violation into the contract's
