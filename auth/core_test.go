@@ -16,7 +16,7 @@ import (
 )
 
 // coreTests run against every backend: the in-memory adapter with and
-// without SessionAndUserGetter, and the MongoDB adapter.
+// without SessionAndUserGetter, the MongoDB adapter and the SQLite adapter.
 var coreTests = []struct {
 	name string
 	run  func(t *testing.T, b backend)
@@ -513,7 +513,7 @@ var coreTests = []struct {
 }
 
 func TestCore(t *testing.T) {
-	backends := append(memoryBackends[:len(memoryBackends):len(memoryBackends)], mongoBackend)
+	backends := append(memoryBackends[:len(memoryBackends):len(memoryBackends)], mongoBackend, sqliteBackend)
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			for _, tc := range coreTests {

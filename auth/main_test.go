@@ -2,7 +2,9 @@ package auth_test
 
 import (
 	"context"
+	"database/sql"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +15,8 @@ import (
 	"github.com/luciago/mongoauth"
 	"github.com/luciago/mongoauth/auth"
 	"github.com/luciago/mongoauth/mongotest"
+	"github.com/luciago/mongoauth/sqlauth"
+	"github.com/luciago/mongoauth/sqlauth/sqlite"
 )
 
 func TestMain(m *testing.M) { os.Exit(mongotest.Main(m)) }
@@ -73,6 +77,20 @@ var memoryBackends = []backend{
 // mongotest server (MONGODB_URI, Docker, or an embedded FerretDB).
 var mongoBackend = backend{"MongoDB", func(t *testing.T) auth.Adapter {
 	return newMongoAdapter(t, mongotest.Database(t))
+}}
+
+// sqliteBackend is the SQL adapter over a fresh SQLite file: the core runs
+// unchanged on a relational database too.
+var sqliteBackend = backend{"SQLite", func(t *testing.T) auth.Adapter {
+	db, err := sql.Open("sqlite", sqlite.DSN(filepath.Join(t.TempDir(), "auth.db")))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	a, err := sqlite.New(ctx, db, sqlauth.Options{})
+	require.NoError(t, err)
+	require.NoError(t, a.CreateTables(ctx))
+	return a
 }}
 
 func newMongoAdapter(t *testing.T, db *mongo.Database) *mongoauth.Adapter {
