@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -122,29 +123,29 @@ func defaultPort(scheme string) string {
 func parseOrigin(s string) (origin, error) {
 	if strings.IndexByte(s, '%') >= 0 {
 		// Browsers serialize origins without escapes (IDNs as punycode).
-		return origin{}, fmt.Errorf("escaped characters in origin")
+		return origin{}, errors.New("escaped characters in origin")
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return origin{}, fmt.Errorf("malformed origin")
+		return origin{}, errors.New("malformed origin")
 	}
 	if u.Scheme == "" || u.Host == "" || u.Opaque != "" || u.User != nil ||
 		u.Path != "" || u.RawPath != "" || u.ForceQuery || u.RawQuery != "" || u.Fragment != "" {
-		return origin{}, fmt.Errorf("not an origin (scheme://host[:port])")
+		return origin{}, errors.New("not an origin (scheme://host[:port])")
 	}
 	host := strings.ToLower(u.Hostname())
 	if host == "" {
-		return origin{}, fmt.Errorf("origin without a host")
+		return origin{}, errors.New("origin without a host")
 	}
 	port := u.Port()
 	if port == "" && strings.HasSuffix(u.Host, ":") {
-		return origin{}, fmt.Errorf("origin with an empty port")
+		return origin{}, errors.New("origin with an empty port")
 	}
 	if port == defaultPort(u.Scheme) {
 		port = ""
 	}
 	if strings.IndexByte(host, ':') >= 0 && net.ParseIP(host) == nil {
-		return origin{}, fmt.Errorf("malformed IPv6 origin")
+		return origin{}, errors.New("malformed IPv6 origin")
 	}
 	return origin{scheme: u.Scheme, host: host, port: port}, nil
 }

@@ -45,8 +45,7 @@ func sessionCookie(t *testing.T, w *httptest.ResponseRecorder) *http.Cookie {
 func TestSessionCookieAttributes(t *testing.T) {
 	e := newEnv(t, newMemoryAdapter(), nil)
 	u := e.user("ann", "pw")
-	s, err := e.a.CreateSession(e.ctx, u.ID)
-	require.NoError(t, err)
+	s := e.session(u.ID)
 
 	w := httptest.NewRecorder()
 	e.a.SetSessionCookie(w, s)
@@ -219,8 +218,7 @@ func serve(handler http.Handler, r *http.Request) *httptest.ResponseRecorder {
 func TestMiddleware(t *testing.T) {
 	e := newEnv(t, newMemoryAdapter(), nil)
 	u := e.user("ann", "pw")
-	s, err := e.a.CreateSession(e.ctx, u.ID)
-	require.NoError(t, err)
+	s := e.session(u.ID)
 
 	t.Run("NoCookie", func(t *testing.T) {
 		h := &recordingHandler{}
@@ -278,8 +276,7 @@ func TestMiddleware(t *testing.T) {
 	t.Run("IdleSessionGetsNewCookie", func(t *testing.T) {
 		e := newEnv(t, newMemoryAdapter(), nil)
 		u := e.user("ann", "pw")
-		s, err := e.a.CreateSession(e.ctx, u.ID)
-		require.NoError(t, err)
+		s := e.session(u.ID)
 		e.clock.Advance(2 * 24 * time.Hour)
 		h := &recordingHandler{}
 		w := serve(e.a.Middleware(h), request(http.MethodGet, s.ID, ""))
@@ -294,8 +291,7 @@ func TestMiddleware(t *testing.T) {
 	t.Run("DeadSessionIsCleared", func(t *testing.T) {
 		e := newEnv(t, newMemoryAdapter(), nil)
 		u := e.user("ann", "pw")
-		s, err := e.a.CreateSession(e.ctx, u.ID)
-		require.NoError(t, err)
+		s := e.session(u.ID)
 		e.clock.Advance(16 * 24 * time.Hour)
 		h := &recordingHandler{}
 		w := serve(e.a.Middleware(h), request(http.MethodGet, s.ID, ""))
@@ -339,8 +335,7 @@ func TestMiddlewareStorageFailure(t *testing.T) {
 func TestRequireUser(t *testing.T) {
 	e := newEnv(t, newMemoryAdapter(), nil)
 	u := e.user("ann", "pw")
-	s, err := e.a.CreateSession(e.ctx, u.ID)
-	require.NoError(t, err)
+	s := e.session(u.ID)
 	h := &recordingHandler{}
 	protected := e.a.Middleware(e.a.RequireUser(h))
 
@@ -356,8 +351,7 @@ func TestRequireUser(t *testing.T) {
 func TestLogIn(t *testing.T) {
 	e := newEnv(t, newMemoryAdapter(), nil)
 	u := e.user("ann", "pw")
-	old, err := e.a.CreateSession(e.ctx, u.ID)
-	require.NoError(t, err)
+	old := e.session(u.ID)
 
 	t.Run("IssuesANewSessionAndDropsTheOld", func(t *testing.T) {
 		w := httptest.NewRecorder()
@@ -388,8 +382,7 @@ func TestLogIn(t *testing.T) {
 	t.Run("InsideMiddlewareAfterRenewal", func(t *testing.T) {
 		e := newEnv(t, newMemoryAdapter(), nil)
 		u := e.user("ann", "pw")
-		s, err := e.a.CreateSession(e.ctx, u.ID)
-		require.NoError(t, err)
+		s := e.session(u.ID)
 		e.clock.Advance(2 * 24 * time.Hour)
 		var renewed, fresh auth.Session
 		w := serve(e.a.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -410,12 +403,11 @@ func TestLogIn(t *testing.T) {
 func TestLogOut(t *testing.T) {
 	e := newEnv(t, newMemoryAdapter(), nil)
 	u := e.user("ann", "pw")
-	s, err := e.a.CreateSession(e.ctx, u.ID)
-	require.NoError(t, err)
+	s := e.session(u.ID)
 
 	w := httptest.NewRecorder()
 	require.ErrorIs(t, e.a.LogOut(w, request(http.MethodPost, s.ID, "")), auth.ErrInvalidRequest)
-	_, err = e.a.GetSession(e.ctx, s.ID)
+	_, err := e.a.GetSession(e.ctx, s.ID)
 	require.NoError(t, err, "a refused logout changes nothing")
 
 	w = httptest.NewRecorder()

@@ -120,3 +120,11 @@ func (e *env) user(username, password string) auth.User[profile] {
 	require.NoError(e.t, err)
 	return u
 }
+
+// session creates a session for the user.
+func (e *env) session(userID string) auth.Session {
+	e.t.Helper()
+	s, err := e.a.CreateSession(e.ctx, userID)
+	require.NoError(e.t, err)
+	return s
+}
