@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
@@ -34,11 +35,16 @@ func Start(ctx context.Context, dir string) (uri string, stop func(), err error)
 	if err != nil {
 		return "", nil, fmt.Errorf("ferretdb: data directory: %w", err)
 	}
+	// FerretDB passes the directory on to SQLite inside a URI without
+	// escaping it, and SQLite would cut or decode the path at these.
+	if strings.ContainsAny(dir, "#?%") {
+		return "", nil, fmt.Errorf("ferretdb: data directory %q: FerretDB cannot use a path with '#', '?' or '%%'", dir)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", nil, fmt.Errorf("ferretdb: data directory: %w", err)
 	}
-	// FerretDB takes the directory as an SQLite URI ending in "/"; building
-	// it with net/url escapes spaces and other URI characters in the path.
+	// FerretDB takes the directory as a file: URI ending in "/"; net/url
+	// escapes what needs it (spaces, for instance).
 	sqliteURL := (&url.URL{Scheme: "file", Path: filepath.ToSlash(dir) + "/"}).String()
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
