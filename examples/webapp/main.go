@@ -51,7 +51,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	flags := flag.NewFlagSet("webapp", flag.ContinueOnError)
 	addr := flags.String("addr", "127.0.0.1:8080", "`address` to serve HTTP on")
 	dataDir := flags.String("data", filepath.Join("examples", "webapp", "data"),
-		"`directory` of the embedded FerretDB's data, used when MONGODB_URI is unset")
+		"`directory` of the embedded FerretDB's data, relative to the working directory; used when MONGODB_URI is unset")
 	dbName := flags.String("db", "webapp", "`name` of the MongoDB database")
 	if err := flags.Parse(args); err != nil {
 		return err
