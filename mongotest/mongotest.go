@@ -19,18 +19,18 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"log/slog"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/FerretDB/FerretDB/ferretdb"
 	"github.com/testcontainers/testcontainers-go"
 	tcmongo "github.com/testcontainers/testcontainers-go/modules/mongodb"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/luciago/mongoauth/internal/ferretdb"
 )
 
 // Kind names where a Server came from.
@@ -144,29 +144,20 @@ func StartFerretDB(ctx context.Context, dir string) (*Server, error) {
 		}
 		removeDir = true
 	}
-	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
-		Handler:   "sqlite",
-		SQLiteURL: "file:" + dir + "/",
-		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
-	})
+	uri, stopServer, err := ferretdb.Start(ctx, dir)
 	if err != nil {
-		return nil, fmt.Errorf("mongotest: start FerretDB: %w", err)
+		if removeDir {
+			_ = os.RemoveAll(dir)
+		}
+		return nil, fmt.Errorf("mongotest: %w", err)
 	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = f.Run(runCtx)
-	}()
 	stop := func() {
-		cancel()
-		<-done
+		stopServer()
 		if removeDir {
 			_ = os.RemoveAll(dir)
 		}
 	}
-	srv, err := connect(ctx, KindFerretDB, f.MongoDBURI(), stop)
+	srv, err := connect(ctx, KindFerretDB, uri, stop)
 	if err != nil {
 		stop()
 		return nil, err

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/luciago/mongoauth"
+	"github.com/luciago/mongoauth/auth"
+)
+
+// Account is what the app stores about a user besides the id. Package auth
+// maps each field to a stored attribute, named by the auth tag; handlers
+// get it back typed, as auth.User[Account].Attributes.
+type Account struct {
+	Username string    `auth:"username"`
+	Joined   time.Time `auth:"joined"`
+}
+
+// usernameProvider names the app's kind of key. A user's key id is
+// "username:<username>"; key ids are unique, so usernames are too.
+const usernameProvider = "username"
+
+// app holds what the handlers share.
+type app struct {
+	auth  *auth.Auth[Account]
+	pages map[string]*template.Template
+}
+
+// newApp sets up storage and authentication on db: the MongoDB adapter,
+// its indexes (created once, a no-op when they exist) and the auth core.
+// development turns on auth.Config.Development; see run.
+func newApp(ctx context.Context, db *mongo.Database, development bool) (*app, error) {
+	adapter, err := mongoauth.New(ctx, db, mongoauth.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := adapter.EnsureIndexes(ctx); err != nil {
+		return nil, err
+	}
+	pages, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	a := &app{pages: pages}
+	a.auth, err = auth.New[Account](adapter, auth.Config{
+		Development:  development,
+		ErrorHandler: a.authError,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// routes returns the app's handler. Every request goes through the auth
+// middleware, which refuses cross-origin form posts (CSRF) and puts the
+// logged-in user, if any, into the request context. Pages for logged-in
+// users are wrapped in RequireUser, which sends everyone else to /login
+// (see authError).
+func (a *app) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /signup", a.visitorPage("signup"))
+	mux.HandleFunc("POST /signup", a.signup)
+	mux.HandleFunc("GET /login", a.visitorPage("login"))
+	mux.HandleFunc("POST /login", a.login)
+
+	user := http.NewServeMux()
+	user.HandleFunc("GET /{$}", a.home)
+	user.HandleFunc("POST /logout", a.logout)
+	user.HandleFunc("POST /sessions/end-others", a.endOtherSessions)
+	user.HandleFunc("GET /password", a.passwordPage)
+	user.HandleFunc("POST /password", a.changePassword)
+	user.HandleFunc("GET /delete", a.deletePage)
+	user.HandleFunc("POST /delete", a.deleteAccount)
+	mux.Handle("/", a.auth.RequireUser(user))
+
+	return securityHeaders(a.auth.Middleware(parseForms(mux)))
+}
+
+// maxFormBytes bounds request bodies: the app's forms are small.
+const maxFormBytes = 64 << 10
+
+// parseForms reads the form of every request before the handlers run, so
+// that a body too large or malformed gets a clear error instead of
+// looking like an empty form.
+func parseForms(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		if err := r.ParseForm(); err != nil {
+			status := http.StatusBadRequest
+			if tooLarge := new(http.MaxBytesError); errors.As(err, &tooLarge) {
+				status = http.StatusRequestEntityTooLarge
+			}
+			http.Error(w, http.StatusText(status), status)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authError answers the requests that the auth middleware or RequireUser
+// stop (auth.Config.ErrorHandler).
+func (a *app) authError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, auth.ErrNotAuthenticated):
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	case errors.Is(err, auth.ErrInvalidRequest):
+		// A form posted from another site, or by a client that sent no
+		// Origin header: a possible cross-site request forgery.
+		a.render(w, r, http.StatusForbidden, "error", view{Error: msgCrossOrigin})
+	default:
+		a.serverError(w, r, err)
+	}
+}
+
+// serverError logs err and tells the user, without details, that the
+// request failed.
+func (a *app) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	a.render(w, r, http.StatusInternalServerError, "error", view{Error: msgServerError})
+}
+
+// securityHeaders sets headers that every page wants: no framing by other
+// sites (clickjacking of the delete button), no scripts at all, forms that
+// post only to this site, and no caching of pages that show account data.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+//go:embed templates
+var templateFS embed.FS
+
+// parsePages parses each page template together with the layout.
+func parsePages() (map[string]*template.Template, error) {
+	pages := make(map[string]*template.Template)
+	for _, name := range []string{"signup", "login", "home", "password", "delete", "error"} {
+		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, err
+		}
+		pages[name] = t
+	}
+	return pages, nil
+}
+
+// view is the data of every page.
+type view struct {
+	// User is the logged-in user, nil on pages for visitors.
+	User *auth.User[Account]
+	// Notice reports a finished action, Error a refused one.
+	Notice, Error string
+	// Username refills the username field of a refused form.
+	Username string
+	// Sessions are the user's sessions, on the home page.
+	Sessions []sessionView
+}
+
+type sessionView struct {
+	Current bool // the session of this browser
+	auth.Session
+}
+
+// render writes the page with status. The page is rendered to memory
+// first, so that a template error becomes a clean 500.
+func (a *app) render(w http.ResponseWriter, r *http.Request, status int, page string, v view) {
+	if v.User == nil {
+		if user, ok := auth.UserFromContext[Account](r.Context()); ok {
+			v.User = &user
+		}
+	}
+	var buf bytes.Buffer
+	if err := a.pages[page].ExecuteTemplate(&buf, "layout", v); err != nil {
+		slog.ErrorContext(r.Context(), "render", "page", page, "err", err)
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}

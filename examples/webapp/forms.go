@@ -1,0 +1,64 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// What the app tells users. The wrong-credentials message is the same for
+// an unknown username and a wrong password, so that the login form does
+// not reveal which usernames exist. (The sign-up form has to reveal that a
+// username is taken; that is the usual trade-off.)
+const (
+	msgWrongLogin      = "Wrong username or password."
+	msgMissingLogin    = "Enter your username and password."
+	msgWrongPassword   = "That is not your current password."
+	msgCrossOrigin     = "This form was refused because it was not sent from this site's own pages (the CSRF check). If you sent it yourself, go back, reload the page and try again."
+	msgServerError     = "Something went wrong on our side. Please try again later."
+	minUsernameLength  = 3
+	maxUsernameLength  = 32
+	minPasswordLength  = 8
+	maxPasswordLength  = 256
+	usernameCharacters = "abcdefghijklmnopqrstuvwxyz0123456789-_"
+)
+
+// msgUsernameTaken is the sign-up error for a username that exists.
+func msgUsernameTaken(username string) string {
+	return fmt.Sprintf("The username %q is taken. Please choose another one.", username)
+}
+
+// normalizeUsername makes what was typed into a username: "Ann " and
+// "ann" are one user.
+func normalizeUsername(typed string) string {
+	return strings.ToLower(strings.TrimSpace(typed))
+}
+
+// usernameProblem says what is wrong with a normalized username for
+// sign-up, or "" if nothing is.
+func usernameProblem(username string) string {
+	switch {
+	case username == "":
+		return "Choose a username."
+	case len(username) < minUsernameLength || len(username) > maxUsernameLength:
+		return fmt.Sprintf("The username must have %d to %d characters.", minUsernameLength, maxUsernameLength)
+	case strings.ContainsFunc(username, func(c rune) bool { return !strings.ContainsRune(usernameCharacters, c) }):
+		return "The username may contain only letters a-z, digits, '-' and '_'."
+	}
+	return ""
+}
+
+// passwordProblem says what is wrong with a new password, or "" if
+// nothing is. Length is what matters (NIST SP 800-63B): no composition
+// rules. The upper bound keeps hashing cheap for the server.
+func passwordProblem(password string) string {
+	switch n := utf8.RuneCountInString(password); {
+	case n == 0:
+		return "Choose a password."
+	case n < minPasswordLength:
+		return fmt.Sprintf("The password is too short: use at least %d characters.", minPasswordLength)
+	case n > maxPasswordLength:
+		return fmt.Sprintf("The password is too long: use at most %d characters.", maxPasswordLength)
+	}
+	return ""
+}

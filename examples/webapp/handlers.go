@@ -1,0 +1,215 @@
+package main
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/luciago/mongoauth/auth"
+)
+
+// notices are the messages a page shows after a redirect, chosen by the
+// "done" query parameter. Only these fixed texts can appear: a query
+// parameter never puts its own text on the page.
+var notices = map[string]string{
+	"logged-out":       "You are logged out.",
+	"deleted":          "Your account and everything stored about it have been deleted.",
+	"others-ended":     "Every other session has been signed out.",
+	"password-changed": "Your password has been changed and every other session signed out.",
+}
+
+func notice(r *http.Request) string { return notices[r.URL.Query().Get("done")] }
+
+// visitorPage shows page (sign-up or login) to visitors; logged-in users
+// go to the home page instead.
+func (a *app) visitorPage(page string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := auth.UserFromContext[Account](r.Context()); ok {
+			http.Redirect(w, r, "/", http.StatusSeeOther)
+			return
+		}
+		a.render(w, r, http.StatusOK, page, view{Notice: notice(r)})
+	}
+}
+
+// currentUser is the user RequireUser let through.
+func currentUser(r *http.Request) auth.User[Account] {
+	user, _ := auth.UserFromContext[Account](r.Context())
+	return user
+}
+
+// signup creates the user together with its username key, which holds the
+// password hash, and logs the new user in.
+func (a *app) signup(w http.ResponseWriter, r *http.Request) {
+	username := normalizeUsername(r.PostFormValue("username"))
+	password := r.PostFormValue("password")
+	refuse := func(status int, msg string) {
+		a.render(w, r, status, "signup", view{Error: msg, Username: username})
+	}
+	if msg := usernameProblem(username); msg != "" {
+		refuse(http.StatusUnprocessableEntity, msg)
+		return
+	}
+	if msg := passwordProblem(password); msg != "" {
+		refuse(http.StatusUnprocessableEntity, msg)
+		return
+	}
+	user, err := a.auth.CreateUser(r.Context(),
+		Account{Username: username, Joined: time.Now()},
+		&auth.KeyParams{ProviderID: usernameProvider, ProviderUserID: username, Password: password})
+	switch {
+	case errors.Is(err, auth.ErrDuplicateKeyID):
+		// The key id is taken: the username exists. No user was created.
+		refuse(http.StatusConflict, msgUsernameTaken(username))
+		return
+	case err != nil:
+		a.serverError(w, r, err)
+		return
+	}
+	if _, err := a.auth.StartSession(w, r, user.ID); err != nil {
+		a.serverError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// login checks the password and starts a new session. auth.LogIn gives
+// the browser a new session id, so an id planted before login (session
+// fixation) is worthless afterwards.
+func (a *app) login(w http.ResponseWriter, r *http.Request) {
+	username := normalizeUsername(r.PostFormValue("username"))
+	password := r.PostFormValue("password")
+	refuse := func(status int, msg string) {
+		a.render(w, r, status, "login", view{Error: msg, Username: username})
+	}
+	if username == "" || password == "" {
+		refuse(http.StatusUnprocessableEntity, msgMissingLogin)
+		return
+	}
+	_, err := a.auth.LogIn(w, r, usernameProvider, username, password)
+	switch {
+	case err == nil:
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	case errors.Is(err, auth.ErrInvalidKeyID), errors.Is(err, auth.ErrInvalidPassword),
+		errors.Is(err, auth.ErrInvalidInput):
+		// Unknown username, wrong password, or a username no key could
+		// have: one message for all (see msgWrongLogin).
+		refuse(http.StatusUnauthorized, msgWrongLogin)
+	default:
+		a.serverError(w, r, err)
+	}
+}
+
+func (a *app) logout(w http.ResponseWriter, r *http.Request) {
+	if err := a.auth.LogOut(w, r); err != nil {
+		a.serverError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/login?done=logged-out", http.StatusSeeOther)
+}
+
+// home shows the user and the user's sessions, this browser's first.
+func (a *app) home(w http.ResponseWriter, r *http.Request) {
+	user := currentUser(r)
+	current, _ := auth.SessionFromContext(r.Context())
+	sessions, err := a.auth.UserSessions(r.Context(), user.ID)
+	if err != nil {
+		a.serverError(w, r, err)
+		return
+	}
+	v := view{User: &user, Notice: notice(r), Sessions: make([]sessionView, 0, len(sessions))}
+	for _, s := range sessions {
+		sv := sessionView{Current: s.ID == current.ID, Session: s}
+		if sv.Current {
+			v.Sessions = append([]sessionView{sv}, v.Sessions...)
+		} else {
+			v.Sessions = append(v.Sessions, sv)
+		}
+	}
+	a.render(w, r, http.StatusOK, "home", v)
+}
+
+// endOtherSessions signs the user out everywhere but in this browser.
+func (a *app) endOtherSessions(w http.ResponseWriter, r *http.Request) {
+	if err := a.restartSessions(w, r); err != nil {
+		a.serverError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/?done=others-ended", http.StatusSeeOther)
+}
+
+// restartSessions deletes all of the current user's sessions and starts a
+// new one for this browser: every other browser and device is logged out,
+// and this one carries on with a fresh session id.
+func (a *app) restartSessions(w http.ResponseWriter, r *http.Request) error {
+	user := currentUser(r)
+	if err := a.auth.InvalidateUserSessions(r.Context(), user.ID); err != nil {
+		return err
+	}
+	_, err := a.auth.StartSession(w, r, user.ID)
+	return err
+}
+
+func (a *app) passwordPage(w http.ResponseWriter, r *http.Request) {
+	a.render(w, r, http.StatusOK, "password", view{})
+}
+
+// changePassword asks for the current password, so that someone at an
+// unattended logged-in browser cannot take the account over, then stores
+// the new one and ends every other session: a password change should lock
+// out whoever else might have logged in.
+func (a *app) changePassword(w http.ResponseWriter, r *http.Request) {
+	user := currentUser(r)
+	newPassword := r.PostFormValue("new")
+	if msg := passwordProblem(newPassword); msg != "" {
+		a.render(w, r, http.StatusUnprocessableEntity, "password", view{Error: msg})
+		return
+	}
+	if !a.checkPassword(w, r, "password", user, r.PostFormValue("current")) {
+		return
+	}
+	if _, err := a.auth.UpdateKeyPassword(r.Context(), usernameProvider, user.Attributes.Username, newPassword); err != nil {
+		a.serverError(w, r, err)
+		return
+	}
+	if err := a.restartSessions(w, r); err != nil {
+		a.serverError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/?done=password-changed", http.StatusSeeOther)
+}
+
+func (a *app) deletePage(w http.ResponseWriter, r *http.Request) {
+	a.render(w, r, http.StatusOK, "delete", view{})
+}
+
+// deleteAccount asks for the password, then deletes the user; the adapter
+// deletes the user's keys and sessions with it.
+func (a *app) deleteAccount(w http.ResponseWriter, r *http.Request) {
+	user := currentUser(r)
+	if !a.checkPassword(w, r, "delete", user, r.PostFormValue("password")) {
+		return
+	}
+	if err := a.auth.DeleteUser(r.Context(), user.ID); err != nil {
+		a.serverError(w, r, err)
+		return
+	}
+	a.auth.ClearSessionCookie(w)
+	http.Redirect(w, r, "/signup?done=deleted", http.StatusSeeOther)
+}
+
+// checkPassword reports whether password is the user's. If it is not, or
+// the check fails, it has answered the request: with page and an error
+// message, or with a server error.
+func (a *app) checkPassword(w http.ResponseWriter, r *http.Request, page string, user auth.User[Account], password string) bool {
+	_, err := a.auth.UseKey(r.Context(), usernameProvider, user.Attributes.Username, password)
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, auth.ErrInvalidPassword):
+		a.render(w, r, http.StatusUnauthorized, page, view{Error: msgWrongPassword})
+	default:
+		a.serverError(w, r, err)
+	}
+	return false
+}

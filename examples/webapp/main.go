@@ -1,0 +1,155 @@
+// Command webapp is an example web application built on package auth and
+// the MongoDB adapter: sign-up and login with a username and password,
+// logout, a home page listing the user's sessions with "sign out
+// everywhere else", password change and account deletion. It is
+// server-rendered with net/http and html/template and has no JavaScript.
+//
+// From the repository root:
+//
+//	go run ./examples/webapp
+//
+// Without MONGODB_URI the app starts an embedded FerretDB that keeps its
+// data in examples/webapp/data (flag -data); with MONGODB_URI it uses that
+// server. It serves http://127.0.0.1:8080 (flag -addr) and stops cleanly
+// on Ctrl-C.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/luciago/mongoauth/internal/ferretdb"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Stdout)
+	if err != nil && !errors.Is(err, flag.ErrHelp) { // -h has printed the usage
+		fmt.Fprintln(os.Stderr, "webapp:", err)
+		os.Exit(1)
+	}
+}
+
+// run starts the app as the command line says, serves until ctx ends and
+// then shuts down gracefully: requests in flight may finish (for up to 10
+// seconds), then the database connection and the embedded FerretDB close.
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	flags := flag.NewFlagSet("webapp", flag.ContinueOnError)
+	addr := flags.String("addr", "127.0.0.1:8080", "`address` to serve HTTP on")
+	dataDir := flags.String("data", filepath.Join("examples", "webapp", "data"),
+		"`directory` of the embedded FerretDB's data, relative to the working directory; used when MONGODB_URI is unset")
+	dbName := flags.String("db", "webapp", "`name` of the MongoDB database")
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
+
+	db, closeDB, err := openDatabase(ctx, *dataDir, *dbName, stdout)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+
+	// Development mode drops the Secure flag from the session cookie.
+	// Browsers store a Secure cookie only from HTTPS pages (Chrome and
+	// Firefox make an exception for localhost, Safari does not), so a
+	// plain-HTTP app needs it for logins to stick. It is safe only on a
+	// loopback address, where the session id never crosses a network. On
+	// any other address the app keeps Secure cookies and must be reached
+	// over HTTPS, through a TLS-terminating proxy for instance.
+	development := isLoopback(*addr)
+	a, err := newApp(ctx, db, development)
+	if err != nil {
+		return err
+	}
+
+	listener, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	if development {
+		fmt.Fprintf(stdout, "webapp: serving on http://%s (Ctrl-C stops)\n", listener.Addr())
+	} else {
+		fmt.Fprintf(stdout, "webapp: listening on %s; session cookies are Secure, so browse it through HTTPS\n", listener.Addr())
+	}
+
+	server := &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- server.Serve(listener) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := server.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	fmt.Fprintln(stdout, "webapp: stopped")
+	return nil
+}
+
+// openDatabase connects to MONGODB_URI or, when it is unset, to an
+// embedded FerretDB keeping its data in dataDir. closeDB disconnects and
+// stops the FerretDB.
+func openDatabase(ctx context.Context, dataDir, name string, stdout io.Writer) (db *mongo.Database, closeDB func(), err error) {
+	uri := os.Getenv("MONGODB_URI")
+	stopServer := func() {}
+	if uri == "" {
+		if uri, stopServer, err = ferretdb.Start(ctx, dataDir); err != nil {
+			return nil, nil, err
+		}
+		fmt.Fprintf(stdout, "webapp: embedded FerretDB, data in %s\n", dataDir)
+	} else {
+		fmt.Fprintln(stdout, "webapp: using the server at MONGODB_URI")
+	}
+	client, err := mongo.Connect(options.Client().ApplyURI(uri))
+	if err != nil {
+		stopServer()
+		return nil, nil, fmt.Errorf("connect: %w", err)
+	}
+	closeDB = func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = client.Disconnect(ctx)
+		stopServer()
+	}
+	// Fail at start, and soon, when the server cannot be reached.
+	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := client.Ping(pingCtx, nil); err != nil {
+		closeDB()
+		return nil, nil, fmt.Errorf("ping the database: %w", err)
+	}
+	return client.Database(name), closeDB, nil
+}
+
+// isLoopback reports whether addr (host:port) is on this machine only.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

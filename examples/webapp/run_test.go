@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// startRun calls run as `go run ./examples/webapp -addr 127.0.0.1:0 -data
+// dir` would, and returns the URL it prints and a stop function that
+// cancels run's context (as Ctrl-C does) and returns everything run
+// printed and its error.
+func startRun(t *testing.T, dataDir string) (url string, stop func() (output string, err error)) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out, in := io.Pipe()
+	result := make(chan error, 1)
+	go func() {
+		err := run(ctx, []string{"-addr", "127.0.0.1:0", "-data", dataDir}, in)
+		in.Close()
+		result <- err
+	}()
+
+	lines := make(chan string, 16)
+	go func() {
+		defer close(lines)
+		for s := bufio.NewScanner(out); s.Scan(); {
+			lines <- s.Text()
+		}
+	}()
+	var printed []string
+	read := func() {
+		for line := range lines {
+			printed = append(printed, line)
+		}
+	}
+	stop = func() (string, error) {
+		cancel()
+		select {
+		case err := <-result:
+			read()
+			return strings.Join(printed, "\n"), err
+		case <-time.After(time.Minute):
+			t.Fatal("run did not return within a minute of the cancellation")
+			return "", nil
+		}
+	}
+
+	timeout := time.After(time.Minute)
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				output, err := stop()
+				t.Fatalf("run ended before serving: %v\n%s", err, output)
+			}
+			printed = append(printed, line)
+			if _, url, found := strings.Cut(line, "serving on "); found {
+				url, _, _ = strings.Cut(url, " ")
+				return url, stop
+			}
+		case <-timeout:
+			output, err := stop()
+			t.Fatalf("run printed no URL within a minute: %v\n%s", err, output)
+		}
+	}
+}
+
+// TestRun starts the app as `go run ./examples/webapp` does on a fresh
+// clone (no MONGODB_URI: embedded FerretDB on a data directory), uses it,
+// stops it, and starts it again on the same directory: the account and
+// the session are still there.
+func TestRun(t *testing.T) {
+	t.Setenv("MONGODB_URI", "")
+	dataDir := t.TempDir()
+
+	url, stop := startRun(t, dataDir)
+	require.True(t, strings.HasPrefix(url, "http://127.0.0.1:"), url)
+	v := newVisitor(t, url)
+	res := v.get("/")
+	require.Equal(t, http.StatusSeeOther, res.Status)
+	require.Equal(t, "/login", res.Location)
+	res = v.get("/login")
+	require.Equal(t, http.StatusOK, res.Status)
+	require.Contains(t, res.Body, `<main id="page-login">`)
+
+	req, err := http.NewRequest(http.MethodPost, url+"/signup", strings.NewReader("username=eve&password=eve's+password"))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", url)
+	signup, err := v.client.Do(req)
+	require.NoError(t, err)
+	signup.Body.Close()
+	require.Equal(t, http.StatusSeeOther, signup.StatusCode)
+	cookies := signup.Cookies()
+	require.Len(t, cookies, 1)
+	// On a loopback address run uses Development cookies: not Secure, so
+	// that they work over plain HTTP.
+	assert.False(t, cookies[0].Secure, "session cookie on loopback")
+	assert.True(t, cookies[0].HttpOnly)
+	require.Contains(t, v.get("/").Body, `<strong id="username">eve</strong>`)
+
+	output, err := stop()
+	require.NoError(t, err)
+	assert.Contains(t, output, "embedded FerretDB, data in "+dataDir)
+	assert.True(t, strings.HasSuffix(output, "webapp: stopped"), output)
+
+	// Same data directory, new port: the session cookie (cookies belong to
+	// a host, not a port) still logs in, and so does the password.
+	url, stop = startRun(t, dataDir)
+	v.base, v.origin = url, url
+	res = v.get("/")
+	require.Equal(t, http.StatusOK, res.Status, "the session survived the restart")
+	assert.Contains(t, res.Body, `<strong id="username">eve</strong>`)
+	res = newVisitor(t, url).post("/login", "username", "eve", "password", "eve's password")
+	assert.Equal(t, http.StatusSeeOther, res.Status, res.message("error"))
+	_, err = stop()
+	require.NoError(t, err)
+}
+
+func TestIsLoopback(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"127.0.0.1:8080": true,
+		"127.0.0.2:80":   true,
+		"[::1]:8080":     true,
+		"localhost:8080": true,
+		":8080":          false,
+		"0.0.0.0:8080":   false,
+		"[::]:8080":      false,
+		"192.0.2.1:80":   false,
+		"example.com:80": false,
+		"127.0.0.1":      false, // no port: not an address run can serve on
+	} {
+		assert.Equal(t, want, isLoopback(addr), addr)
+	}
+}
