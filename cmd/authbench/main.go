@@ -161,7 +161,7 @@ func printTable(res results, withCommands bool) {
 			cells = append(cells, commands)
 		}
 		cells = append(cells,
-			fmt.Sprintf("%.0f", 1e9/r.nsPerOp),
+			formatRate(1e9/r.nsPerOp),
 			fmt.Sprintf("%.0f", r.nsPerOp),
 			formatBytes(r.bytesPerOp),
 			fmt.Sprintf("%.0f", r.allocsPerOp))
@@ -174,6 +174,17 @@ func printTable(res results, withCommands bool) {
 		}
 		fmt.Println("| " + strings.Join(cells, " | ") + " |")
 	}
+}
+
+// formatRate keeps two significant digits for slow operations.
+func formatRate(perSecond float64) string {
+	switch {
+	case perSecond >= 100:
+		return fmt.Sprintf("%.0f", perSecond)
+	case perSecond >= 10:
+		return fmt.Sprintf("%.1f", perSecond)
+	}
+	return fmt.Sprintf("%.2f", perSecond)
 }
 
 func formatBytes(n float64) string {
