@@ -39,6 +39,7 @@ func TestCommandCounts(t *testing.T) {
 		"delete-user-1-session":        {3, standalone}, // user, sessions, keys
 		"delete-user-10-sessions":      {3, standalone},
 		"delete-user-1000-sessions":    {3, standalone},
+		"delete-user-10-among-others":  {3, standalone},
 		"list-sessions":                {1, true},
 	}
 	// A small list fixture: the count does not depend on how many other
@@ -86,7 +87,7 @@ func TestCommandCounts(t *testing.T) {
 	// deleting a user may cost more commands as the user has more sessions.
 	for _, group := range [][]string{
 		{"create-session-1-existing", "create-session-1000-existing"},
-		{"delete-user-1-session", "delete-user-10-sessions", "delete-user-1000-sessions"},
+		{"delete-user-1-session", "delete-user-10-sessions", "delete-user-1000-sessions", "delete-user-10-among-others"},
 	} {
 		for _, name := range group[1:] {
 			if perOp[name] != perOp[group[0]] {

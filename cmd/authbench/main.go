@@ -166,9 +166,7 @@ func printTable(res results, withCommands bool) {
 			formatBytes(r.bytesPerOp),
 			fmt.Sprintf("%.0f", r.allocsPerOp))
 		if base := res.byName[r.Baseline]; base != nil {
-			cells = append(cells, base.Name,
-				fmt.Sprintf("%.2f", base.nsPerOp/r.nsPerOp),
-				fmt.Sprintf("%.2f", r.bytesPerOp/base.bytesPerOp))
+			cells = append(cells, base.Name, formatRatio(base.nsPerOp/r.nsPerOp), formatRatio(r.bytesPerOp/base.bytesPerOp))
 		} else {
 			cells = append(cells, "—", "", "")
 		}
@@ -185,6 +183,14 @@ func formatRate(perSecond float64) string {
 		return fmt.Sprintf("%.1f", perSecond)
 	}
 	return fmt.Sprintf("%.2f", perSecond)
+}
+
+// formatRatio shows two decimals, or two significant digits below 0.1.
+func formatRatio(v float64) string {
+	if v < 0.1 {
+		return fmt.Sprintf("%.2g", v)
+	}
+	return fmt.Sprintf("%.2f", v)
 }
 
 func formatBytes(n float64) string {
@@ -230,7 +236,7 @@ func printTargets(env *bench.Env, res results) {
 		}
 	}
 	constant(2, "create-session-1-existing", "create-session-1000-existing")
-	constant(0, "delete-user-1-session", "delete-user-10-sessions", "delete-user-1000-sessions")
+	constant(0, "delete-user-1-session", "delete-user-10-sessions", "delete-user-1000-sessions", "delete-user-10-among-others")
 	for _, r := range res.rows {
 		base := rows[r.Baseline]
 		if base == nil || strings.HasPrefix(r.Name, "raw-") || r.commands != 1 {
