@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 )
 
 // Case is one measured operation: one row of the table.
@@ -102,9 +103,15 @@ func (s *Steps) after(ctx context.Context, i int) error {
 	return nil
 }
 
-// CommandsMetric is the unit under which benchmarks report commands sent
-// per operation.
-const CommandsMetric = "cmds/op"
+// Units under which benchmarks report their own metrics.
+const (
+	// CommandsMetric is commands sent per operation.
+	CommandsMetric = "cmds/op"
+	// CPUMetric is the CPU time the client process spent per operation, in
+	// nanoseconds: the adapter's own cost without the server's time and
+	// without the waiting that load from other processes adds to ns/op.
+	CPUMetric = "cpu-ns/op"
+)
 
 // Benchmark returns the benchmark function of c, the same for
 // `go test -bench` and testing.Benchmark.
@@ -123,10 +130,18 @@ func (c Case) Benchmark(env *Env) func(*testing.B) {
 			}()
 		}
 		b.ReportAllocs()
-		r, err := steps.Loop(ctx, env, b.Loop, b.StopTimer, b.StartTimer)
+		// CPU time is counted like the benchmark timer: from the start of
+		// the loop, without the pauses.
+		var cpu time.Duration
+		cpuStart := processCPU()
+		pause := func() { b.StopTimer(); cpu += processCPU() - cpuStart }
+		resume := func() { cpuStart = processCPU(); b.StartTimer() }
+		r, err := steps.Loop(ctx, env, b.Loop, pause, resume)
 		if err != nil {
 			b.Fatalf("%s: %v", c.Name, err)
 		}
+		cpu += processCPU() - cpuStart
 		b.ReportMetric(r.CommandsPerOp(), CommandsMetric)
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(r.Iterations), CPUMetric)
 	}
 }

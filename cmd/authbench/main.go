@@ -2,13 +2,13 @@
 // Markdown tables, each operation next to its raw-driver baseline, followed
 // by the published targets and whether this run meets them.
 //
-//	go run ./cmd/authbench [-benchtime 1s] [-count 3] [-run regexp] [-others 100000]
+//	go run ./cmd/authbench [-benchtime 300ms] [-count 7] [-run regexp] [-others 100000]
 //
 // It uses MONGODB_URI when set, and otherwise starts the test harness's
-// server (mongotest) in a child process. Every case runs -count times,
-// round by round, and the table shows the median of each column; ratios are
-// taken between medians of the same run, so they hold on a busy machine
-// better than the absolute numbers do.
+// server (mongotest) in a child process. Every case runs -count times, each
+// time next to a run of its baseline; the table shows medians, and each
+// ratio is the median of the ratios within those pairs, so ratios hold on a
+// busy machine better than the absolute numbers do.
 package main
 
 import (
@@ -32,8 +32,8 @@ import (
 func main() {
 	bench.ServeIfChild()
 	testing.Init()
-	benchtime := flag.String("benchtime", "1s", "time (or Nx iterations) per case and round, as go test -benchtime")
-	count := flag.Int("count", 3, "rounds; the table shows medians")
+	benchtime := flag.String("benchtime", "300ms", "time (or Nx iterations) per case and round, as go test -benchtime")
+	count := flag.Int("count", 7, "rounds; the table shows medians")
 	run := flag.String("run", "", "run only the cases whose name matches this `regexp` (and their baselines)")
 	others := flag.Int("others", bench.DefaultOtherSessions, "sessions of other users around the listed user's 10")
 	flag.Parse()
@@ -48,6 +48,7 @@ func main() {
 		log.Fatal("authbench: -count must be at least 1")
 	}
 
+	loadBefore := loadAverage()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	env, err := bench.Open(ctx)
 	cancel()
@@ -61,8 +62,9 @@ func main() {
 
 	fmt.Printf("Machine: %s, %d cores (GOMAXPROCS %d), %s %s/%s\n", cpuModel(), runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	fmt.Printf("Server: %s; $lookup: %v; transactions: %v\n", env.Server, env.Lookup, env.Transactions)
-	fmt.Printf("Run: %s; -benchtime %s -count %d -others %d; medians of %d rounds; one client goroutine\n\n",
+	fmt.Printf("Run: %s; -benchtime %s -count %d -others %d; medians of %d rounds, ratios within adjacent pairs; one client goroutine\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), *benchtime, *count, *others, *count)
+	fmt.Printf("Load average (1 min) before / after: %s / %s on %d cores\n\n", loadBefore, loadAverage(), runtime.NumCPU())
 	printTable(ops, true)
 	fmt.Println()
 	printTable(hashes, false)
@@ -82,10 +84,15 @@ func selected(cases []bench.Case, match *regexp.Regexp) []bench.Case {
 	return slices.DeleteFunc(cases, func(c bench.Case) bool { return !keep[c.Name] })
 }
 
-// row is one case with the medians of its rounds.
+// row is one case with the medians of its runs and, for a compared case,
+// the medians of its ratios to the baseline run next to it.
 type row struct {
 	bench.Case
-	nsPerOp, bytesPerOp, allocsPerOp, commands float64
+	nsPerOp, cpuPerOp, bytesPerOp, allocsPerOp, commands float64
+	// speedup is baseline ns/op over this case's ns/op (× ops/s), with
+	// the lowest and highest pair; memory is this case's B/op over the
+	// baseline's (× B/op).
+	speedup, slowest, fastest, memory float64
 }
 
 // results are the rows in table order, also found by name.
@@ -94,44 +101,102 @@ type results struct {
 	byName map[string]*row
 }
 
-// measure runs every case count times, one round after the other, so that a
-// burst of load on the machine spreads over all cases instead of hitting one.
+// pair is one run of a compared case and the run of its baseline next to it.
+type pair struct{ baseline, compared testing.BenchmarkResult }
+
+// measure runs every compared case count times, each time right next to a
+// fresh run of its baseline, alternating which goes first. The machine is
+// shared: a burst of load that hits one case of a pair mostly hits the other
+// too, and the alternation cancels a steady drift, so the ratio of a pair
+// holds better than a ratio between runs minutes apart. A baseline's own
+// columns are the median of all its runs; it runs alone only when no
+// selected case is compared with it.
 func measure(env *bench.Env, cases []bench.Case, count int) results {
-	runs := make([][]testing.BenchmarkResult, len(cases))
+	byName := map[string]bench.Case{}
+	compared := map[string]bool{}
+	for _, c := range cases {
+		byName[c.Name] = c
+		compared[c.Baseline] = true
+	}
+	runs := map[string][]testing.BenchmarkResult{}
+	pairs := map[string][]pair{}
 	for round := 1; round <= count; round++ {
-		for i, c := range cases {
-			fmt.Fprintf(os.Stderr, "authbench: round %d/%d: %s ...", round, count, c.Name)
-			r := testing.Benchmark(c.Benchmark(env))
-			if r.N == 0 {
-				// The benchmark failed; testing.Benchmark discards its log.
-				log.Fatalf("authbench: %s failed; for its log run: go test -run '^$' -bench '/^%s$' ./bench", c.Name, c.Name)
+		for _, c := range cases {
+			base, hasBase := byName[c.Baseline]
+			switch {
+			case !hasBase && compared[c.Name]: // runs with the cases compared with it
+			case !hasBase:
+				runs[c.Name] = append(runs[c.Name], run(env, c, round, count))
+			case round%2 == 1:
+				p := pair{baseline: run(env, base, round, count)}
+				p.compared = run(env, c, round, count)
+				pairs[c.Name] = append(pairs[c.Name], p)
+			default:
+				p := pair{compared: run(env, c, round, count)}
+				p.baseline = run(env, base, round, count)
+				pairs[c.Name] = append(pairs[c.Name], p)
 			}
-			fmt.Fprintf(os.Stderr, " %d iterations\n", r.N)
-			runs[i] = append(runs[i], r)
+		}
+	}
+	for name, ps := range pairs {
+		for _, p := range ps {
+			runs[name] = append(runs[name], p.compared)
+			runs[byName[name].Baseline] = append(runs[byName[name].Baseline], p.baseline)
 		}
 	}
 	res := results{byName: map[string]*row{}}
-	for i, c := range cases {
+	for _, c := range cases {
 		r := &row{Case: c}
-		r.nsPerOp = median(runs[i], func(b testing.BenchmarkResult) float64 { return float64(b.T.Nanoseconds()) / float64(b.N) })
-		r.bytesPerOp = median(runs[i], func(b testing.BenchmarkResult) float64 { return float64(b.MemBytes) / float64(b.N) })
-		r.allocsPerOp = median(runs[i], func(b testing.BenchmarkResult) float64 { return float64(b.MemAllocs) / float64(b.N) })
-		r.commands = median(runs[i], func(b testing.BenchmarkResult) float64 { return b.Extra[bench.CommandsMetric] })
-		for _, b := range runs[i] {
-			if b.Extra[bench.CommandsMetric] != r.commands {
-				log.Fatalf("authbench: %s: commands per operation differ between rounds: %v and %v", c.Name, b.Extra[bench.CommandsMetric], r.commands)
+		r.nsPerOp = median(runs[c.Name], nsPerOp)
+		r.cpuPerOp = median(runs[c.Name], func(b testing.BenchmarkResult) float64 { return b.Extra[bench.CPUMetric] })
+		r.bytesPerOp = median(runs[c.Name], bytesPerOp)
+		r.allocsPerOp = median(runs[c.Name], func(b testing.BenchmarkResult) float64 { return float64(b.MemAllocs) / float64(b.N) })
+		r.commands = median(runs[c.Name], commands)
+		for _, b := range runs[c.Name] {
+			if commands(b) != r.commands {
+				log.Fatalf("authbench: %s: commands per operation differ between runs: %v and %v", c.Name, commands(b), r.commands)
 			}
 		}
+		speedup := func(p pair) float64 { return nsPerOp(p.baseline) / nsPerOp(p.compared) }
+		r.speedup = median(pairs[c.Name], speedup)
+		for i, p := range pairs[c.Name] {
+			if v := speedup(p); i == 0 || v < r.slowest {
+				r.slowest = v
+			}
+			if v := speedup(p); v > r.fastest {
+				r.fastest = v
+			}
+		}
+		r.memory = median(pairs[c.Name], func(p pair) float64 { return bytesPerOp(p.compared) / bytesPerOp(p.baseline) })
 		res.rows = append(res.rows, r)
 		res.byName[c.Name] = r
 	}
 	return res
 }
 
-func median(runs []testing.BenchmarkResult, value func(testing.BenchmarkResult) float64) float64 {
-	v := make([]float64, len(runs))
-	for i, r := range runs {
-		v[i] = value(r)
+func run(env *bench.Env, c bench.Case, round, count int) testing.BenchmarkResult {
+	fmt.Fprintf(os.Stderr, "authbench: round %d/%d: %s ...", round, count, c.Name)
+	r := testing.Benchmark(c.Benchmark(env))
+	if r.N == 0 {
+		// The benchmark failed; testing.Benchmark discards its log.
+		log.Fatalf("authbench: %s failed; for its log run: go test -run '^$' -bench '/^%s$' ./bench", c.Name, c.Name)
+	}
+	fmt.Fprintf(os.Stderr, " %d iterations\n", r.N)
+	return r
+}
+
+func nsPerOp(b testing.BenchmarkResult) float64    { return float64(b.T.Nanoseconds()) / float64(b.N) }
+func bytesPerOp(b testing.BenchmarkResult) float64 { return float64(b.MemBytes) / float64(b.N) }
+func commands(b testing.BenchmarkResult) float64   { return b.Extra[bench.CommandsMetric] }
+
+// median of value over xs; 0 for none.
+func median[T any](xs []T, value func(T) float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	v := make([]float64, len(xs))
+	for i, x := range xs {
+		v[i] = value(x)
 	}
 	slices.Sort(v)
 	if len(v)%2 == 1 {
@@ -145,11 +210,11 @@ func printTable(res results, withCommands bool) {
 		return
 	}
 	if withCommands {
-		fmt.Println("| operation | cmds/op | ops/s | ns/op | B/op | allocs/op | compared with | × ops/s | × B/op |")
-		fmt.Println("|---|--:|--:|--:|--:|--:|---|--:|--:|")
+		fmt.Println("| operation | cmds/op | ops/s | ns/op | client CPU ns/op | B/op | allocs/op | compared with | × ops/s (range) | × B/op |")
+		fmt.Println("|---|--:|--:|--:|--:|--:|--:|---|--:|--:|")
 	} else {
-		fmt.Println("| operation | hashes/s | ns/op | B/op (≈ peak) | allocs/op | compared with | × hashes/s | × B/op |")
-		fmt.Println("|---|--:|--:|--:|--:|---|--:|--:|")
+		fmt.Println("| operation | hashes/s | ns/op | client CPU ns/op | B/op (≈ peak) | allocs/op | compared with | × hashes/s (range) | × B/op |")
+		fmt.Println("|---|--:|--:|--:|--:|--:|---|--:|--:|")
 	}
 	for _, r := range res.rows {
 		cells := []string{r.Name}
@@ -163,10 +228,15 @@ func printTable(res results, withCommands bool) {
 		cells = append(cells,
 			formatRate(1e9/r.nsPerOp),
 			fmt.Sprintf("%.0f", r.nsPerOp),
+			fmt.Sprintf("%.0f", r.cpuPerOp),
 			formatBytes(r.bytesPerOp),
 			fmt.Sprintf("%.0f", r.allocsPerOp))
 		if base := res.byName[r.Baseline]; base != nil {
-			cells = append(cells, base.Name, formatRatio(base.nsPerOp/r.nsPerOp), formatRatio(r.bytesPerOp/base.bytesPerOp))
+			speedup := formatRatio(r.speedup)
+			if r.slowest != r.fastest {
+				speedup += fmt.Sprintf(" (%s–%s)", formatRatio(r.slowest), formatRatio(r.fastest))
+			}
+			cells = append(cells, base.Name, speedup, formatRatio(r.memory))
 		} else {
 			cells = append(cells, "—", "", "")
 		}
@@ -242,10 +312,18 @@ func printTargets(env *bench.Env, res results) {
 		if base == nil || strings.HasPrefix(r.Name, "raw-") || r.commands != 1 {
 			continue
 		}
-		speed, mem := base.nsPerOp/r.nsPerOp, r.bytesPerOp/base.bytesPerOp
-		report(fmt.Sprintf("%s (one command): ×%.2f ops/s, want ≥ 0.9; ×%.2f B/op, want ≤ 1.5 (of %s)", r.Name, speed, mem, base.Name),
-			speed >= 0.9 && mem <= 1.5)
+		report(fmt.Sprintf("%s (one command): ×%.2f ops/s, want ≥ 0.9; ×%.2f B/op, want ≤ 1.5 (of %s)", r.Name, r.speedup, r.memory, base.Name),
+			r.speedup >= 0.9 && r.memory <= 1.5)
 	}
+}
+
+// loadAverage is the one-minute load average from /proc/loadavg (Linux).
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b) + " ?")[0]
 }
 
 // cpuModel reads the CPU model from /proc/cpuinfo (Linux).
