@@ -60,8 +60,8 @@ func (r Result) CommandsPerOp() float64 {
 }
 
 // Loop runs the steps while next returns true, calling pause and resume
-// around the untimed Before and After. The benchmark passes b.Loop,
-// b.StopTimer and b.StartTimer; a test can pass a fixed count.
+// around the untimed Before and After, and once more at the end. The benchmark passes b.Loop, b.StopTimer and b.StartTimer; a
+// test can pass a fixed count.
 func (s *Steps) Loop(ctx context.Context, env *Env, next func() bool, pause, resume func()) (Result, error) {
 	var r Result
 	for ; next(); r.Iterations++ {
@@ -90,6 +90,7 @@ func (s *Steps) Loop(ctx context.Context, env *Env, next func() bool, pause, res
 			r.Commands += env.Commands() - before
 		}
 	}
+	pause() // a benchmark's loop has stopped its timer already; no matter
 	return r, s.after(ctx, r.Iterations-1)
 }
 
@@ -132,16 +133,36 @@ func (c Case) Benchmark(env *Env) func(*testing.B) {
 		b.ReportAllocs()
 		// CPU time is counted like the benchmark timer: from the start of
 		// the loop, without the pauses.
-		var cpu time.Duration
-		cpuStart := processCPU()
-		pause := func() { b.StopTimer(); cpu += processCPU() - cpuStart }
-		resume := func() { cpuStart = processCPU(); b.StartTimer() }
+		var cpu cpuStopwatch
+		cpu.start()
+		pause := func() { b.StopTimer(); cpu.stop() }
+		resume := func() { cpu.start(); b.StartTimer() }
 		r, err := steps.Loop(ctx, env, b.Loop, pause, resume)
 		if err != nil {
 			b.Fatalf("%s: %v", c.Name, err)
 		}
-		cpu += processCPU() - cpuStart
+		cpu.stop()
 		b.ReportMetric(r.CommandsPerOp(), CommandsMetric)
-		b.ReportMetric(float64(cpu.Nanoseconds())/float64(r.Iterations), CPUMetric)
+		b.ReportMetric(float64(cpu.total.Nanoseconds())/float64(r.Iterations), CPUMetric)
+	}
+}
+
+// cpuStopwatch adds up the process's CPU time between start and stop;
+// repeated calls of either are harmless.
+type cpuStopwatch struct {
+	total, since time.Duration
+	running      bool
+}
+
+func (w *cpuStopwatch) start() {
+	if !w.running {
+		w.since, w.running = processCPU(), true
+	}
+}
+
+func (w *cpuStopwatch) stop() {
+	if w.running {
+		w.total += processCPU() - w.since
+		w.running = false
 	}
 }
