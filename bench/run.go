@@ -135,8 +135,9 @@ func (c Case) Benchmark(env *Env) func(*testing.B) {
 		// the loop, without the pauses.
 		var cpu cpuStopwatch
 		cpu.start()
-		pause := func() { b.StopTimer(); cpu.stop() }
-		resume := func() { cpu.start(); b.StartTimer() }
+		// (Outside the benchmark timer's calls, which read MemStats.)
+		pause := func() { cpu.stop(); b.StopTimer() }
+		resume := func() { b.StartTimer(); cpu.start() }
 		r, err := steps.Loop(ctx, env, b.Loop, pause, resume)
 		if err != nil {
 			b.Fatalf("%s: %v", c.Name, err)
