@@ -143,7 +143,9 @@ func (c Case) Benchmark(env *Env) func(*testing.B) {
 			b.Fatalf("%s: %v", c.Name, err)
 		}
 		cpu.stop()
-		b.ReportMetric(r.CommandsPerOp(), CommandsMetric)
+		if env != nil { // cases without a server send no commands
+			b.ReportMetric(r.CommandsPerOp(), CommandsMetric)
+		}
 		b.ReportMetric(float64(cpu.total.Nanoseconds())/float64(r.Iterations), CPUMetric)
 	}
 }
