@@ -58,7 +58,9 @@ func Open(ctx context.Context) (*Env, error) {
 		e.Close()
 		return nil, err
 	}
-	probe, err := mongoauth.New(ctx, e.plain.Database(mongotest.UniqueName("bench_probe")), mongoauth.Options{})
+	probeDB := e.plain.Database(mongotest.UniqueName("bench_probe"))
+	probe, err := mongoauth.New(ctx, probeDB, mongoauth.Options{})
+	_ = probeDB.Drop(ctx) // the probe writes nothing; this is in case a server thinks otherwise
 	if err != nil {
 		e.Close()
 		return nil, err
