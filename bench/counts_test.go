@@ -1,0 +1,106 @@
+package bench_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/luciago/mongoauth/bench"
+)
+
+// TestCommandCounts runs every case a few times through the same loop as the
+// benchmarks and checks the commands each operation sends. Counts are
+// deterministic; times are not, and are not checked here.
+func TestCommandCounts(t *testing.T) {
+	e := sharedEnv(t)
+	t.Logf("server: %s; $lookup: %v; transactions: %v", e.Server, e.Lookup, e.Transactions)
+	validate := int64(2) // a find for the session, one for the user
+	if e.Lookup {
+		validate = 1 // one aggregate with $lookup
+	}
+	// Exact counts of the multi-document writes hold for the standalone
+	// protocol; in a transaction the commit is a command of its own.
+	standalone := !e.Transactions
+	want := map[string]struct {
+		commands int64
+		exact    bool
+	}{
+		bench.RawFindOne:               {1, true},
+		"raw-find-one-struct":          {1, true},
+		"raw-find-one-unmonitored":     {0, true}, // the setup client is not counted
+		bench.RawInsertOne:             {1, true},
+		bench.RawFindByUser:            {1, true},
+		"validate-with-user":           {validate, true},
+		"get-session":                  {1, true},
+		"use-key":                      {2, true}, // key, then user
+		"create-session-1-existing":    {2, true}, // insert, then check the user: never in a transaction
+		"create-session-1000-existing": {2, true},
+		"create-user-with-key":         {2, standalone}, // insert user, insert key
+		"delete-user-1-session":        {3, standalone}, // user, sessions, keys
+		"delete-user-10-sessions":      {3, standalone},
+		"delete-user-1000-sessions":    {3, standalone},
+		"delete-user-10-among-others":  {3, standalone},
+		"list-sessions":                {1, true},
+	}
+	// A small list fixture: the count does not depend on how many other
+	// sessions the server scans, and the race detector slows the scan.
+	cases := bench.Operations(bench.Config{OtherSessions: 1_000})
+	const iterations = 3
+	perOp := map[string]int64{}
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			w, ok := want[c.Name]
+			if !ok {
+				t.Fatalf("no expected count for %s", c.Name)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			steps, err := c.Prepare(ctx, e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if steps.Close != nil {
+				defer func() {
+					if err := steps.Close(ctx); err != nil {
+						t.Error(err)
+					}
+				}()
+			}
+			r, err := steps.Loop(ctx, e, times(iterations), func() {}, func() {})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Iterations != iterations {
+				t.Fatalf("ran %d iterations, want %d", r.Iterations, iterations)
+			}
+			if r.Commands%iterations != 0 {
+				t.Fatalf("%d commands in %d iterations: not the same every time", r.Commands, iterations)
+			}
+			perOp[c.Name] = r.Commands / iterations
+			if w.exact && perOp[c.Name] != w.commands {
+				t.Errorf("%d commands per operation, want %d", perOp[c.Name], w.commands)
+			}
+			t.Logf("%d commands per operation", perOp[c.Name])
+		})
+	}
+	// The targets that compare cases: neither creating a session nor
+	// deleting a user may cost more commands as the user has more sessions.
+	for _, group := range [][]string{
+		{"create-session-1-existing", "create-session-1000-existing"},
+		{"delete-user-1-session", "delete-user-10-sessions", "delete-user-1000-sessions", "delete-user-10-among-others"},
+	} {
+		for _, name := range group[1:] {
+			if perOp[name] != perOp[group[0]] {
+				t.Errorf("%s sends %d commands, %s %d: the count grows with the sessions", name, perOp[name], group[0], perOp[group[0]])
+			}
+		}
+	}
+}
+
+// times returns a loop condition that holds n times.
+func times(n int) func() bool {
+	return func() bool {
+		n--
+		return n >= 0
+	}
+}
