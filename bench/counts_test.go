@@ -41,6 +41,10 @@ func TestCommandCounts(t *testing.T) {
 		"delete-user-1000-sessions":    {3, standalone},
 		"delete-user-10-among-others":  {3, standalone},
 		"list-sessions":                {1, true},
+
+		"core-validate-session-user":     {validate, true},
+		"core-use-key":                   {1, true},       // the key; a persistent key is not deleted
+		"core-create-user-with-password": {2, standalone}, // as create-user-with-key
 	}
 	// A small list fixture: the count does not depend on how many other
 	// sessions the server scans, and the race detector slows the scan.

@@ -67,6 +67,10 @@ func Operations(cfg Config) []Case {
 		{Name: "delete-user-1000-sessions", Baseline: RawInsertOne, Prepare: deleteUser(1000)},
 		{Name: "delete-user-10-among-others", Baseline: RawInsertOne, Prepare: deleteUserAmong(others)},
 		{Name: "list-sessions", Baseline: RawFindByUser, Prepare: listSessions(others)},
+
+		{Name: "core-validate-session-user", Baseline: RawFindOne, Prepare: coreValidateSessionUser},
+		{Name: "core-use-key", Baseline: RawFindOne, Hashes: true, Prepare: coreUseKey},
+		{Name: "core-create-user-with-password", Baseline: RawInsertOne, Hashes: true, Prepare: coreCreateUser},
 	}
 }
 

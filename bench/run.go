@@ -24,6 +24,10 @@ type Case struct {
 	// Uncounted marks a case that runs on the client without a command
 	// monitor, so its commands per operation read 0.
 	Uncounted bool
+	// Hashes marks a case that hashes or verifies a password (with the fast
+	// test hasher). Such a case is not held to the one-command overhead
+	// target, which measures the adapter: hashing has cases of its own.
+	Hashes bool
 	// Prepare builds what the operation needs, untimed and uncounted, and
 	// returns the steps to run.
 	Prepare func(ctx context.Context, env *Env) (*Steps, error)

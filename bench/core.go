@@ -1,0 +1,105 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/luciago/mongoauth"
+	"github.com/luciago/mongoauth/auth"
+)
+
+// The core-level cases run the auth core's own calls over the measured
+// adapter, so the table shows what an application pays, conversions of
+// typed attributes and expiry logic included. Passwords use the core's
+// InsecureFastHasher: hashing has cases of its own (hashing.go).
+
+type profile struct {
+	Username string `auth:"username"`
+}
+
+const corePassword = "correct horse battery staple"
+
+func newCore(d *database) (*auth.Auth[profile], error) {
+	return auth.New[profile](d.measured, auth.Config{PasswordHasher: auth.InsecureFastHasher()})
+}
+
+// coreCase prepares a database with one user (and the given number of
+// sessions) and builds steps over a core on the measured adapter. A
+// failure while building surfaces as the first iteration's error.
+func coreCase(sessions int, build func(ctx context.Context, core *auth.Auth[profile], d *database, userID string) (*Steps, error)) func(context.Context, *Env) (*Steps, error) {
+	return func(ctx context.Context, env *Env) (*Steps, error) {
+		return withDatabase(ctx, env, sessions, func(d *database, userID string) *Steps {
+			core, err := newCore(d)
+			var steps *Steps
+			if err == nil {
+				steps, err = build(ctx, core, d, userID)
+			}
+			if err != nil {
+				return &Steps{Op: func(context.Context, int) error { return err }}
+			}
+			return steps
+		})
+	}
+}
+
+// coreValidateSessionUser is the per-request cost: ValidateSessionUser of
+// an active session.
+var coreValidateSessionUser = coreCase(1, func(_ context.Context, core *auth.Auth[profile], _ *database, userID string) (*Steps, error) {
+	id := firstSession(userID)
+	return &Steps{Op: func(ctx context.Context, _ int) error {
+		s, u, err := core.ValidateSessionUser(ctx, id)
+		if err == nil && s.State != auth.SessionActive {
+			err = errors.New("bench: session not active")
+		}
+		return expect(err, u.ID, userID)
+	}}, nil
+})
+
+// coreUseKey is a password login's key check: UseKey with the right
+// password (the seeded key gets a fast-hasher hash of corePassword).
+var coreUseKey = coreCase(0, func(ctx context.Context, core *auth.Auth[profile], d *database, userID string) (*Steps, error) {
+	hash, err := auth.InsecureFastHasher().Hash(ctx, corePassword)
+	if err != nil {
+		return nil, err
+	}
+	keys := d.setup.Collection(mongoauth.DefaultKeyCollection)
+	if _, err := keys.UpdateOne(ctx, bson.D{{Key: "_id", Value: keyID(userID)}}, bson.D{{Key: "$set", Value: bson.D{{Key: "hashed_password", Value: hash}}}}); err != nil {
+		return nil, err
+	}
+	return &Steps{Op: func(ctx context.Context, _ int) error {
+		k, err := core.UseKey(ctx, "username", "name"+userID, corePassword) // keyID's parts
+		return expect(err, k.UserID, userID)
+	}}, nil
+})
+
+// coreCreateUser is sign-up: CreateUser with a primary password key.
+var coreCreateUser = coreCase(0, func(_ context.Context, core *auth.Auth[profile], d *database, _ string) (*Steps, error) {
+	var mu sync.Mutex
+	created := map[int]string{}
+	return &Steps{
+		Op: func(ctx context.Context, i int) error {
+			name := makeID("new", i, userIDLength)
+			u, err := core.CreateUser(ctx, profile{Username: name}, &auth.KeyParams{ProviderID: "username", ProviderUserID: name, Password: corePassword})
+			if err == nil {
+				mu.Lock()
+				created[i] = u.ID
+				mu.Unlock()
+			}
+			return err
+		},
+		After: func(ctx context.Context, i int) error {
+			mu.Lock()
+			id := created[i]
+			delete(created, i)
+			mu.Unlock()
+			if _, err := d.setup.Collection(mongoauth.DefaultUserCollection).DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
+				return err
+			}
+			_, err := d.setup.Collection(mongoauth.DefaultKeyCollection).DeleteMany(ctx, bson.D{{Key: "user_id", Value: id}})
+			return err
+		},
+	}, nil
+})
