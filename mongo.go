@@ -1,7 +1,7 @@
 // Package mongoauth stores Lucia-style users, sessions and keys in MongoDB.
 //
-// It implements the adapter contract of package auth (auth.Adapter and
-// auth.SessionAndUserGetter) over three collections keyed by the
+// It implements the adapter contract of package auth (auth.Adapter,
+// auth.SessionAndUserGetter and auth.KeyConsumer) over three collections keyed by the
 // application's string ids. MongoDB has no foreign keys, so the adapter keeps
 // the integrity a relational schema gets from them itself:
 //
@@ -328,11 +328,10 @@ func (a *Adapter) UpdateKeyPassword(ctx context.Context, keyID string, hashedPas
 
 // DeleteNonPrimaryKey implements auth.UserAdapter.
 func (a *Adapter) DeleteNonPrimaryKey(ctx context.Context, keyID string) error {
-	if err := auth.CheckID("key id", keyID); err != nil {
+	if err := a.ConsumeKey(ctx, keyID); !errors.Is(err, auth.ErrNotFound) {
 		return err
 	}
-	_, err := a.keys.DeleteOne(ctx, nonPrimaryKey(keyID))
-	return wrap("delete key", err)
+	return nil // a missing key is not an error here
 }
 
 // ConsumeKey implements auth.KeyConsumer. The server's count of deleted

@@ -360,10 +360,10 @@ func (a *Adapter) UpdateKeyPassword(ctx context.Context, keyID string, hashedPas
 
 // DeleteNonPrimaryKey implements auth.UserAdapter.
 func (a *Adapter) DeleteNonPrimaryKey(ctx context.Context, keyID string) error {
-	if err := auth.CheckID("key id", keyID); err != nil {
+	if err := a.ConsumeKey(ctx, keyID); !errors.Is(err, auth.ErrNotFound) {
 		return err
 	}
-	return a.exec(ctx, "delete key", a.st.deleteNonPrimaryKey, keyID, false)
+	return nil // a missing key is not an error here
 }
 
 // ConsumeKey implements auth.KeyConsumer: the DELETE's count of affected
