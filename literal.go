@@ -8,10 +8,10 @@ import (
 	"github.com/luciago/mongoauth/auth"
 )
 
-// checkLiteral makes sure attributes are stored exactly as given, or
+// checkAttributes makes sure attributes are stored exactly as given, or
 // refused with an *auth.InputError before anything is sent.
 //
-// auth.CheckAttributes checks names in map[string]any and []any values. The
+// auth.CheckAttributes, which runs first, checks names in map[string]any and []any values. The
 // driver also marshals other maps, bson.D, bson.M and structs, whose keys
 // that check does not see (a nested "$gt" reaches the server, which refuses
 // it with an untyped write error or, depending on the server, stores it),
@@ -20,9 +20,9 @@ import (
 // attributes are marshalled as the driver will, read back the way reads
 // return them, and checked again by the same rules; string values must be
 // valid UTF-8.
-func checkLiteral(attributes map[string]any) error {
-	if len(attributes) == 0 {
-		return nil
+func checkAttributes(attributes map[string]any) error {
+	if err := auth.CheckAttributes(attributes); err != nil || len(attributes) == 0 {
+		return err
 	}
 	raw, err := bson.Marshal(userDocument(auth.UserRecord{Attributes: attributes})[1:]) // without _id
 	if err != nil {

@@ -192,10 +192,7 @@ func (a *Adapter) SetUser(ctx context.Context, user auth.UserRecord, key *auth.K
 	if err := auth.CheckID("user id", user.ID); err != nil {
 		return err
 	}
-	if err := auth.CheckAttributes(user.Attributes); err != nil {
-		return err
-	}
-	if err := checkLiteral(user.Attributes); err != nil {
+	if err := checkAttributes(user.Attributes); err != nil {
 		return err
 	}
 	if key != nil {
@@ -264,10 +261,7 @@ func (a *Adapter) UpdateUser(ctx context.Context, userID string, attributes map[
 	if err := auth.CheckID("user id", userID); err != nil {
 		return auth.UserRecord{}, err
 	}
-	if err := auth.CheckAttributes(attributes); err != nil {
-		return auth.UserRecord{}, err
-	}
-	if err := checkLiteral(attributes); err != nil {
+	if err := checkAttributes(attributes); err != nil {
 		return auth.UserRecord{}, err
 	}
 	if len(attributes) == 0 { // an empty $set is an error on older servers

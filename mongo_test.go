@@ -1,7 +1,6 @@
 package mongoauth_test
 
 import (
-	"context"
 	"os"
 	"testing"
 	"time"
@@ -20,11 +19,7 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(mongotest.Main(m)) }
 
-func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	return c
-}
+var ctx = mongotest.Context
 
 // newAdapter returns an adapter over a fresh database with its indexes.
 func newAdapter(t *testing.T, opts mongoauth.Options) (*mongoauth.Adapter, *mongo.Database) {

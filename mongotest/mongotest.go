@@ -115,6 +115,14 @@ func Database(tb testing.TB) *mongo.Database {
 	return db
 }
 
+// Context returns a context for one test's database calls: a minute
+// long, cancelled when tb ends.
+func Context(tb testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	tb.Cleanup(cancel)
+	return ctx
+}
+
 // UniqueName returns prefix followed by random hex, usable as a database name.
 func UniqueName(prefix string) string {
 	b := make([]byte, 6)

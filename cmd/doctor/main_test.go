@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"strings"
 	"testing"
@@ -19,12 +18,6 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(mongotest.Main(m)) }
 
-func testContext(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	return c
-}
-
 // doctorRun runs the command in-process against the shared test server.
 func doctorRun(t *testing.T, args ...string) (status int, stdout, stderr string) {
 	t.Helper()
@@ -36,20 +29,20 @@ func doctorRun(t *testing.T, args ...string) (status int, stdout, stderr string)
 		return ""
 	}
 	var out, errOut bytes.Buffer
-	status = run(testContext(t), args, env, &out, &errOut)
+	status = run(mongotest.Context(t), args, env, &out, &errOut)
 	t.Logf("doctor %s -> %d\n%s%s", strings.Join(args, " "), status, out.String(), errOut.String())
 	return status, out.String(), errOut.String()
 }
 
 func count(t *testing.T, coll *mongo.Collection) int64 {
-	n, err := coll.CountDocuments(testContext(t), bson.D{})
+	n, err := coll.CountDocuments(mongotest.Context(t), bson.D{})
 	require.NoError(t, err)
 	return n
 }
 
 func TestDoctorReportsRepairsAndExitsByWhatRemains(t *testing.T) {
 	db := mongotest.Database(t)
-	c := testContext(t)
+	c := mongotest.Context(t)
 	users, sessions, keys := db.Collection("people"), db.Collection("logins"), db.Collection("credentials")
 	future := time.Now().Add(time.Hour).UnixMilli()
 	_, err := users.InsertMany(c, []any{bson.D{{Key: "_id", Value: "ann"}}, bson.D{{Key: "_id", Value: int32(7)}}})
@@ -129,20 +122,20 @@ func TestDoctorSessionTTL(t *testing.T) {
 func TestDoctorUsageErrors(t *testing.T) {
 	var out, errOut bytes.Buffer
 	noEnv := func(string) string { return "" }
-	assert.Equal(t, exitError, run(testContext(t), []string{"-db", "x"}, noEnv, &out, &errOut))
+	assert.Equal(t, exitError, run(mongotest.Context(t), []string{"-db", "x"}, noEnv, &out, &errOut))
 	assert.Contains(t, errOut.String(), "MONGODB_URI is not set")
 
 	errOut.Reset()
 	secret := func(string) string { return "mongodb://user:hunter2@127.0.0.1:1/" }
-	assert.Equal(t, exitError, run(testContext(t), nil, secret, &out, &errOut))
+	assert.Equal(t, exitError, run(mongotest.Context(t), nil, secret, &out, &errOut))
 	assert.Contains(t, errOut.String(), "no database")
 
 	errOut.Reset()
-	assert.Equal(t, exitError, run(testContext(t), []string{"-nonsense"}, secret, &out, &errOut))
+	assert.Equal(t, exitError, run(mongotest.Context(t), []string{"-nonsense"}, secret, &out, &errOut))
 	assert.Contains(t, errOut.String(), "flag provided but not defined")
 
 	errOut.Reset()
-	assert.Equal(t, exitError, run(testContext(t), []string{"-db", "x", "-timeout", "300ms"}, secret, &out, &errOut), "an unreachable server is an error, within -timeout")
+	assert.Equal(t, exitError, run(mongotest.Context(t), []string{"-db", "x", "-timeout", "300ms"}, secret, &out, &errOut), "an unreachable server is an error, within -timeout")
 	assert.NotContains(t, errOut.String()+out.String(), "hunter2", "the URI's password is never printed")
 	assert.Empty(t, out.String())
 }
