@@ -23,7 +23,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -90,9 +89,12 @@ type Config struct {
 	// with cross-site requests.
 	CookieSameSite http.SameSite
 
-	// TrustedOrigins lists origins, besides the request's own host, from
-	// which state-changing requests are accepted: "https://app.example.com"
-	// or "http://localhost:5173" (scheme, host and port; no path).
+	// TrustedOrigins lists origins, besides the request's own, from which
+	// state-changing requests are accepted (see CheckOrigin):
+	// "https://app.example.com" or "http://localhost:5173" (scheme, host
+	// and port; no path). New refuses anything else and stores them as
+	// browsers write the Origin header (lower case, no default port),
+	// which must then match exactly.
 	TrustedOrigins []string
 
 	// ErrorHandler writes the response when Middleware or RequireUser
@@ -121,7 +123,8 @@ type Auth[A any] struct {
 	cookieDomain   string
 	cookiePath     string
 	cookieSameSite http.SameSite
-	trustedOrigins map[string]bool
+	crossOrigin    *http.CrossOriginProtection
+	trustedOrigins map[string]bool // as browsers write them
 	errorHandler   func(w http.ResponseWriter, r *http.Request, err error)
 
 	// dummyHash is a hash of a random password, verified when a login
@@ -205,13 +208,8 @@ func New[A any](adapter Adapter, config Config) (*Auth[A], error) {
 	if err := a.setUpCookie(); err != nil {
 		return nil, err
 	}
-	a.trustedOrigins = make(map[string]bool, len(config.TrustedOrigins))
-	for _, o := range config.TrustedOrigins {
-		origin, err := parseOrigin(o)
-		if err != nil {
-			return nil, fmt.Errorf("auth: trusted origin %q: %w", o, err)
-		}
-		a.trustedOrigins[origin.String()] = true
+	if err := a.setUpOriginCheck(config.TrustedOrigins); err != nil {
+		return nil, err
 	}
 	return a, nil
 }

@@ -186,7 +186,7 @@ func ExampleAuth_Middleware() {
 	form := url.Values{"username": {"ann"}, "password": {"correct horse"}}
 	login := httptest.NewRequest(http.MethodPost, "https://example.com/login", strings.NewReader(form.Encode()))
 	login.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	login.Header.Set("Origin", "https://example.com") // browsers send it; without it: 403
+	login.Header.Set("Sec-Fetch-Site", "same-origin") // browsers send it; "cross-site" gets 403
 	w := httptest.NewRecorder()
 	handler.ServeHTTP(w, login)
 	cookie := w.Result().Cookies()[0]
@@ -208,16 +208,25 @@ func ExampleAuth_CheckOrigin() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	for _, origin := range []string{"https://example.com", "https://admin.example.com", "https://evil.example", ""} {
+	// What browsers send with a form posted to https://example.com/settings.
+	for _, from := range []struct{ fetchSite, origin string }{
+		{"same-origin", "https://example.com"},
+		{"same-origin", "null"}, // the page has Referrer-Policy: no-referrer
+		{"same-site", "https://admin.example.com"},
+		{"cross-site", "https://evil.example"},
+		{"", "http://example.com"}, // an older browser, on the HTTP page
+	} {
 		r := httptest.NewRequest(http.MethodPost, "https://example.com/settings", nil)
-		if origin != "" {
-			r.Header.Set("Origin", origin)
+		if from.fetchSite != "" {
+			r.Header.Set("Sec-Fetch-Site", from.fetchSite)
 		}
-		fmt.Printf("%q: %v\n", origin, a.CheckOrigin(r))
+		r.Header.Set("Origin", from.origin)
+		fmt.Printf("%q %q: %v\n", from.fetchSite, from.origin, a.CheckOrigin(r))
 	}
 	// Output:
-	// "https://example.com": <nil>
-	// "https://admin.example.com": <nil>
-	// "https://evil.example": auth: POST request from origin "https://evil.example" refused by the CSRF check: origin is neither the request's host nor trusted
-	// "": auth: POST request refused by the CSRF check: no Origin header
+	// "same-origin" "https://example.com": <nil>
+	// "same-origin" "null": <nil>
+	// "same-site" "https://admin.example.com": <nil>
+	// "cross-site" "https://evil.example": auth: POST request from origin "https://evil.example" refused by the CSRF check: cross-origin request detected from Sec-Fetch-Site header
+	// "" "http://example.com": auth: POST request from origin "http://example.com" refused by the CSRF check: Origin's scheme "http" is not the request's (https)
 }

@@ -1,8 +1,11 @@
 package auth_test
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -44,63 +47,109 @@ func FuzzSessionIDFromCookie(f *testing.F) {
 	})
 }
 
-// FuzzCheckOrigin: for any Origin and Host, a POST passes the check only
-// if the Origin is a plain origin whose host and port are the request's
-// (or a trusted origin), and every refusal is an *OriginError; nothing
-// panics.
+// FuzzCheckOrigin checks properties of CheckOrigin, net/http's
+// CrossOriginProtection plus a scheme check, for any method, Host,
+// Sec-Fetch-Site, Origin, transport and mode: every refusal is an
+// *OriginError; it accepts nothing the standard library refuses, and
+// refuses more only for the reasons it documents; a request the browser
+// calls cross-site passes only from a trusted origin; without
+// Sec-Fetch-Site, an accepted untrusted Origin names the request's Host
+// and, when the request is HTTPS, the https scheme. Nothing panics.
 func FuzzCheckOrigin(f *testing.F) {
-	for _, seed := range [][2]string{
-		{"https://app.example.com", "app.example.com"},
-		{"https://app.example.com:443", "app.example.com"},
-		{"http://[::1]:8080", "[::1]:8080"},
-		{"https://trusted.example", "app.example.com"},
-		{"null", "app.example.com"},
-		{"", "app.example.com"},
-		{"https://app.example.com/", "app.example.com"},
-		{"https://user@app.example.com", "app.example.com"},
-		{"https://app.example.com:", "app.example.com"},
-		{"app.example.com", "app.example.com"},
-		{"https://[::1", "[::1"},
-		{"https://%41", "A"},
+	methods := []string{http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPost,
+		http.MethodPut, http.MethodPatch, http.MethodDelete, "get", "PROPFIND"}
+	for _, seed := range []struct {
+		method                  uint8
+		host, fetchSite, origin string
+		tls, development        bool
+	}{
+		{3, "app.example.com", "", "https://app.example.com", true, false},
+		{3, "app.example.com", "", "http://app.example.com", true, false},
+		{3, "app.example.com", "", "http://app.example.com", false, false},
+		{3, "app.example.com", "", "http://app.example.com", false, true},
+		{3, "app.example.com", "same-origin", "null", false, false},
+		{3, "app.example.com", "cross-site", "https://trusted.example", true, false},
+		{3, "app.example.com", "cross-site", "https://trusted.EXAmple", true, false}, // browsers write it in lower case
+		{3, "app.example.com", "same-site", "https://evil.example.com", true, false},
+		{3, "app.example.com", "none", "", true, false},
+		{3, "app.example.com", "", "", true, false},
+		{3, "app.example.com", "", "null", false, true},
+		{3, "", "", "null", false, true},
+		{3, "[2001:db8::1]:8080", "", "http://[2001:db8::1]:8080", false, true},
+		{3, "app.example.com", "", "http://[2001:db8::1]:8080", true, false},
+		{4, "app.example.com", "", "https://app.example.com:443", true, false},
+		{5, "0:", "", "A://0", false, false},
+		{0, "app.example.com", "cross-site", "https://evil.example", true, false},
+		{7, "app.example.com", "cross-site", "https://evil.example", true, false},
 	} {
-		f.Add(seed[0], seed[1])
+		f.Add(seed.method, seed.host, seed.fetchSite, seed.origin, seed.tls, seed.development)
 	}
-	a, err := auth.New[profile](newMemoryAdapter(), auth.Config{TrustedOrigins: []string{"https://trusted.example"}})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Fuzz(func(t *testing.T, origin, host string) {
-		r := httptest.NewRequest(http.MethodPost, "/", nil)
-		r.Host = host
-		r.Header.Set("Origin", origin)
-		err := a.CheckOrigin(r)
+	// The trusted origins as configured, and as browsers write them.
+	configured := []string{"https://trusted.EXAmple", "http://[2001:DB8:0::1]:8080"}
+	browserWritten := []string{"https://trusted.example", "http://[2001:db8::1]:8080"}
+	checker := map[bool]*auth.Auth[profile]{} // by Development
+	for _, development := range []bool{false, true} {
+		a, err := auth.New[profile](newMemoryAdapter(), auth.Config{TrustedOrigins: configured, Development: development})
 		if err != nil {
-			if oe, ok := err.(*auth.OriginError); !ok || oe.Method != http.MethodPost {
-				t.Fatalf("error %T %v is not an *OriginError for POST", err, err)
+			f.Fatal(err)
+		}
+		checker[development] = a
+	}
+	stdlib := http.NewCrossOriginProtection()
+	for _, o := range browserWritten {
+		if err := stdlib.AddTrustedOrigin(o); err != nil {
+			f.Fatal(err)
+		}
+	}
+	f.Fuzz(func(t *testing.T, method uint8, host, fetchSite, origin string, tls, dev bool) {
+		r := httptest.NewRequest(methods[int(method)%len(methods)], "http://app.example.com/", nil)
+		if tls {
+			r = httptest.NewRequest(r.Method, "https://app.example.com/", nil)
+		}
+		r.Host = host
+		if fetchSite != "" {
+			r.Header.Set("Sec-Fetch-Site", fetchSite)
+		}
+		if origin != "" {
+			r.Header.Set("Origin", origin)
+		}
+		// What the checks read, after net/http's header canonicalization.
+		fetchSite, origin = r.Header.Get("Sec-Fetch-Site"), r.Header.Get("Origin")
+		err := checker[dev].CheckOrigin(r)
+		stdErr := stdlib.Check(r)
+		if err != nil {
+			var oe *auth.OriginError
+			if !errors.As(err, &oe) || !errors.Is(err, auth.ErrInvalidRequest) || oe.Method != r.Method || oe.Origin != origin {
+				t.Fatalf("error %T %v is not an *OriginError for %s from %q", err, err, r.Method, origin)
 			}
+		}
+		if err == nil && stdErr != nil {
+			t.Fatalf("accepted what net/http refuses (%v)", stdErr)
+		}
+		trusted := slices.Contains(browserWritten, origin)
+		if err != nil && stdErr == nil && (fetchSite != "" || origin == "" || trusted) {
+			t.Fatalf("refused what net/http accepts, outside the Origin-vs-Host fallback: %v", err)
+		}
+		if err != nil || r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions {
 			return
 		}
-		if origin == "https://trusted.example" {
-			return
-		}
-		// Accepted: origin must be scheme://<host> where <host> equals the
-		// request's host up to case and a default port.
-		scheme, rest, found := strings.Cut(origin, "://")
-		if !found || scheme == "" || strings.ContainsAny(rest, "/?#@%") {
-			t.Fatalf("accepted non-origin %q", origin)
-		}
-		norm := func(hostport, scheme string) string {
-			hostport = strings.ToLower(hostport)
-			for s, port := range map[string]string{"http": ":80", "https": ":443"} {
-				if strings.EqualFold(scheme, s) {
-					hostport = strings.TrimSuffix(hostport, port)
-				}
+		switch fetchSite {
+		case "same-origin", "none":
+		case "":
+			if origin == "" || trusted {
+				return
 			}
-			return hostport
-		}
-		// An empty port in Host means the default port (RFC 3986).
-		if norm(rest, scheme) != norm(strings.TrimSuffix(host, ":"), scheme) {
-			t.Fatalf("accepted origin %q for host %q", origin, host)
+			u, perr := url.Parse(origin)
+			if perr != nil || u.Host == "" || u.Host != host {
+				t.Fatalf("accepted Origin %q for Host %q", origin, host)
+			}
+			if (tls || !dev) && u.Scheme != "https" {
+				t.Fatalf("accepted Origin %q on an HTTPS site", origin)
+			}
+		default:
+			if !trusted {
+				t.Fatalf("accepted a %q request from untrusted %q", fetchSite, origin)
+			}
 		}
 	})
 }

@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -90,6 +91,8 @@ func TestConfigValidation(t *testing.T) {
 		"trusted origin with path":  {TrustedOrigins: []string{"https://example.com/app"}},
 		"trusted origin null":       {TrustedOrigins: []string{"null"}},
 		"trusted origin bare host":  {TrustedOrigins: []string{"example.com"}},
+		"trusted origin v4-in-v6":   {TrustedOrigins: []string{"http://[::ffff:192.0.2.1]"}},
+		"trusted origin bad IPv6":   {TrustedOrigins: []string{"http://[::1::2]"}},
 		"negative active period":    {ActivePeriod: -time.Hour},
 		"negative idle period":      {IdlePeriod: -time.Hour},
 		"unknown SameSite constant": {CookieSameSite: 42},
@@ -132,67 +135,140 @@ func TestSessionIDFromCookie(t *testing.T) {
 }
 
 func TestCheckOrigin(t *testing.T) {
-	e := newEnv(t, newMemoryAdapter(), func(c *auth.Config) {
-		c.TrustedOrigins = []string{"https://admin.example.com", "http://localhost:5173", "https://[2001:db8::1]:8443"}
-	})
+	trusted := func(c *auth.Config) {
+		c.TrustedOrigins = []string{"https://admin.example.com", "http://localhost:5173", "https://[2001:DB8::1]:8443", "HTTPS://Partner.Example:443"}
+	}
+	production := newEnv(t, newMemoryAdapter(), trusted)
+	development := newEnv(t, newMemoryAdapter(), func(c *auth.Config) { trusted(c); c.Development = true })
+	const (
+		viaTLS   = "TLS here"       // TLS terminates in this process: r.TLS is set
+		viaProxy = "TLS at a proxy" // plain HTTP to the app, r.TLS is nil
+	)
+	own := "https://" + testHost
 	for _, tc := range []struct {
-		method, host string
-		origins      []string
-		ok           bool
+		env       *env
+		transport string
+		method    string
+		host      string
+		fetchSite string // Sec-Fetch-Site, "" for none
+		origin    string // Origin, "" for none
+		ok        bool
 	}{
-		{http.MethodGet, testHost, nil, true},
-		{http.MethodHead, testHost, nil, true},
-		{http.MethodOptions, testHost, []string{"https://evil.example"}, true},
-		{http.MethodPost, testHost, nil, false},
-		{http.MethodPost, testHost, []string{"null"}, false},
-		{http.MethodPost, testHost, []string{""}, false},
-		{http.MethodPost, testHost, []string{"https://" + testHost}, true},
-		{http.MethodPost, testHost, []string{"http://" + testHost}, true}, // host match, as net/http's CrossOriginProtection
-		{http.MethodPost, testHost, []string{"https://APP.Example.COM"}, true},
-		{http.MethodPost, testHost, []string{"https://" + testHost + ":443"}, true},
-		{http.MethodPost, testHost + ":443", []string{"https://" + testHost}, true},
-		{http.MethodPost, testHost + ":8443", []string{"https://" + testHost + ":8443"}, true},
-		{http.MethodPost, testHost + ":8443", []string{"https://" + testHost}, false},
-		{http.MethodPost, testHost, []string{"https://" + testHost + ":8443"}, false},
-		{http.MethodPost, testHost, []string{"https://evil.example"}, false},
-		{http.MethodPost, testHost, []string{"https://" + testHost + ".evil.example"}, false},
-		{http.MethodPost, testHost, []string{"https://" + testHost + "/"}, false},
-		{http.MethodPost, testHost, []string{"https://" + testHost + "/path"}, false},
-		{http.MethodPost, testHost, []string{"https://" + testHost + "?q"}, false},
-		{http.MethodPost, testHost, []string{"https://" + testHost + "#f"}, false},
-		{http.MethodPost, testHost, []string{"https://user@" + testHost}, false},
-		{http.MethodPost, testHost, []string{testHost}, false},
-		{http.MethodPost, testHost, []string{"https://app.ex%61mple.com"}, false},
-		{http.MethodPost, testHost, []string{"https://" + testHost + ":"}, false},
-		{http.MethodPost, testHost, []string{"https://" + testHost, "https://" + testHost}, false},
-		{http.MethodPost, "", []string{"https://" + testHost}, false},
-		{http.MethodPost, testHost, []string{"https://admin.example.com"}, true},
-		{http.MethodPost, testHost, []string{"http://admin.example.com"}, false},
-		{http.MethodPost, testHost, []string{"http://localhost:5173"}, true},
-		{http.MethodPost, testHost, []string{"http://localhost:5174"}, false},
-		{http.MethodPost, testHost, []string{"https://[2001:DB8::1]:8443"}, true},
-		{http.MethodPost, "[::1]:8080", []string{"http://[::1]:8080"}, true},
-		{http.MethodPut, testHost, nil, false},
-		{http.MethodPatch, testHost, nil, false},
-		{http.MethodDelete, testHost, nil, false},
-		{http.MethodTrace, testHost, nil, false},
-		{"PROPFIND", testHost, nil, false},
+		// Safe methods pass whatever they carry.
+		{production, viaTLS, http.MethodGet, testHost, "cross-site", "https://evil.example", true},
+		{production, viaTLS, http.MethodHead, testHost, "", "https://evil.example", true},
+		{production, viaTLS, http.MethodOptions, testHost, "cross-site", "https://evil.example", true},
+
+		// Sec-Fetch-Site, sent by every current browser to HTTPS and
+		// localhost, decides first: the browser compares scheme, host and
+		// port itself.
+		{production, viaTLS, http.MethodPost, testHost, "same-origin", own, true},
+		{production, viaTLS, http.MethodPost, testHost, "none", "", true}, // the user's own navigation
+		{production, viaTLS, http.MethodPost, testHost, "same-origin", "null", true},
+		{production, viaProxy, http.MethodPost, testHost, "same-origin", "null", true},
+		{production, viaTLS, http.MethodPost, testHost, "cross-site", "https://evil.example", false},
+		{production, viaTLS, http.MethodPost, testHost, "same-site", "https://evil.example.com", false},
+		{production, viaTLS, http.MethodPost, testHost, "same-site", "http://" + testHost, false}, // HTTP page of the same host
+		{production, viaTLS, http.MethodPost, testHost, "cross-site", "null", false},
+		{production, viaTLS, http.MethodPost, testHost, "cross-site", "", false},
+		{production, viaTLS, http.MethodPost, testHost, "cross-site", "https://admin.example.com", true}, // trusted
+		{production, viaTLS, http.MethodPost, testHost, "same-site", "https://partner.example", true},    // trusted, as browsers spell it
+		{production, viaTLS, http.MethodPost, testHost, "cross-site", "http://admin.example.com", false},
+		{production, viaTLS, http.MethodPost, testHost, "cross-site", "https://[2001:db8::1]:8443", true},
+
+		// Without Sec-Fetch-Site (older browsers, plain-HTTP pages) the
+		// Origin must name the request's Host (as browsers spell both) and,
+		// when the scheme is known, its scheme.
+		{production, viaTLS, http.MethodPost, testHost, "", own, true},
+		{production, viaProxy, http.MethodPost, testHost, "", own, true},
+		{production, viaTLS, http.MethodPost, testHost, "", "http://" + testHost, false},   // scheme differs
+		{production, viaProxy, http.MethodPost, testHost, "", "http://" + testHost, false}, // Secure cookies: the site is HTTPS
+		{development, viaProxy, http.MethodPost, testHost, "", "http://" + testHost, true}, // scheme unknown
+		{development, viaProxy, http.MethodPost, testHost, "", own, true},
+		{development, viaTLS, http.MethodPost, testHost, "", "http://" + testHost, false},
+		{development, viaProxy, http.MethodPost, "[::1]:8080", "", "http://[::1]:8080", true},
+		{production, viaTLS, http.MethodPost, testHost + ":8443", "", own + ":8443", true},
+		{production, viaTLS, http.MethodPost, testHost + ":8443", "", own, false},
+		{production, viaTLS, http.MethodPost, testHost, "", own + ":8443", false},
+		{production, viaTLS, http.MethodPost, testHost, "", "null", false},
+		{development, viaProxy, http.MethodPost, testHost, "", "null", false},
+		{development, viaProxy, http.MethodPost, "", "", "null", false}, // no Host either
+		{development, viaProxy, http.MethodPost, "", "", "http://", false},
+		{production, viaTLS, http.MethodPost, testHost, "", "https://evil.example", false},
+		{production, viaTLS, http.MethodPost, testHost, "", own + ".evil.example", false},
+		// No browser sends these; only the host (and scheme) count.
+		{production, viaTLS, http.MethodPost, testHost, "", own + "/path", true},
+		{production, viaTLS, http.MethodPost, testHost, "", "https://user@" + testHost, true},
+		{production, viaTLS, http.MethodPost, testHost, "", "https://APP.example.com", false},
+		{production, viaTLS, http.MethodPost, testHost, "", own + ":443", false},
+		{production, viaTLS, http.MethodPost, testHost, "", testHost, false},
+		{production, viaTLS, http.MethodPost, testHost, "", "https://app.ex%61mple.com", false},
+		{production, viaTLS, http.MethodPost, "", "", own, false},
+		{production, viaTLS, http.MethodPost, testHost, "", "https://admin.example.com", true},
+		{production, viaTLS, http.MethodPost, testHost, "", "http://admin.example.com", false},
+		{production, viaTLS, http.MethodPost, testHost, "", "http://localhost:5173", true},
+		{production, viaTLS, http.MethodPost, testHost, "", "http://localhost:5174", false},
+
+		// Neither header: not a cross-site browser request (browsers send
+		// Origin with every cross-origin POST), so a non-browser client.
+		{production, viaTLS, http.MethodPost, testHost, "", "", true},
+		{production, viaProxy, http.MethodPut, testHost, "", "", true},
+		{production, viaTLS, http.MethodDelete, testHost, "", "", true},
+
+		// Every method but GET, HEAD and OPTIONS is checked.
+		{production, viaTLS, http.MethodPut, testHost, "cross-site", "https://evil.example", false},
+		{production, viaTLS, http.MethodPatch, testHost, "", "https://evil.example", false},
+		{production, viaTLS, http.MethodDelete, testHost, "cross-site", "https://evil.example", false},
+		{production, viaTLS, http.MethodTrace, testHost, "", "https://evil.example", false},
+		{production, viaTLS, "PROPFIND", testHost, "cross-site", "https://evil.example", false},
 	} {
-		r := httptest.NewRequest(tc.method, "/", nil)
-		r.Host = tc.host
-		for _, o := range tc.origins {
-			r.Header.Add("Origin", o)
+		target := "http://" + testHost + "/"
+		if tc.transport == viaTLS {
+			target = "https://" + testHost + "/"
 		}
-		err := e.a.CheckOrigin(r)
+		r := httptest.NewRequest(tc.method, target, nil)
+		r.Host = tc.host
+		if tc.fetchSite != "" {
+			r.Header.Set("Sec-Fetch-Site", tc.fetchSite)
+		}
+		if tc.origin != "" {
+			r.Header.Set("Origin", tc.origin)
+		}
+		mode := "production"
+		if tc.env == development {
+			mode = "development"
+		}
+		what := fmt.Sprintf("%s, %s: %s Host %q Sec-Fetch-Site %q Origin %q", mode, tc.transport, tc.method, tc.host, tc.fetchSite, tc.origin)
+		err := tc.env.a.CheckOrigin(r)
 		if tc.ok {
-			assert.NoError(t, err, "%s Host %q Origin %q", tc.method, tc.host, tc.origins)
+			assert.NoError(t, err, what)
 			continue
 		}
-		require.ErrorIs(t, err, auth.ErrInvalidRequest, "%s Host %q Origin %q", tc.method, tc.host, tc.origins)
+		if !assert.ErrorIs(t, err, auth.ErrInvalidRequest, what) {
+			continue
+		}
 		var oe *auth.OriginError
-		require.ErrorAs(t, err, &oe)
-		assert.Equal(t, tc.method, oe.Method)
+		require.ErrorAs(t, err, &oe, what)
+		assert.Equal(t, tc.method, oe.Method, what)
+		assert.Equal(t, tc.origin, oe.Origin, what)
+		assert.NotEmpty(t, oe.Reason, what)
 	}
+}
+
+// TestStdlibCheckIgnoresTheScheme shows why CheckOrigin adds a scheme
+// check to net/http's CrossOriginProtection: without Sec-Fetch-Site, the
+// standard library accepts a form from the plain-HTTP page of the same
+// host (which anyone on the network path can write) even when the request
+// itself came over TLS. If this test fails, Go has started checking the
+// scheme and CheckOrigin's own check may go.
+func TestStdlibCheckIgnoresTheScheme(t *testing.T) {
+	r := httptest.NewRequest(http.MethodPost, "https://"+testHost+"/", nil)
+	require.NotNil(t, r.TLS)
+	r.Header.Set("Origin", "http://"+testHost)
+	assert.NoError(t, http.NewCrossOriginProtection().Check(r), "the standard library accepts it")
+
+	e := newEnv(t, newMemoryAdapter(), nil)
+	assert.ErrorIs(t, e.a.CheckOrigin(r), auth.ErrInvalidRequest, "CheckOrigin does not")
 }
 
 // recordingHandler records what Middleware passed on.
@@ -248,7 +324,7 @@ func TestMiddleware(t *testing.T) {
 		assert.True(t, h.hasUser)
 	})
 	t.Run("CrossOriginPostIsRefused", func(t *testing.T) {
-		for _, origin := range []string{"", "https://evil.example", "null"} {
+		for _, origin := range []string{"https://evil.example", "null", "http://" + testHost} {
 			h := &recordingHandler{}
 			w := serve(e.a.Middleware(h), request(http.MethodPost, s.ID, origin))
 			assert.False(t, h.called, "origin %q", origin)
@@ -406,7 +482,7 @@ func TestLogOut(t *testing.T) {
 	s := e.session(u.ID)
 
 	w := httptest.NewRecorder()
-	require.ErrorIs(t, e.a.LogOut(w, request(http.MethodPost, s.ID, "")), auth.ErrInvalidRequest)
+	require.ErrorIs(t, e.a.LogOut(w, request(http.MethodPost, s.ID, "https://evil.example")), auth.ErrInvalidRequest)
 	_, err := e.a.GetSession(e.ctx, s.ID)
 	require.NoError(t, err, "a refused logout changes nothing")
 

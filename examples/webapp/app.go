@@ -113,8 +113,8 @@ func (a *app) authError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, auth.ErrNotAuthenticated):
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 	case errors.Is(err, auth.ErrInvalidRequest):
-		// A form posted from another site, or by a client that sent no
-		// Origin header: a possible cross-site request forgery.
+		// A form that the browser says was posted from another site: a
+		// possible cross-site request forgery.
 		a.render(w, r, http.StatusForbidden, "error", view{Error: msgCrossOrigin})
 	default:
 		a.serverError(w, r, err)

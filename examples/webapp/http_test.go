@@ -108,7 +108,9 @@ func TestCrossOriginPostsAreRefused(t *testing.T) {
 	userID := userIDOf(t, db, "dan")
 	before := storedFor(t, db, userID)
 
-	for _, origin := range []string{"http://evil.example", "null", ""} {
+	otherPort := "http://127.0.0.1:1"
+	require.NotEqual(t, otherPort, base)
+	for _, origin := range []string{"http://evil.example", "null", otherPort} {
 		v.origin = origin
 		for _, post := range [][]string{
 			{"/delete", "password", "dan's password"},
