@@ -1,9 +1,11 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -80,16 +82,62 @@ func (a *Auth[A]) ClearSessionCookie(w http.ResponseWriter) {
 	http.SetCookie(w, c)
 }
 
-// SessionID returns the session id in the request's session cookie. Only
-// a well-formed id counts (SessionIDLength letters and digits); when the
-// request carries several cookies of that name (a sibling subdomain may
-// have set one), the first well-formed one is taken. It does not check
-// whether the session exists.
-func (a *Auth[A]) SessionID(r *http.Request) (string, bool) {
+// MaxSessionCookies bounds how many session cookies of one request are
+// looked up. A browser sends every cookie of the name that matches the
+// request: the app's own, and any that a sibling subdomain planted with
+// Domain=<parent> (longer Paths first, so ahead of the app's). Middleware
+// tries the distinct well-formed ids in the order they came, up to this
+// many, and uses the first valid session, so that a planted cookie cannot
+// lock the user out; more planted cookies than this still can, and a
+// planted valid session of the attacker's own account comes first. The
+// __Host- cookie prefix (see Config.CookieName) stops both.
+const MaxSessionCookies = 4
+
+// sessionCookieIDs returns the distinct well-formed ids among the
+// request's session cookies, in the order they came, at most
+// MaxSessionCookies of them. Malformed values cost nothing and are
+// skipped.
+func (a *Auth[A]) sessionCookieIDs(r *http.Request) []string {
+	var ids []string
 	for _, c := range r.CookiesNamed(a.cookieName) {
-		if wellFormedSessionID(c.Value) {
-			return c.Value, true
+		if wellFormedSessionID(c.Value) && !slices.Contains(ids, c.Value) {
+			ids = append(ids, c.Value)
+			if len(ids) == MaxSessionCookies {
+				break
+			}
 		}
 	}
-	return "", false
+	return ids
+}
+
+// SessionID returns the session id in the request's session cookie. Only
+// a well-formed id counts (SessionIDLength letters and digits). When the
+// request carries several session cookies and Middleware validated one of
+// them, SessionID returns that one's id; otherwise, the first well-formed
+// one. It does not check whether the session exists.
+func (a *Auth[A]) SessionID(r *http.Request) (string, bool) {
+	ids := a.sessionCookieIDs(r)
+	if len(ids) == 0 {
+		return "", false
+	}
+	if ra, ok := r.Context().Value(contextKey{}).(*requestAuth); ok && slices.Contains(ids, ra.cookieSessionID) {
+		return ra.cookieSessionID, true
+	}
+	return ids[0], true
+}
+
+// validateSessionCookies validates ids, the request's session cookie ids,
+// in order with ValidateSessionUser and returns the first valid session,
+// its user and the id of the cookie that held it. It returns
+// ErrInvalidSessionID when none is valid, and any other error at once: a
+// storage failure must not fall through to the next cookie.
+func (a *Auth[A]) validateSessionCookies(ctx context.Context, ids []string) (Session, User[A], string, error) {
+	for _, id := range ids {
+		session, user, err := a.ValidateSessionUser(ctx, id)
+		if errors.Is(err, ErrInvalidSessionID) {
+			continue
+		}
+		return session, user, id, err
+	}
+	return Session{}, User[A]{}, "", ErrInvalidSessionID
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 )
 
 type contextKey struct{}
@@ -12,20 +13,29 @@ type contextKey struct{}
 type requestAuth struct {
 	session Session
 	user    any // User[A] of the Auth that stored it
+	// cookieSessionID is the id of the session cookie that was validated;
+	// session.ID differs after a renewal.
+	cookieSessionID string
 }
 
 // Middleware authenticates requests by their session cookie:
 //
-//  1. A request that fails CheckOrigin (a state-changing request from
-//     another origin or without Origin) is refused: Config.ErrorHandler
+//  1. A request that fails CheckOrigin (a state-changing request that a
+//     browser sent from another origin) is refused: Config.ErrorHandler
 //     answers, by default 403. Mount endpoints that must accept such
 //     requests (webhooks) outside the middleware.
-//  2. A well-formed session id in the cookie is validated with
-//     ValidateSessionUser. If the session is valid, session and user go
-//     into the request context (read them with SessionFromContext and
-//     UserFromContext); a renewed session is sent back in a new cookie.
-//  3. An invalid or dead session, or a malformed cookie, is cleared from
-//     the browser and the request goes on without a user.
+//  2. The well-formed session ids in the session cookies (usually one;
+//     see MaxSessionCookies for planted ones) are validated in order with
+//     ValidateSessionUser, and the first valid session wins: session and
+//     user go into the request context (read them with SessionFromContext
+//     and UserFromContext), SessionID returns its cookie's id, and a
+//     renewed session is sent back in a new cookie. Other cookies are
+//     left alone: a response can only delete a cookie with the app's own
+//     Path and Domain, which would be the valid one.
+//  3. When no session is valid (invalid or dead sessions, malformed
+//     cookies), the app's session cookie is cleared from the browser and
+//     the request goes on without a user. Cookies planted with another
+//     Path or Domain stay; they are skipped at every request.
 //  4. Any other error (the database is down, stored attributes do not fit
 //     A) goes to Config.ErrorHandler, by default 500: a storage failure
 //     must not log people out.
@@ -38,15 +48,15 @@ func (a *Auth[A]) Middleware(next http.Handler) http.Handler {
 			a.errorHandler(w, r, err)
 			return
 		}
-		sessionID, ok := a.SessionID(r)
-		if !ok {
+		sessionIDs := a.sessionCookieIDs(r)
+		if len(sessionIDs) == 0 {
 			if len(r.CookiesNamed(a.cookieName)) > 0 {
 				a.ClearSessionCookie(w)
 			}
 			next.ServeHTTP(w, r)
 			return
 		}
-		session, user, err := a.ValidateSessionUser(r.Context(), sessionID)
+		session, user, cookieSessionID, err := a.validateSessionCookies(r.Context(), sessionIDs)
 		switch {
 		case errors.Is(err, ErrInvalidSessionID):
 			a.ClearSessionCookie(w)
@@ -59,7 +69,7 @@ func (a *Auth[A]) Middleware(next http.Handler) http.Handler {
 		if session.Fresh {
 			a.SetSessionCookie(w, session)
 		}
-		ctx := context.WithValue(r.Context(), contextKey{}, &requestAuth{session: session, user: user})
+		ctx := context.WithValue(r.Context(), contextKey{}, &requestAuth{session: session, user: user, cookieSessionID: cookieSessionID})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
@@ -100,10 +110,11 @@ func UserFromContext[A any](ctx context.Context) (User[A], bool) {
 }
 
 // StartSession logs the user in on this request: it creates a new session,
-// invalidates the session the request came with (its cookie's, and a
-// renewal Middleware made), and sets the new session's cookie. A new
-// session id at every login stops session fixation: an id planted in the
-// browser before login is worthless after it. The request must pass
+// invalidates the sessions the request came with (every session cookie's,
+// up to MaxSessionCookies, and a renewal Middleware made), and sets the
+// new session's cookie. A new session id at every login stops session
+// fixation: an id planted in the browser before login is worthless after
+// it. The request must pass
 // CheckOrigin, which stops login CSRF.
 //
 // Use it after CreateUser (sign-up) or after an OAuth flow; LogIn does a
@@ -138,9 +149,10 @@ func (a *Auth[A]) LogIn(w http.ResponseWriter, r *http.Request, providerID, prov
 	return a.StartSession(w, r, key.UserID)
 }
 
-// LogOut invalidates the request's session, if any, and clears the cookie.
-// The request must pass CheckOrigin, so that no other site can log users
-// out.
+// LogOut invalidates the request's sessions, if any (every session
+// cookie's, up to MaxSessionCookies, and a renewal Middleware made), and
+// clears the cookie. The request must pass CheckOrigin, so that no other
+// site can log users out.
 func (a *Auth[A]) LogOut(w http.ResponseWriter, r *http.Request) error {
 	if err := a.CheckOrigin(r); err != nil {
 		return err
@@ -152,15 +164,13 @@ func (a *Auth[A]) LogOut(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// invalidateRequestSessions deletes the session of the request's cookie
-// and the one Middleware put into its context, if that is another (a
-// renewal).
+// invalidateRequestSessions deletes the sessions of every session cookie
+// the request carries (up to MaxSessionCookies: the app's own and any
+// planted, which are worthless to the user either way) and the one
+// Middleware put into its context, if that is another (a renewal).
 func (a *Auth[A]) invalidateRequestSessions(r *http.Request) error {
-	ids := make([]string, 0, 2)
-	if id, ok := a.SessionID(r); ok {
-		ids = append(ids, id)
-	}
-	if s, ok := SessionFromContext(r.Context()); ok && (len(ids) == 0 || ids[0] != s.ID) {
+	ids := a.sessionCookieIDs(r)
+	if s, ok := SessionFromContext(r.Context()); ok && !slices.Contains(ids, s.ID) {
 		ids = append(ids, s.ID)
 	}
 	for _, id := range ids {
