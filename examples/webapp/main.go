@@ -86,7 +86,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "webapp: listening on %s; session cookies are Secure, so browse it through HTTPS\n", listener.Addr())
 	}
 
-	server := &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second}
+	server := newServer(a.routes())
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(listener) }()
 	select {
@@ -104,6 +104,30 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintln(stdout, "webapp: stopped")
 	return nil
+}
+
+// newServer returns the app's HTTP server. Its timeouts bound how long a
+// client can hold a connection, and the goroutine and memory behind it;
+// without them a client that sends slowly, or never, holds them forever.
+//
+//   - ReadHeaderTimeout (10 s) and ReadTimeout (15 s) bound reading a
+//     request: its headers, then its body. The app's forms are at most
+//     64 KiB (maxFormBytes), seconds on a slow mobile link.
+//   - WriteTimeout (30 s), counted from the end of the headers, bounds
+//     reading the body, running the handler and writing the response.
+//     It must exceed the slowest honest request: a login may wait a few
+//     seconds for a hashing slot, then hash and write to the database.
+//     When it expires the client gets no answer at all, so it is kept
+//     well above that. (The handler is not stopped; only its writes fail.)
+//   - IdleTimeout (60 s) closes kept-alive connections between requests.
+func newServer(handler http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+	}
 }
 
 // openDatabase connects to MONGODB_URI or, when it is unset, to an

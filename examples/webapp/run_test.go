@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -140,4 +142,56 @@ func TestIsLoopback(t *testing.T) {
 	} {
 		assert.Equal(t, want, isLoopback(addr), addr)
 	}
+}
+
+// TestRunCutsOffSlowClients: a client that sends its headers and then
+// trickles the body, a byte a second, cannot hold a connection (and a
+// goroutine) for long: the server run starts closes it.
+func TestRunCutsOffSlowClients(t *testing.T) {
+	const limit = 30 * time.Second
+	url, stop := startRun(t, t.TempDir())
+	defer func() {
+		_, err := stop()
+		require.NoError(t, err)
+	}()
+	host := strings.TrimPrefix(url, "http://")
+	conn, err := net.Dial("tcp", host)
+	require.NoError(t, err)
+	defer conn.Close()
+
+	start := time.Now()
+	_, err = fmt.Fprintf(conn, "POST /login HTTP/1.1\r\nHost: %s\r\nOrigin: %s\r\n"+
+		"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n", host, url)
+	require.NoError(t, err)
+	closed := make(chan struct{})
+	go func() { // the client: answer or not, read until the server hangs up
+		defer close(closed)
+		_, _ = io.Copy(io.Discard, conn)
+	}()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-closed:
+			t.Logf("the server closed the connection after %v", time.Since(start).Round(time.Second))
+			return
+		case <-tick.C:
+			if time.Since(start) > limit {
+				t.Fatalf("the server still reads a trickled body after %v", limit)
+			}
+			_, _ = conn.Write([]byte("u"))
+		}
+	}
+}
+
+// TestServerTimeouts checks what TestRunCutsOffSlowClients cannot wait
+// for: every timeout is set, and a request may run well past the time
+// its body takes to arrive, since a login may wait seconds for a hashing
+// slot before it hashes.
+func TestServerTimeouts(t *testing.T) {
+	s := newServer(http.NotFoundHandler())
+	assert.Positive(t, s.ReadHeaderTimeout)
+	assert.GreaterOrEqual(t, s.ReadTimeout, s.ReadHeaderTimeout)
+	assert.GreaterOrEqual(t, s.WriteTimeout, s.ReadTimeout+10*time.Second)
+	assert.Positive(t, s.IdleTimeout)
 }
