@@ -91,6 +91,7 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/luciago/mongoauth/auth"
@@ -103,6 +104,10 @@ type Adapter struct {
 	syntax  Syntax
 	schema  Schema
 	st      statements
+
+	// userShape is the user table's shape once the adapter has looked
+	// (see AttributeStorage).
+	userShape atomic.Pointer[userTable]
 }
 
 var (
@@ -140,9 +145,13 @@ func (a *Adapter) GetUser(ctx context.Context, userID string) (auth.UserRecord, 
 	if err := auth.CheckID("user id", userID); err != nil {
 		return auth.UserRecord{}, err
 	}
+	users, err := a.users(ctx)
+	if err != nil {
+		return auth.UserRecord{}, err
+	}
 	var u auth.UserRecord
-	err := a.retry(ctx, func() (err error) {
-		u, err = a.getUser(ctx, a.db, a.st.getUser, userID)
+	err = a.retry(ctx, func() (err error) {
+		u, err = a.readUser(ctx, a.db, users, userID)
 		return err
 	})
 	return u, err
@@ -187,13 +196,13 @@ func (a *Adapter) SetUser(ctx context.Context, user auth.UserRecord, key *auth.K
 	if err != nil {
 		return err
 	}
-	encoded, err := encodeAttributes(attrs)
+	insert, args, err := a.insertUser(ctx, user.ID, attrs)
 	if err != nil {
 		return err
 	}
 	if key == nil {
 		return a.retry(ctx, func() error {
-			_, err := a.db.ExecContext(ctx, a.st.insertUser, user.ID, encoded)
+			_, err := a.db.ExecContext(ctx, insert, args...)
 			return a.insertError(ctx, "user", err, auth.ErrDuplicateUserID)
 		})
 	}
@@ -204,7 +213,7 @@ func (a *Adapter) SetUser(ctx context.Context, user auth.UserRecord, key *auth.K
 		return &auth.InputError{Field: "key", Reason: "key.UserID differs from the user's id"}
 	}
 	return a.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, a.st.insertUser, user.ID, encoded)
+		_, err := tx.ExecContext(ctx, insert, args...)
 		if err := a.insertError(ctx, "user", err, auth.ErrDuplicateUserID); err != nil {
 			return err
 		}
@@ -256,6 +265,13 @@ func (a *Adapter) UpdateUser(ctx context.Context, userID string, attributes map[
 	if len(attrs) == 0 {
 		u, err := a.GetUser(ctx, userID)
 		return u, notFoundAs(err, auth.ErrInvalidUserID)
+	}
+	users, err := a.users(ctx)
+	if err != nil {
+		return auth.UserRecord{}, err
+	}
+	if !users.json() {
+		return a.updateUserColumns(ctx, users, userID, attrs)
 	}
 	var updated auth.UserRecord
 	err = a.inTx(ctx, func(tx *sql.Tx) error {
@@ -475,9 +491,16 @@ func (a *Adapter) GetSessionAndUser(ctx context.Context, sessionID string) (auth
 	if err := auth.CheckID("session id", sessionID); err != nil {
 		return auth.SessionRecord{}, auth.UserRecord{}, err
 	}
+	users, err := a.users(ctx)
+	if err != nil {
+		return auth.SessionRecord{}, auth.UserRecord{}, err
+	}
+	if !users.json() {
+		return a.getSessionAndUserColumns(ctx, users, sessionID)
+	}
 	var s auth.SessionRecord
 	var u auth.UserRecord
-	err := a.retry(ctx, func() error {
+	err = a.retry(ctx, func() error {
 		var raw []byte
 		err := a.db.QueryRowContext(ctx, a.st.getSessionAndUser, sessionID).
 			Scan(&s.ID, &s.UserID, &s.ActiveExpires, &s.IdleExpires, &raw)

@@ -72,6 +72,12 @@ func (a *Adapter) CreateTables(ctx context.Context) error {
 // a *SchemaError naming the first problem.
 func (a *Adapter) CheckSchema(ctx context.Context) error {
 	for i, table := range []Table{a.schema.Users, a.schema.Sessions, a.schema.Keys} {
+		if i == 0 && a.schema.Attributes != AttributesJSON {
+			if _, err := a.inspectUsers(ctx); err != nil {
+				return err
+			}
+			continue
+		}
 		err := a.retry(ctx, func() error {
 			rows, err := a.db.QueryContext(ctx, a.st.probes[i])
 			if err != nil {

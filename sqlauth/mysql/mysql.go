@@ -108,8 +108,7 @@ func (Dialect) CreateTables(s sqlauth.Schema) []string {
 	}
 	return []string{
 		"CREATE TABLE IF NOT EXISTS " + users + " (\n" +
-			"\tid VARBINARY(255) NOT NULL PRIMARY KEY,\n" +
-			"\tattributes JSON NOT NULL\n)" + tableOptions,
+			"\tid VARBINARY(255) NOT NULL PRIMARY KEY" + s.JSONColumn(",\n\tattributes JSON NOT NULL") + "\n)" + tableOptions,
 		"CREATE TABLE IF NOT EXISTS " + s.Sessions.Quoted(syntax) + " (\n" +
 			"\tid VARBINARY(255) NOT NULL PRIMARY KEY,\n" +
 			"\tuser_id VARBINARY(255) NOT NULL,\n" +

@@ -103,8 +103,7 @@ func (Dialect) CreateTables(s sqlauth.Schema) []string {
 	return []string{
 		fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", advisoryLock),
 		"CREATE TABLE IF NOT EXISTS " + users + " (\n" +
-			"\tid TEXT PRIMARY KEY,\n" +
-			"\tattributes JSONB NOT NULL DEFAULT '{}'\n)",
+			"\tid TEXT PRIMARY KEY" + s.JSONColumn(",\n\tattributes JSONB NOT NULL DEFAULT '{}'") + "\n)",
 		"CREATE TABLE IF NOT EXISTS " + sessions + " (\n" +
 			"\tid TEXT PRIMARY KEY,\n" +
 			"\t" + userID + ",\n" +

@@ -103,6 +103,7 @@ var _ sqlauth.Dialect = Dialect{}
 var syntax = sqlauth.Syntax{
 	Name:            "sqlite",
 	IdentifierQuote: `"`,
+	UnixMilliTimes:  true,
 }
 
 // Syntax implements sqlauth.Dialect.
@@ -123,8 +124,7 @@ func (Dialect) CreateTables(s sqlauth.Schema) []string {
 	const options = " STRICT, WITHOUT ROWID"
 	return []string{
 		"CREATE TABLE IF NOT EXISTS " + s.Users.Quoted(syntax) + " (\n" +
-			"\tid TEXT NOT NULL PRIMARY KEY,\n" +
-			"\tattributes TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(attributes))\n)" + options,
+			"\tid TEXT NOT NULL PRIMARY KEY" + s.JSONColumn(",\n\tattributes TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(attributes))") + "\n)" + options,
 		"CREATE TABLE IF NOT EXISTS " + s.Sessions.Quoted(syntax) + " (\n" +
 			"\tid TEXT NOT NULL PRIMARY KEY,\n" +
 			"\t" + userID + ",\n" +

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"database/sql"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -23,6 +24,7 @@ var database = sqlauthtest.Database{
 	},
 	New:     sqlite.New,
 	Dialect: sqlite.Dialect{},
+	Prisma:  prisma,
 
 	CancelStopsStatement: true,
 }
@@ -58,3 +60,50 @@ func TestForeignKeysOffIsRefused(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, a.CheckSchema(ctx), "without foreign keys the adapter checks users itself")
 }
+
+// prisma is what Prisma Migrate creates for the seed's models on SQLite.
+// Types are the connector's documented mapping ("Type mapping between
+// SQLite to Prisma schema",
+// https://www.prisma.io/docs/orm/overview/databases/sqlite), except that
+// DateTime is DATETIME and BigInt BIGINT, as Prisma 4 and 5 (the versions
+// Lucia v1's adapter ran on) wrote them; both have the same affinity as
+// the documented NUMERIC and INTEGER. Json has no column type there. The
+// DDL has the shape of Prisma's migration files: the primary key inline,
+// the foreign keys as named table constraints, then the indexes.
+var prisma = sqlauthtest.Prisma{
+	Types: map[string]string{
+		"String": "TEXT", "Boolean": "BOOLEAN", "Int": "INTEGER", "BigInt": "BIGINT",
+		"Float": "REAL", "Decimal": "DECIMAL", "DateTime": "DATETIME", "Bytes": "BLOB",
+	},
+	Now: "CURRENT_TIMESTAMP",
+	Tables: func(user []string, foreignKeys bool) []string {
+		fk := func(table string) string {
+			if !foreignKeys {
+				return ""
+			}
+			return ",\n\tCONSTRAINT \"" + table + "_user_id_fkey\" FOREIGN KEY (\"user_id\") REFERENCES \"auth_user\" (\"id\") ON DELETE CASCADE ON UPDATE CASCADE"
+		}
+		return []string{
+			"CREATE TABLE \"auth_user\" (\n" +
+				"\t\"id\" TEXT NOT NULL PRIMARY KEY" + strings.TrimSuffix(",\n"+sqlauthtest.ColumnLines(user), ",\n") + "\n)",
+			"CREATE TABLE \"auth_session\" (\n" +
+				"\t\"id\" TEXT NOT NULL PRIMARY KEY,\n" +
+				"\t\"user_id\" TEXT NOT NULL,\n" +
+				"\t\"active_expires\" BIGINT NOT NULL,\n" +
+				"\t\"idle_expires\" BIGINT NOT NULL" + fk("auth_session") + "\n)",
+			"CREATE TABLE \"auth_key\" (\n" +
+				"\t\"id\" TEXT NOT NULL PRIMARY KEY,\n" +
+				"\t\"hashed_password\" TEXT,\n" +
+				"\t\"user_id\" TEXT NOT NULL,\n" +
+				"\t\"primary_key\" BOOLEAN NOT NULL,\n" +
+				"\t\"expires\" BIGINT" + fk("auth_key") + "\n)",
+			`CREATE UNIQUE INDEX "auth_user_id_key" ON "auth_user"("id")`,
+			`CREATE UNIQUE INDEX "auth_session_id_key" ON "auth_session"("id")`,
+			`CREATE INDEX "auth_session_user_id_idx" ON "auth_session"("user_id")`,
+			`CREATE UNIQUE INDEX "auth_key_id_key" ON "auth_key"("id")`,
+			`CREATE INDEX "auth_key_user_id_idx" ON "auth_key"("user_id")`,
+		}
+	},
+}
+
+func TestPrismaConformance(t *testing.T) { sqlauthtest.PrismaConformance(t, database) }
