@@ -24,6 +24,8 @@ func database(t testing.TB) sqlauthtest.Database {
 		New:      mysql.New,
 		Dialect:  mysql.Dialect{},
 		Prisma:   prisma,
+
+		UnsupportedType: "TIME",
 	}
 }
 
@@ -122,5 +124,7 @@ var prisma = sqlauthtest.Prisma{
 		return stmts
 	},
 }
+
+func TestPrismaAdapter(t *testing.T) { sqlauthtest.PrismaRun(t, database(t)) }
 
 func TestPrismaConformance(t *testing.T) { sqlauthtest.PrismaConformance(t, database(t)) }

@@ -22,6 +22,8 @@ func database(t testing.TB) sqlauthtest.Database {
 		New:      postgres.New,
 		Dialect:  postgres.Dialect{},
 		Prisma:   prisma,
+
+		UnsupportedType: "INTERVAL",
 	}
 }
 
@@ -103,5 +105,7 @@ var prisma = sqlauthtest.Prisma{
 		return stmts
 	},
 }
+
+func TestPrismaAdapter(t *testing.T) { sqlauthtest.PrismaRun(t, database(t)) }
 
 func TestPrismaConformance(t *testing.T) { sqlauthtest.PrismaConformance(t, database(t)) }

@@ -81,7 +81,8 @@ func (d Database) columns(fields []Field) []string {
 		if !ok {
 			continue
 		}
-		def := syntax.Quote(f.Name) + " " + typ
+		q := syntax.IdentifierQuote
+		def := q + strings.ReplaceAll(f.Name, q, q+q) + q + " " + typ
 		if f.Required {
 			def += " NOT NULL"
 		}

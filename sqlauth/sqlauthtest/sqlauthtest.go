@@ -46,6 +46,8 @@ type Database struct {
 	// Prisma describes the tables Prisma Migrate creates on this database
 	// for the seed's models; see OpenPrisma.
 	Prisma Prisma
+	// UnsupportedType is a column type no attribute maps to.
+	UnsupportedType string
 }
 
 // Store is one isolated place for the adapter's tables.

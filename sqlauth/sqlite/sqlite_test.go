@@ -5,9 +5,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/luciago/mongoauth/auth"
 	"github.com/luciago/mongoauth/sqlauth"
 	"github.com/luciago/mongoauth/sqlauth/sqlauthtest"
 	"github.com/luciago/mongoauth/sqlauth/sqlite"
@@ -25,6 +28,8 @@ var database = sqlauthtest.Database{
 	New:     sqlite.New,
 	Dialect: sqlite.Dialect{},
 	Prisma:  prisma,
+
+	UnsupportedType: "", // no declared type: the column holds anything
 
 	CancelStopsStatement: true,
 }
@@ -106,4 +111,50 @@ var prisma = sqlauthtest.Prisma{
 	},
 }
 
+func TestPrismaAdapter(t *testing.T) { sqlauthtest.PrismaRun(t, database) }
+
 func TestPrismaConformance(t *testing.T) { sqlauthtest.PrismaConformance(t, database) }
+
+// TestPrismaRowsOnSQLite: times are stored as Prisma's SQLite engine
+// stores DateTime, Unix milliseconds, and rows that other programs wrote
+// read back: milliseconds, ISO 8601 text (Prisma's driver adapters),
+// CURRENT_TIMESTAMP's text, booleans as 1 and 0. A value no attribute type
+// holds is a *sqlauth.DataError naming the column.
+func TestPrismaRowsOnSQLite(t *testing.T) {
+	fields := []sqlauthtest.Field{
+		{Name: "username", Type: "String", Required: true},
+		{Name: "admin", Type: "Boolean", Required: true, Default: "false"},
+		{Name: "joined", Type: "DateTime"},
+	}
+	a, store := database.OpenPrisma(t, fields, sqlauth.Options{})
+	ctx := sqlauthtest.Context(t)
+	joined := time.Date(2024, 2, 29, 23, 59, 58, 123_000_000, time.UTC)
+	require.NoError(t, a.SetUser(ctx, auth.UserRecord{ID: "go", Attributes: map[string]any{"username": "go", "joined": joined, "admin": true}}, nil))
+	var kind string
+	var ms, admin int64
+	require.NoError(t, store.DB.QueryRowContext(ctx, `SELECT typeof(joined), joined, admin FROM auth_user WHERE id = 'go'`).Scan(&kind, &ms, &admin))
+	assert.Equal(t, "integer", kind)
+	assert.Equal(t, joined.UnixMilli(), ms)
+	assert.Equal(t, int64(1), admin)
+
+	for id, stored := range map[string]any{
+		"millis":            joined.UnixMilli(),
+		"iso":               "2024-02-29T23:59:58.123Z",
+		"iso with offset":   "2024-03-01T00:59:58.123+01:00",
+		"current_timestamp": "2024-02-29 23:59:58.123",
+	} {
+		_, err := store.DB.ExecContext(ctx, `INSERT INTO auth_user (id, username, admin, joined) VALUES (?, ?, 0, ?)`, id, id, stored)
+		require.NoError(t, err)
+		u, err := a.GetUser(ctx, id)
+		require.NoError(t, err, id)
+		assert.Equal(t, map[string]any{"username": id, "admin": false, "joined": joined}, u.Attributes, id)
+	}
+
+	_, err := store.DB.ExecContext(ctx, `INSERT INTO auth_user (id, username, admin) VALUES ('odd', 'odd', 7)`)
+	require.NoError(t, err)
+	_, err = a.GetUser(ctx, "odd")
+	var de *sqlauth.DataError
+	require.ErrorAs(t, err, &de)
+	assert.Equal(t, "admin", de.Column)
+	assert.Equal(t, "odd", de.ID)
+}
