@@ -76,12 +76,19 @@
 //
 // # Ids and attributes
 //
-// Ids are compared byte for byte on every database (on MySQL they are
-// VARBINARY, so neither case, accents nor trailing spaces are folded
-// together) and must pass auth.CheckID: at most 255 bytes of UTF-8 without
-// NUL. User attributes are stored in one JSON column; see CreateTables and
-// the dialect packages for the DDL, and Adapter.SetUser for the types
-// they read back as.
+// Ids must pass auth.CheckID: at most auth.MaxIDLength (2048) bytes of
+// UTF-8 without NUL. In the tables CreateTables makes they are compared
+// byte for byte on every database (on MySQL they are VARBINARY, so neither
+// case, accents nor trailing spaces are folded together). Tables made by
+// other tools keep their own rules: Prisma's MySQL ids are VARCHAR(191),
+// which hold 191 characters and compare case-insensitively, for Lucia as
+// for this adapter.
+//
+// User attributes live in one JSON column, as CreateTables makes it, or in
+// columns of their own, as Lucia v1's Prisma and SQL adapters keep them;
+// the adapter tells which from the user table (see AttributeStorage and
+// Column for how values map to column types, Adapter.SetUser for the JSON
+// column).
 package sqlauth
 
 import (

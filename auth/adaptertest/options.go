@@ -2,6 +2,7 @@ package adaptertest
 
 import (
 	"maps"
+	"strings"
 
 	"github.com/stretchr/testify/assert"
 
@@ -38,6 +39,17 @@ func AttributeColumns() map[string]any {
 		"admin":    false,
 		"score":    0.0,
 	}
+}
+
+// longID returns an id one character shorter than the longest the store
+// takes: auth.MaxIDLength bytes, or Options.MaxIDChars characters.
+// Two-byte characters make it as long in bytes as it can be.
+func (f *fixture) longID() string {
+	if f.opts.MaxIDChars > 0 {
+		return strings.Repeat("é", f.opts.MaxIDChars-1)
+	}
+	n := auth.MaxIDLength - 1
+	return strings.Repeat("é", n/2) + strings.Repeat("x", n%2)
 }
 
 // assertUser asserts that got is want as the store reads it back: with
