@@ -125,8 +125,10 @@ var (
 
 // New returns an adapter over db, speaking dialect. The dialect packages'
 // New functions call it; applications call those. It checks the options
-// and that the database answers; it does not create or inspect tables (see
-// CreateTables and CheckSchema).
+// and that the database answers; it does not create tables (see
+// CreateTables and CheckSchema), nor look at the user table's columns
+// until CheckSchema or the first call that needs them (see
+// AttributeStorage).
 func New(ctx context.Context, db *sql.DB, dialect Dialect, opts Options) (*Adapter, error) {
 	if db == nil || dialect == nil {
 		return nil, errors.New("sqlauth: nil database or dialect")
@@ -185,9 +187,11 @@ func (a *Adapter) decodeUser(userID string, raw []byte) (auth.UserRecord, error)
 }
 
 // SetUser implements auth.UserAdapter. With a key, user and key are
-// inserted in one transaction.
+// inserted in one transaction. With attribute columns, each attribute is
+// checked against its column first (see Column).
 //
-// Attribute values read back as the types auth.UserRecord promises: every
+// In the JSON column, attribute values read back as the types
+// auth.UserRecord promises: every
 // integer type as int64, float32 and float64 as float64 (whole numbers
 // too), time.Time in UTC with its full precision, []byte, slices and arrays
 // as []any, string-keyed maps as map[string]any, pointers as what they
@@ -256,10 +260,12 @@ func (a *Adapter) DeleteUser(ctx context.Context, userID string) error {
 	})
 }
 
-// UpdateUser implements auth.UserAdapter. It reads the stored attributes
-// with a row lock, merges the given ones over them and writes the result
-// back in one transaction, so concurrent updates of different attributes
-// all survive. (The databases' JSON merge functions are not used: they treat
+// UpdateUser implements auth.UserAdapter. With attribute columns it
+// updates the named columns and reads the row back, in one transaction.
+// With the JSON column it reads the stored attributes with a row lock,
+// merges the given ones over them and writes the result back in one
+// transaction. Either way concurrent updates of different attributes all
+// survive. (The databases' JSON merge functions are not used: they treat
 // null as "remove", and merge nested objects instead of replacing them.)
 func (a *Adapter) UpdateUser(ctx context.Context, userID string, attributes map[string]any) (auth.UserRecord, error) {
 	if err := auth.CheckID("user id", userID); err != nil {

@@ -68,6 +68,18 @@
 // MySQL has no CREATE INDEX IF NOT EXISTS. MariaDB stores JSON as LONGTEXT
 // with a JSON_VALID check, which reads the same.
 //
+// # Attribute columns
+//
+// A user table with a column per attribute (sqlauth.AttributesInColumns,
+// as Prisma makes it: VARCHAR(191), INT, BIGINT, DOUBLE, DECIMAL(65,30),
+// TINYINT(1), DATETIME(3), JSON, LONGBLOB) maps column types so: char,
+// varchar, the text types, enum and set to text; TINYINT(1), which BOOLEAN
+// stands for, to booleans; the other integer types to integers of their
+// range; float and double to floats; decimal to decimals; datetime,
+// timestamp and date to times in UTC (keep the driver's loc at its default, UTC); binary,
+// varbinary and the blob types to bytes; JSON, and MariaDB's LONGTEXT with
+// a json_valid check, to JSON. Other types are refused by CheckSchema.
+//
 // # Behaviour
 //
 // Transactions use the server's isolation level (REPEATABLE READ by

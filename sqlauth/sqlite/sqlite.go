@@ -44,6 +44,18 @@
 // attached database; SQLite's foreign keys only reach tables in the same
 // database, so keep the three tables together.
 //
+// # Attribute columns
+//
+// A user table with a column per attribute (sqlauth.AttributesInColumns,
+// as Prisma makes it: TEXT, INTEGER, BIGINT, REAL, DECIMAL, BOOLEAN,
+// DATETIME, BLOB) maps declared types by the words in them, as SQLite's
+// affinity rules do: BOOL to booleans (stored as 1 and 0), JSON to JSON,
+// DATE or TIME to times, stored as Unix milliseconds like Prisma's SQLite
+// engine does (text times and CURRENT_TIMESTAMP's are read too), INT to
+// integers, CHAR, CLOB or TEXT to text, BLOB to bytes, REAL, FLOA or DOUB to
+// floats, DEC or NUM to decimals. A column without a declared type holds
+// anything and is refused by CheckSchema.
+//
 // # Behaviour
 //
 // SQLite lets one transaction write at a time, so the adapter needs no row
