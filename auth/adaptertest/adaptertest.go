@@ -46,6 +46,7 @@ func Run(t *testing.T, newAdapter NewAdapter) {
 		{"Session", sessionTests},
 		{"SessionAndUser", sessionAndUserTests},
 		{"KeyConsumer", keyConsumerTests},
+		{"KeyPasswordReplacer", keyPasswordReplacerTests}, {"SessionUpdater", sessionUpdaterTests}, {"ExpiredSessionDeleter", expiredSessionDeleterTests},
 		{"Integrity", integrityTests},
 		{"Input", inputTests},
 	} {
