@@ -14,7 +14,7 @@ const (
 	// SessionActive: within the active period; used as is.
 	SessionActive SessionState = iota + 1
 	// SessionIdle: past the active period but within the idle period;
-	// validating it creates a new session.
+	// validating it renews it (see Auth.ValidateSession).
 	SessionIdle
 )
 
@@ -38,8 +38,9 @@ type Session struct {
 	ActiveExpires time.Time
 	IdleExpires   time.Time
 	State         SessionState
-	// Fresh is true for a session created by this call (CreateSession, or
-	// a renewal): its id has to be sent to the client, in a new cookie.
+	// Fresh is true for a session created or renewed by this call
+	// (CreateSession, ValidateSession): it has to be sent to the client in
+	// a new cookie, with its new expiry (and, for a new session, its id).
 	Fresh bool
 }
 
@@ -74,19 +75,21 @@ func (a *Auth[A]) CreateSession(ctx context.Context, userID string) (Session, er
 		}
 	}
 	now := a.now()
-	activeExpires := now.Add(a.activePeriod)
-	rec := SessionRecord{
-		ID:            RandomID(SessionIDLength),
-		UserID:        userID,
-		ActiveExpires: activeExpires.UnixMilli(),
-		IdleExpires:   activeExpires.Add(a.idlePeriod).UnixMilli(),
-	}
+	rec := SessionRecord{ID: RandomID(SessionIDLength), UserID: userID}
+	rec.ActiveExpires, rec.IdleExpires = a.newExpiries(now)
 	if err := a.adapter.SetSession(ctx, rec); err != nil {
 		return Session{}, err
 	}
 	s, _ := sessionFromRecord(rec, now.UnixMilli())
 	s.Fresh = true
 	return s, nil
+}
+
+// newExpiries are the expiry times, in Unix milliseconds, of a session
+// created or renewed at now.
+func (a *Auth[A]) newExpiries(now time.Time) (activeExpires, idleExpires int64) {
+	active := now.Add(a.activePeriod)
+	return active.UnixMilli(), active.Add(a.idlePeriod).UnixMilli()
 }
 
 // GetSession returns the session if it is valid, without renewing it.
@@ -125,11 +128,21 @@ func (a *Auth[A]) liveSession(ctx context.Context, rec SessionRecord) (Session, 
 }
 
 // ValidateSession returns the session if it is valid: an active session as
-// is, an idle one renewed. Renewal creates a new session (Fresh, with a new
-// id and new expiry times) that the client must store instead. As in Lucia
-// v1, the old session is left to expire rather than deleted, so that
-// concurrent requests still carrying the old id keep working. Invalid ids
-// and sessions give ErrInvalidSessionID, as for GetSession.
+// is, an idle one renewed. Renewal gives the session new expiry times, as
+// if it had just been created, and returns it with Fresh set: the client
+// must be sent a new cookie (Middleware does that).
+//
+// With an adapter that implements SessionUpdater (all of this module's
+// do), the session is renewed in place, under the same id, as later Lucia
+// versions do: however many requests carrying one idle session arrive at
+// once, they leave one session. A session deleted (logged out, its user
+// deleted) between its read and its renewal gives ErrInvalidSessionID.
+// Without SessionUpdater, renewal creates a new session with a new id, as
+// Lucia v1 did, and the old one is left to expire so that concurrent
+// requests still carrying it keep working; each concurrent validation of
+// an idle session then creates a session of its own.
+//
+// Invalid ids and sessions give ErrInvalidSessionID, as for GetSession.
 func (a *Auth[A]) ValidateSession(ctx context.Context, sessionID string) (Session, error) {
 	s, err := a.GetSession(ctx, sessionID)
 	if err != nil {
@@ -142,12 +155,32 @@ func (a *Auth[A]) renewIfIdle(ctx context.Context, s Session) (Session, error) {
 	if s.State == SessionActive {
 		return s, nil
 	}
+	if updater, ok := a.adapter.(SessionUpdater); ok {
+		return a.renewInPlace(ctx, updater, s)
+	}
 	renewed, err := a.CreateSession(ctx, s.UserID)
 	if errors.Is(err, ErrInvalidUserID) {
 		// The user was deleted since the session was read.
 		return Session{}, ErrInvalidSessionID
 	}
 	return renewed, err
+}
+
+// renewInPlace gives the idle session s new expiry times under its own id.
+func (a *Auth[A]) renewInPlace(ctx context.Context, updater SessionUpdater, s Session) (Session, error) {
+	now := a.now()
+	rec := SessionRecord{ID: s.ID, UserID: s.UserID}
+	rec.ActiveExpires, rec.IdleExpires = a.newExpiries(now)
+	err := updater.UpdateSession(ctx, s.ID, SessionUpdate{ActiveExpires: rec.ActiveExpires, IdleExpires: rec.IdleExpires})
+	if errors.Is(err, ErrNotFound) {
+		return Session{}, ErrInvalidSessionID // deleted since it was read
+	}
+	if err != nil {
+		return Session{}, err
+	}
+	renewed, _ := sessionFromRecord(rec, now.UnixMilli())
+	renewed.Fresh = true
+	return renewed, nil
 }
 
 // ValidateSessionUser is ValidateSession that also returns the session's
