@@ -65,8 +65,9 @@ func sessionFromRecord(rec SessionRecord, nowMillis int64) (Session, bool) {
 var malformedSessionID = fmt.Errorf("%w: malformed (not 40 letters and digits)", ErrInvalidSessionID)
 
 // CreateSession creates an active session for the user: ErrInvalidUserID
-// if there is no such user. Unless Config.KeepDeadSessions is set, the
-// user's dead sessions are deleted first, as Lucia's automatic database
+// if there is no such user, also one deleted while the call runs. Unless
+// Config.KeepDeadSessions is set, the user's dead sessions are deleted
+// first (see DeleteDeadUserSessions), as Lucia's automatic database
 // cleanup did.
 func (a *Auth[A]) CreateSession(ctx context.Context, userID string) (Session, error) {
 	if a.cleanup {
@@ -228,35 +229,37 @@ func (a *Auth[A]) ValidateSessionUser(ctx context.Context, sessionID string) (Se
 	return s, user, nil
 }
 
-// UserSessions returns the user's valid sessions (ErrInvalidUserID if
-// there is no such user) and, unless Config.KeepDeadSessions is set,
-// deletes the dead ones.
+// UserSessions returns the user's valid sessions and, unless
+// Config.KeepDeadSessions is set, deletes the dead ones. A user that does
+// not exist gives ErrInvalidUserID, also one deleted while the call runs
+// (in another request, say): the user is read after the sessions, so the
+// list is never that of a user already gone. Treat it as logged out.
 func (a *Auth[A]) UserSessions(ctx context.Context, userID string) ([]Session, error) {
+	now := a.nowMillis()
+	live, dead, err := a.userSessions(ctx, userID, now)
+	if err != nil {
+		return nil, err
+	}
 	if _, err := a.adapter.GetUser(ctx, userID); errors.Is(err, ErrNotFound) {
 		return nil, ErrInvalidUserID
 	} else if err != nil {
 		return nil, err
 	}
-	live, dead, err := a.userSessions(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
-	if a.cleanup {
-		if err := a.deleteSessions(ctx, dead); err != nil {
+	if a.cleanup && len(dead) > 0 {
+		if err := a.deleteDeadSessions(ctx, userID, now, dead); err != nil {
 			return nil, err
 		}
 	}
 	return live, nil
 }
 
-// userSessions reads the user's sessions and sorts them into valid ones
-// and the ids of dead ones.
-func (a *Auth[A]) userSessions(ctx context.Context, userID string) (live []Session, dead []string, err error) {
+// userSessions reads the user's sessions and sorts them into those valid
+// at now and the ids of dead ones.
+func (a *Auth[A]) userSessions(ctx context.Context, userID string, now int64) (live []Session, dead []string, err error) {
 	recs, err := a.adapter.GetSessionsByUserID(ctx, userID)
 	if err != nil {
 		return nil, nil, err
 	}
-	now := a.nowMillis()
 	live = make([]Session, 0, len(recs))
 	for _, rec := range recs {
 		if s, valid := sessionFromRecord(rec, now); valid {
@@ -268,8 +271,14 @@ func (a *Auth[A]) userSessions(ctx context.Context, userID string) (live []Sessi
 	return live, dead, nil
 }
 
-func (a *Auth[A]) deleteSessions(ctx context.Context, ids []string) error {
-	for _, id := range ids {
+// deleteDeadSessions deletes the user's sessions dead at now, dead being
+// their ids as read: with one command where the adapter has one
+// (ExpiredSessionDeleter), otherwise one by one.
+func (a *Auth[A]) deleteDeadSessions(ctx context.Context, userID string, now int64, dead []string) error {
+	if deleter, ok := a.adapter.(ExpiredSessionDeleter); ok {
+		return deleter.DeleteExpiredSessions(ctx, userID, now)
+	}
+	for _, id := range dead {
 		if err := a.adapter.DeleteSession(ctx, id); err != nil {
 			return err
 		}
@@ -277,13 +286,20 @@ func (a *Auth[A]) deleteSessions(ctx context.Context, ids []string) error {
 	return nil
 }
 
-// DeleteDeadUserSessions deletes the user's dead sessions.
+// DeleteDeadUserSessions deletes the user's dead sessions: with one
+// adapter call where the adapter implements ExpiredSessionDeleter (all of
+// this module's do), otherwise by reading the user's sessions and deleting
+// the dead ones one by one.
 func (a *Auth[A]) DeleteDeadUserSessions(ctx context.Context, userID string) error {
-	_, dead, err := a.userSessions(ctx, userID)
+	now := a.nowMillis()
+	if deleter, ok := a.adapter.(ExpiredSessionDeleter); ok {
+		return deleter.DeleteExpiredSessions(ctx, userID, now)
+	}
+	_, dead, err := a.userSessions(ctx, userID, now)
 	if err != nil {
 		return err
 	}
-	return a.deleteSessions(ctx, dead)
+	return a.deleteDeadSessions(ctx, userID, now, dead)
 }
 
 // InvalidateSession deletes the session (logs it out). Invalidating an
