@@ -56,6 +56,11 @@ func (a *Adapter) ReplaceKeyPassword(ctx context.Context, keyID, oldHash, newHas
 
 // UpdateSession implements auth.SessionUpdater with one update by id (never
 // an upsert). With Options.SessionTTL, expires_at follows idle_expires.
+//
+// On FerretDB v1, whose updates read and then write by _id, a session
+// deleted between the two steps is reported as updated; it stays deleted
+// (the write is an update, never an insert), so the next request finds no
+// session, as if the deletion had come just after the renewal.
 func (a *Adapter) UpdateSession(ctx context.Context, sessionID string, update auth.SessionUpdate) error {
 	if err := auth.CheckID("session id", sessionID); err != nil {
 		return err

@@ -63,8 +63,8 @@ func (a *Auth[A]) upgradeHash(ctx context.Context, rec KeyRecord, old, password 
 		return old, nil
 	}
 	upgraded, err := a.hashPassword(ctx, password)
-	if err != nil {
-		return "", err
+	if err != nil || upgraded == nil { // nil: no password, nothing to hash
+		return old, err
 	}
 	err = replacer.ReplaceKeyPassword(ctx, rec.ID, old, *upgraded)
 	switch {

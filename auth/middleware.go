@@ -108,8 +108,8 @@ func UserFromContext[A any](ctx context.Context) (User[A], bool) {
 //
 // Use it after CreateUser (sign-up) or after an OAuth flow; LogIn does a
 // password login. A user that does not exist, also one deleted while the
-// call runs, gives ErrInvalidUserID, and the cookie is cleared: the
-// request's session has been ended.
+// call runs, gives ErrInvalidUserID. When no session could be created,
+// the cookie is cleared: the request's session has been ended already.
 func (a *Auth[A]) StartSession(w http.ResponseWriter, r *http.Request, userID string) (Session, error) {
 	if err := a.CheckOrigin(r); err != nil {
 		return Session{}, err
@@ -118,17 +118,15 @@ func (a *Auth[A]) StartSession(w http.ResponseWriter, r *http.Request, userID st
 }
 
 // startSession invalidates the request's sessions, creates one with
-// create and sets its cookie. When create fails because the user is gone,
-// the cookie is cleared: the request's session has just been ended.
+// create and sets its cookie. When create fails (the user is gone, say),
+// the cookie is cleared: the request's session has been ended already.
 func (a *Auth[A]) startSession(w http.ResponseWriter, r *http.Request, create func(context.Context) (Session, error)) (Session, error) {
 	if err := a.invalidateRequestSessions(r); err != nil {
 		return Session{}, err
 	}
 	session, err := create(r.Context())
-	if errors.Is(err, ErrInvalidUserID) {
-		a.ClearSessionCookie(w)
-	}
 	if err != nil {
+		a.ClearSessionCookie(w)
 		return Session{}, err
 	}
 	a.SetSessionCookie(w, session)
@@ -139,10 +137,10 @@ func (a *Auth[A]) startSession(w http.ResponseWriter, r *http.Request, create fu
 // session as StartSession does, with the check of UseKeyAndCreateSession:
 // a password change that runs meanwhile wins. Its errors are those of
 // CheckOrigin and UseKeyAndCreateSession; show users the same message for
-// ErrInvalidKeyID and ErrInvalidPassword. A user deleted while the call
-// runs gives an error matching ErrInvalidKeyID, as an unknown key does
-// (and ErrInvalidUserID once the request's session was ended, whose cookie
-// is then cleared).
+// ErrInvalidKeyID and ErrInvalidPassword. A key or user deleted while the
+// call runs gives an error matching ErrInvalidKeyID, as an unknown key does
+// (and ErrInvalidUserID too when it was the user). The request's session
+// is ended, and its cookie cleared, only once the password has matched.
 func (a *Auth[A]) LogIn(w http.ResponseWriter, r *http.Request, providerID, providerUserID, password string) (Session, error) {
 	if err := a.CheckOrigin(r); err != nil {
 		return Session{}, err
