@@ -77,6 +77,9 @@ type Adapter struct {
 
 	transactions bool
 	lookup       bool
+	// atomicUpdates: a conditional single-document update is atomic
+	// (false on FerretDB; see updates.go).
+	atomicUpdates bool
 
 	sessionTTL bool
 	// ttlUnsupported is set once the server has refused the TTL index.
@@ -134,6 +137,9 @@ func New(ctx context.Context, db *mongo.Database, opts Options) (*Adapter, error
 		return nil, fmt.Errorf("mongoauth: unknown transaction mode %d", opts.Transactions)
 	}
 	if a.lookup, err = a.supportsLookup(ctx); err != nil {
+		return nil, err
+	}
+	if a.atomicUpdates, err = atomicUpdates(ctx, db); err != nil {
 		return nil, err
 	}
 	return a, nil

@@ -124,6 +124,54 @@ type KeyConsumer interface {
 	ConsumeKey(ctx context.Context, keyID string) error
 }
 
+// KeyPasswordReplacer is implemented by adapters that can replace a key's
+// password hash on condition, atomically. The core uses it to store an
+// upgraded hash after a login (see Auth.UseKey): only the very hash the
+// login verified may be replaced, never one that a password change stored
+// meanwhile. Without it the core does not upgrade hashes at all.
+type KeyPasswordReplacer interface {
+	// ReplaceKeyPassword sets the key's hash to newHash if, at that moment,
+	// the stored hash is exactly oldHash: a compare-and-set, atomic with
+	// respect to every other write to the key. It returns an error matching
+	// ErrNotFound unless this call replaced the hash: when there is no such
+	// key, or its hash is not oldHash (changed or removed). Both hashes must
+	// be non-empty. An adapter that cannot make the swap atomic on the
+	// database it is connected to returns an error matching
+	// errors.ErrUnsupported and writes nothing.
+	ReplaceKeyPassword(ctx context.Context, keyID, oldHash, newHash string) error
+}
+
+// SessionUpdate holds new values for a stored session. Expiry times are
+// Unix milliseconds, as in SessionRecord; a zero field leaves that value
+// unchanged.
+type SessionUpdate struct {
+	ActiveExpires int64
+	IdleExpires   int64
+}
+
+// SessionUpdater is implemented by adapters that can change a stored
+// session in place. The core uses it to renew an idle session under its own
+// id (as later Lucia versions do), so that concurrent requests carrying
+// one idle session do not each create a new one.
+type SessionUpdater interface {
+	// UpdateSession applies update to the session in one write. It never
+	// creates a session: a missing session gives an error matching
+	// ErrNotFound.
+	UpdateSession(ctx context.Context, sessionID string, update SessionUpdate) error
+}
+
+// ExpiredSessionDeleter is implemented by adapters that can delete a
+// user's dead sessions with one command. The core uses it for its
+// automatic cleanup (DeleteDeadUserSessions, CreateSession, UserSessions);
+// without it, it reads the user's sessions and deletes the dead ones one
+// by one.
+type ExpiredSessionDeleter interface {
+	// DeleteExpiredSessions deletes the user's sessions whose idle expiry
+	// is at or before nowMillis (Unix milliseconds): those that are dead at
+	// that time. Other sessions, and other users' sessions, are kept.
+	DeleteExpiredSessions(ctx context.Context, userID string, nowMillis int64) error
+}
+
 // Adapter stores users, keys and sessions in one database.
 type Adapter interface {
 	UserAdapter

@@ -8,8 +8,9 @@
 // what a browser holds after logging in: a random 40-character id with two
 // expiry times. Until the first (active period, 1 day by default) the session
 // is simply valid; until the second (idle period, 14 more days) it is still
-// valid but is renewed when used, which creates a new session id; after
-// that it is dead and is deleted when met.
+// valid but is renewed when used: it gets new expiry times, under the same
+// id where the adapter can update sessions in place (SessionUpdater), as a
+// new session otherwise; after that it is dead and is deleted when met.
 //
 // Auth holds the logic; an Adapter (such as the MongoDB adapter in the
 // parent module) stores the records. The type parameter of Auth is the

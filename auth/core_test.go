@@ -337,27 +337,39 @@ var coreTests = []struct {
 		want.Fresh = false
 		assert.Equal(t, want, got)
 
-		// Idle: renewed into a new session; the old one stays valid until
-		// it dies, as in Lucia v1.
+		// Idle: renewed, with new expiry times.
 		e.clock.Advance(time.Millisecond)
 		renewed, err := e.a.ValidateSession(e.ctx, s.ID)
 		require.NoError(t, err)
-		assert.NotEqual(t, s.ID, renewed.ID)
 		assert.True(t, renewed.Fresh)
 		assert.Equal(t, auth.SessionActive, renewed.State)
 		assert.Equal(t, e.clock.Now().Add(24*time.Hour), renewed.ActiveExpires)
-		old, err := e.a.GetSession(e.ctx, s.ID)
-		require.NoError(t, err)
-		assert.Equal(t, auth.SessionIdle, old.State)
+		assert.Equal(t, e.clock.Now().Add(15*24*time.Hour), renewed.IdleExpires)
+		if _, inPlace := e.a.Adapter().(auth.SessionUpdater); inPlace {
+			assert.Equal(t, s.ID, renewed.ID, "renewed in place")
+			sessions, err := e.a.Adapter().GetSessionsByUserID(e.ctx, u.ID)
+			require.NoError(t, err)
+			assert.Len(t, sessions, 1)
+		} else {
+			// Without SessionUpdater: a new session; the old one stays
+			// valid until it dies, as in Lucia v1.
+			assert.NotEqual(t, s.ID, renewed.ID)
+			old, err := e.a.GetSession(e.ctx, s.ID)
+			require.NoError(t, err)
+			assert.Equal(t, auth.SessionIdle, old.State)
+		}
 
 		// Dead: invalid, and deleted from the database.
-		e.clock.Advance(14 * 24 * time.Hour)
-		_, err = e.a.ValidateSession(e.ctx, s.ID)
-		require.ErrorIs(t, err, auth.ErrInvalidSessionID)
-		_, err = e.a.Adapter().GetSession(e.ctx, s.ID)
-		require.ErrorIs(t, err, auth.ErrNotFound, "a dead session is deleted when met")
-		_, err = e.a.ValidateSession(e.ctx, renewed.ID)
-		require.NoError(t, err, "the renewed session lives on")
+		e.clock.Advance(15*24*time.Hour - time.Millisecond)
+		_, err = e.a.GetSession(e.ctx, renewed.ID)
+		require.NoError(t, err, "the renewed session lives until its new idle expiry")
+		e.clock.Advance(time.Millisecond)
+		for _, id := range []string{s.ID, renewed.ID} {
+			_, err = e.a.ValidateSession(e.ctx, id)
+			require.ErrorIs(t, err, auth.ErrInvalidSessionID)
+			_, err = e.a.Adapter().GetSession(e.ctx, id)
+			require.ErrorIs(t, err, auth.ErrNotFound, "a dead session is deleted when met")
+		}
 	}},
 	{"KeepDeadSessions", func(t *testing.T, b backend) {
 		e := newEnv(t, b.newAdapter(t), func(c *auth.Config) { c.KeepDeadSessions = true })
@@ -428,7 +440,7 @@ var coreTests = []struct {
 		renewed, gotU, err := e.a.ValidateSessionUser(e.ctx, s.ID)
 		require.NoError(t, err)
 		assert.True(t, renewed.Fresh)
-		assert.NotEqual(t, s.ID, renewed.ID)
+		assert.Equal(t, e.clock.Now().Add(24*time.Hour), renewed.ActiveExpires)
 		assert.Equal(t, u, gotU)
 
 		require.NoError(t, e.a.DeleteUser(e.ctx, u.ID))

@@ -135,7 +135,19 @@ func (a *Auth[A]) CreateKey(ctx context.Context, userID string, p KeyParams) (Ke
 //     password, so that it tells nothing to someone without it.
 //
 // After a successful check of a persistent key whose hash the hasher wants
-// replaced (Lucia's scrypt, older parameters), a new hash is stored.
+// replaced (Lucia's scrypt, older parameters), a new hash is stored by
+// compare-and-set (KeyPasswordReplacer): only if the key still holds the
+// hash just verified, so that a password changed meanwhile is never
+// overwritten. If the key changed, the call judges it as it is now: a
+// changed password gives ErrInvalidPassword, a deleted key ErrInvalidKeyID.
+// Adapters without an atomic compare-and-set (the MongoDB adapter on
+// FerretDB, for one) keep the old hash.
+//
+// UseKey does not read the user: a key whose user is deleted while UseKey
+// runs may still check out, and CreateSession then fails with
+// ErrInvalidUserID. To log in, use UseKeyAndCreateSession (or LogIn),
+// which reports that as ErrInvalidKeyID and also makes a concurrent
+// password change win; UseKey followed by CreateSession does not.
 //
 // Timing: when password is not empty, an unknown key or a key without a
 // password costs one password verification (against a dummy hash), like a
@@ -148,6 +160,12 @@ func (a *Auth[A]) CreateKey(ctx context.Context, userID string, p KeyParams) (Ke
 // of two concurrent uses of one single-use key only one succeeds; the
 // other gets ErrInvalidKeyID. With other adapters both may succeed.
 func (a *Auth[A]) UseKey(ctx context.Context, providerID, providerUserID, password string) (Key, error) {
+	return a.useKey(ctx, providerID, providerUserID, password, nil)
+}
+
+// useKey is UseKey; when verified is not nil, it also receives what a
+// later check of the key needs (see keyVerified).
+func (a *Auth[A]) useKey(ctx context.Context, providerID, providerUserID, password string, verified *verifiedKey) (Key, error) {
 	id, err := keyID(providerID, providerUserID)
 	if err != nil {
 		return Key{}, err
@@ -179,18 +197,7 @@ func (a *Auth[A]) UseKey(ctx context.Context, providerID, providerUserID, passwo
 			return Key{}, ErrInvalidPassword
 		}
 	}
-	if rec.Expires != nil {
-		return a.consumeKey(ctx, rec)
-	}
-	if hash != "" && a.hasher.NeedsRehash(hash) {
-		if rec.HashedPassword, err = a.hashPassword(ctx, password); err != nil {
-			return Key{}, err
-		}
-		if rec, err = a.adapter.UpdateKeyPassword(ctx, rec.ID, rec.HashedPassword); err != nil {
-			return Key{}, fmt.Errorf("auth: storing the upgraded password hash: %w", err)
-		}
-	}
-	return a.keyFromRecord(rec), nil
+	return a.keyVerified(ctx, rec, password, verified)
 }
 
 // consumeKey deletes a single-use key after its password checked out and

@@ -110,13 +110,11 @@ func newEnv(t *testing.T, adapter auth.Adapter, configure func(*auth.Config)) *e
 	t.Helper()
 	e := &env{t: t, clock: newTestClock()}
 	var wrapped auth.Adapter
-	_, getter := adapter.(auth.SessionAndUserGetter)
-	_, consumer := adapter.(auth.KeyConsumer)
-	switch {
-	case getter && consumer:
+	switch optionalInterfaces(adapter) {
+	case 5:
 		g := &countingGetterAdapter{countingAdapter{Adapter: adapter}}
 		e.counter, wrapped = &g.countingAdapter, g
-	case !getter && !consumer:
+	case 0:
 		e.counter = &countingAdapter{Adapter: adapter}
 		wrapped = e.counter
 	default:
@@ -133,6 +131,26 @@ func newEnv(t *testing.T, adapter auth.Adapter, configure func(*auth.Config)) *e
 	t.Cleanup(cancel)
 	e.ctx = ctx
 	return e
+}
+
+// optionalInterfaces counts the optional adapter interfaces adapter
+// implements; the counting wrappers pass on all of them or none.
+func optionalInterfaces(adapter auth.Adapter) int {
+	n := 0
+	for _, ok := range []bool{
+		is[auth.SessionAndUserGetter](adapter), is[auth.KeyConsumer](adapter), is[auth.KeyPasswordReplacer](adapter),
+		is[auth.SessionUpdater](adapter), is[auth.ExpiredSessionDeleter](adapter),
+	} {
+		if ok {
+			n++
+		}
+	}
+	return n
+}
+
+func is[T any](v any) bool {
+	_, ok := v.(T)
+	return ok
 }
 
 // user creates a user with a primary "username" key and password.

@@ -25,9 +25,12 @@ type memoryAdapter struct {
 }
 
 var (
-	_ auth.Adapter              = (*memoryAdapter)(nil)
-	_ auth.SessionAndUserGetter = (*memoryAdapter)(nil)
-	_ auth.KeyConsumer          = (*memoryAdapter)(nil)
+	_ auth.Adapter               = (*memoryAdapter)(nil)
+	_ auth.SessionAndUserGetter  = (*memoryAdapter)(nil)
+	_ auth.KeyConsumer           = (*memoryAdapter)(nil)
+	_ auth.KeyPasswordReplacer   = (*memoryAdapter)(nil)
+	_ auth.SessionUpdater        = (*memoryAdapter)(nil)
+	_ auth.ExpiredSessionDeleter = (*memoryAdapter)(nil)
 )
 
 func newMemoryAdapter() *memoryAdapter {
@@ -363,6 +366,56 @@ func (m *memoryAdapter) GetSessionAndUser(ctx context.Context, sessionID string)
 	return s, copyUser(u), nil
 }
 
+func (m *memoryAdapter) ReplaceKeyPassword(ctx context.Context, keyID, oldHash, newHash string) error {
+	if oldHash == "" || newHash == "" {
+		return &auth.InputError{Field: "hashed password", Reason: "empty"}
+	}
+	unlock, err := m.enter(ctx, "key id", keyID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	k, ok := m.keys[keyID]
+	if !ok || k.HashedPassword == nil || *k.HashedPassword != oldHash {
+		return auth.ErrNotFound
+	}
+	k.HashedPassword = &newHash
+	m.keys[keyID] = copyKey(k)
+	return nil
+}
+
+func (m *memoryAdapter) UpdateSession(ctx context.Context, sessionID string, update auth.SessionUpdate) error {
+	unlock, err := m.enter(ctx, "session id", sessionID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	s, ok := m.sessions[sessionID]
+	if !ok {
+		return auth.ErrNotFound
+	}
+	if update.ActiveExpires != 0 {
+		s.ActiveExpires = update.ActiveExpires
+	}
+	if update.IdleExpires != 0 {
+		s.IdleExpires = update.IdleExpires
+	}
+	m.sessions[sessionID] = s
+	return nil
+}
+
+func (m *memoryAdapter) DeleteExpiredSessions(ctx context.Context, userID string, nowMillis int64) error {
+	unlock, err := m.enter(ctx, "user id", userID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	maps.DeleteFunc(m.sessions, func(_ string, s auth.SessionRecord) bool {
+		return s.UserID == userID && s.IdleExpires <= nowMillis
+	})
+	return nil
+}
+
 // countingAdapter counts the calls that reach the adapter it wraps. It
 // hides SessionAndUserGetter unless withGetter is set, so tests can take
 // either of the core's paths.
@@ -448,10 +501,26 @@ func (c *countingAdapter) DeleteSessionsByUserID(ctx context.Context, userID str
 	return c.Adapter.DeleteSessionsByUserID(ctx, userID)
 }
 
-// countingGetterAdapter is a countingAdapter that also passes on
-// SessionAndUserGetter and KeyConsumer.
+// countingGetterAdapter is a countingAdapter that also passes on the
+// optional interfaces: SessionAndUserGetter, KeyConsumer,
+// KeyPasswordReplacer, SessionUpdater and ExpiredSessionDeleter.
 type countingGetterAdapter struct {
 	countingAdapter
+}
+
+func (c *countingGetterAdapter) ReplaceKeyPassword(ctx context.Context, keyID, oldHash, newHash string) error {
+	c.calls.Add(1)
+	return c.Adapter.(auth.KeyPasswordReplacer).ReplaceKeyPassword(ctx, keyID, oldHash, newHash)
+}
+
+func (c *countingGetterAdapter) UpdateSession(ctx context.Context, sessionID string, update auth.SessionUpdate) error {
+	c.calls.Add(1)
+	return c.Adapter.(auth.SessionUpdater).UpdateSession(ctx, sessionID, update)
+}
+
+func (c *countingGetterAdapter) DeleteExpiredSessions(ctx context.Context, userID string, nowMillis int64) error {
+	c.calls.Add(1)
+	return c.Adapter.(auth.ExpiredSessionDeleter).DeleteExpiredSessions(ctx, userID, nowMillis)
 }
 
 func (c *countingGetterAdapter) ConsumeKey(ctx context.Context, keyID string) error {

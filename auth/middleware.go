@@ -118,16 +118,26 @@ func UserFromContext[A any](ctx context.Context) (User[A], bool) {
 // CheckOrigin, which stops login CSRF.
 //
 // Use it after CreateUser (sign-up) or after an OAuth flow; LogIn does a
-// password login.
+// password login. A user that does not exist, also one deleted while the
+// call runs, gives ErrInvalidUserID. When no session could be created,
+// the cookie is cleared: the request's session has been ended already.
 func (a *Auth[A]) StartSession(w http.ResponseWriter, r *http.Request, userID string) (Session, error) {
 	if err := a.CheckOrigin(r); err != nil {
 		return Session{}, err
 	}
+	return a.startSession(w, r, func(ctx context.Context) (Session, error) { return a.CreateSession(ctx, userID) })
+}
+
+// startSession invalidates the request's sessions, creates one with
+// create and sets its cookie. When create fails (the user is gone, say),
+// the cookie is cleared: the request's session has been ended already.
+func (a *Auth[A]) startSession(w http.ResponseWriter, r *http.Request, create func(context.Context) (Session, error)) (Session, error) {
 	if err := a.invalidateRequestSessions(r); err != nil {
 		return Session{}, err
 	}
-	session, err := a.CreateSession(r.Context(), userID)
+	session, err := create(r.Context())
 	if err != nil {
+		a.ClearSessionCookie(w)
 		return Session{}, err
 	}
 	a.SetSessionCookie(w, session)
@@ -135,18 +145,22 @@ func (a *Auth[A]) StartSession(w http.ResponseWriter, r *http.Request, userID st
 }
 
 // LogIn checks the key's password with UseKey and, if it matches, starts a
-// session with StartSession. Its errors are those of CheckOrigin, UseKey
-// and CreateSession; show users the same message for ErrInvalidKeyID and
-// ErrInvalidPassword.
+// session as StartSession does, with the check of UseKeyAndCreateSession:
+// a password change that runs meanwhile wins. Its errors are those of
+// CheckOrigin and UseKeyAndCreateSession; show users the same message for
+// ErrInvalidKeyID and ErrInvalidPassword. A key or user deleted while the
+// call runs gives an error matching ErrInvalidKeyID, as an unknown key does
+// (and ErrInvalidUserID too when it was the user). The request's session
+// is ended, and its cookie cleared, only once the password has matched.
 func (a *Auth[A]) LogIn(w http.ResponseWriter, r *http.Request, providerID, providerUserID, password string) (Session, error) {
 	if err := a.CheckOrigin(r); err != nil {
 		return Session{}, err
 	}
-	key, err := a.UseKey(r.Context(), providerID, providerUserID, password)
-	if err != nil {
+	var verified verifiedKey
+	if _, err := a.useKey(r.Context(), providerID, providerUserID, password, &verified); err != nil {
 		return Session{}, err
 	}
-	return a.StartSession(w, r, key.UserID)
+	return a.startSession(w, r, func(ctx context.Context) (Session, error) { return a.createSessionForKey(ctx, verified) })
 }
 
 // LogOut invalidates the request's sessions, if any (every session

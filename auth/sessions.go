@@ -14,7 +14,7 @@ const (
 	// SessionActive: within the active period; used as is.
 	SessionActive SessionState = iota + 1
 	// SessionIdle: past the active period but within the idle period;
-	// validating it creates a new session.
+	// validating it renews it (see Auth.ValidateSession).
 	SessionIdle
 )
 
@@ -38,8 +38,9 @@ type Session struct {
 	ActiveExpires time.Time
 	IdleExpires   time.Time
 	State         SessionState
-	// Fresh is true for a session created by this call (CreateSession, or
-	// a renewal): its id has to be sent to the client, in a new cookie.
+	// Fresh is true for a session created or renewed by this call
+	// (CreateSession, ValidateSession): it has to be sent to the client in
+	// a new cookie, with its new expiry (and, for a new session, its id).
 	Fresh bool
 }
 
@@ -64,8 +65,9 @@ func sessionFromRecord(rec SessionRecord, nowMillis int64) (Session, bool) {
 var malformedSessionID = fmt.Errorf("%w: malformed (not 40 letters and digits)", ErrInvalidSessionID)
 
 // CreateSession creates an active session for the user: ErrInvalidUserID
-// if there is no such user. Unless Config.KeepDeadSessions is set, the
-// user's dead sessions are deleted first, as Lucia's automatic database
+// if there is no such user, also one deleted while the call runs. Unless
+// Config.KeepDeadSessions is set, the user's dead sessions are deleted
+// first (see DeleteDeadUserSessions), as Lucia's automatic database
 // cleanup did.
 func (a *Auth[A]) CreateSession(ctx context.Context, userID string) (Session, error) {
 	if a.cleanup {
@@ -74,19 +76,21 @@ func (a *Auth[A]) CreateSession(ctx context.Context, userID string) (Session, er
 		}
 	}
 	now := a.now()
-	activeExpires := now.Add(a.activePeriod)
-	rec := SessionRecord{
-		ID:            RandomID(SessionIDLength),
-		UserID:        userID,
-		ActiveExpires: activeExpires.UnixMilli(),
-		IdleExpires:   activeExpires.Add(a.idlePeriod).UnixMilli(),
-	}
+	rec := SessionRecord{ID: RandomID(SessionIDLength), UserID: userID}
+	rec.ActiveExpires, rec.IdleExpires = a.newExpiries(now)
 	if err := a.adapter.SetSession(ctx, rec); err != nil {
 		return Session{}, err
 	}
 	s, _ := sessionFromRecord(rec, now.UnixMilli())
 	s.Fresh = true
 	return s, nil
+}
+
+// newExpiries are the expiry times, in Unix milliseconds, of a session
+// created or renewed at now.
+func (a *Auth[A]) newExpiries(now time.Time) (activeExpires, idleExpires int64) {
+	active := now.Add(a.activePeriod)
+	return active.UnixMilli(), active.Add(a.idlePeriod).UnixMilli()
 }
 
 // GetSession returns the session if it is valid, without renewing it.
@@ -125,11 +129,21 @@ func (a *Auth[A]) liveSession(ctx context.Context, rec SessionRecord) (Session, 
 }
 
 // ValidateSession returns the session if it is valid: an active session as
-// is, an idle one renewed. Renewal creates a new session (Fresh, with a new
-// id and new expiry times) that the client must store instead. As in Lucia
-// v1, the old session is left to expire rather than deleted, so that
-// concurrent requests still carrying the old id keep working. Invalid ids
-// and sessions give ErrInvalidSessionID, as for GetSession.
+// is, an idle one renewed. Renewal gives the session new expiry times, as
+// if it had just been created, and returns it with Fresh set: the client
+// must be sent a new cookie (Middleware does that).
+//
+// With an adapter that implements SessionUpdater (all of this module's
+// do), the session is renewed in place, under the same id, as later Lucia
+// versions do: however many requests carrying one idle session arrive at
+// once, they leave one session. A session deleted (logged out, its user
+// deleted) between its read and its renewal gives ErrInvalidSessionID.
+// Without SessionUpdater, renewal creates a new session with a new id, as
+// Lucia v1 did, and the old one is left to expire so that concurrent
+// requests still carrying it keep working; each concurrent validation of
+// an idle session then creates a session of its own.
+//
+// Invalid ids and sessions give ErrInvalidSessionID, as for GetSession.
 func (a *Auth[A]) ValidateSession(ctx context.Context, sessionID string) (Session, error) {
 	s, err := a.GetSession(ctx, sessionID)
 	if err != nil {
@@ -142,12 +156,32 @@ func (a *Auth[A]) renewIfIdle(ctx context.Context, s Session) (Session, error) {
 	if s.State == SessionActive {
 		return s, nil
 	}
+	if updater, ok := a.adapter.(SessionUpdater); ok {
+		return a.renewInPlace(ctx, updater, s)
+	}
 	renewed, err := a.CreateSession(ctx, s.UserID)
 	if errors.Is(err, ErrInvalidUserID) {
 		// The user was deleted since the session was read.
 		return Session{}, ErrInvalidSessionID
 	}
 	return renewed, err
+}
+
+// renewInPlace gives the idle session s new expiry times under its own id.
+func (a *Auth[A]) renewInPlace(ctx context.Context, updater SessionUpdater, s Session) (Session, error) {
+	now := a.now()
+	rec := SessionRecord{ID: s.ID, UserID: s.UserID}
+	rec.ActiveExpires, rec.IdleExpires = a.newExpiries(now)
+	err := updater.UpdateSession(ctx, s.ID, SessionUpdate{ActiveExpires: rec.ActiveExpires, IdleExpires: rec.IdleExpires})
+	if errors.Is(err, ErrNotFound) {
+		return Session{}, ErrInvalidSessionID // deleted since it was read
+	}
+	if err != nil {
+		return Session{}, err
+	}
+	renewed, _ := sessionFromRecord(rec, now.UnixMilli())
+	renewed.Fresh = true
+	return renewed, nil
 }
 
 // ValidateSessionUser is ValidateSession that also returns the session's
@@ -195,35 +229,37 @@ func (a *Auth[A]) ValidateSessionUser(ctx context.Context, sessionID string) (Se
 	return s, user, nil
 }
 
-// UserSessions returns the user's valid sessions (ErrInvalidUserID if
-// there is no such user) and, unless Config.KeepDeadSessions is set,
-// deletes the dead ones.
+// UserSessions returns the user's valid sessions and, unless
+// Config.KeepDeadSessions is set, deletes the dead ones. A user that does
+// not exist gives ErrInvalidUserID, also one deleted while the call runs
+// (in another request, say): the user is read after the sessions, so the
+// list is never that of a user already gone. Treat it as logged out.
 func (a *Auth[A]) UserSessions(ctx context.Context, userID string) ([]Session, error) {
+	now := a.nowMillis()
+	live, dead, err := a.userSessions(ctx, userID, now)
+	if err != nil {
+		return nil, err
+	}
 	if _, err := a.adapter.GetUser(ctx, userID); errors.Is(err, ErrNotFound) {
 		return nil, ErrInvalidUserID
 	} else if err != nil {
 		return nil, err
 	}
-	live, dead, err := a.userSessions(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
-	if a.cleanup {
-		if err := a.deleteSessions(ctx, dead); err != nil {
+	if a.cleanup && len(dead) > 0 {
+		if err := a.deleteDeadSessions(ctx, userID, now, dead); err != nil {
 			return nil, err
 		}
 	}
 	return live, nil
 }
 
-// userSessions reads the user's sessions and sorts them into valid ones
-// and the ids of dead ones.
-func (a *Auth[A]) userSessions(ctx context.Context, userID string) (live []Session, dead []string, err error) {
+// userSessions reads the user's sessions and sorts them into those valid
+// at now and the ids of dead ones.
+func (a *Auth[A]) userSessions(ctx context.Context, userID string, now int64) (live []Session, dead []string, err error) {
 	recs, err := a.adapter.GetSessionsByUserID(ctx, userID)
 	if err != nil {
 		return nil, nil, err
 	}
-	now := a.nowMillis()
 	live = make([]Session, 0, len(recs))
 	for _, rec := range recs {
 		if s, valid := sessionFromRecord(rec, now); valid {
@@ -235,8 +271,14 @@ func (a *Auth[A]) userSessions(ctx context.Context, userID string) (live []Sessi
 	return live, dead, nil
 }
 
-func (a *Auth[A]) deleteSessions(ctx context.Context, ids []string) error {
-	for _, id := range ids {
+// deleteDeadSessions deletes the user's sessions dead at now, dead being
+// their ids as read: with one command where the adapter has one
+// (ExpiredSessionDeleter), otherwise one by one.
+func (a *Auth[A]) deleteDeadSessions(ctx context.Context, userID string, now int64, dead []string) error {
+	if deleter, ok := a.adapter.(ExpiredSessionDeleter); ok {
+		return deleter.DeleteExpiredSessions(ctx, userID, now)
+	}
+	for _, id := range dead {
 		if err := a.adapter.DeleteSession(ctx, id); err != nil {
 			return err
 		}
@@ -244,13 +286,20 @@ func (a *Auth[A]) deleteSessions(ctx context.Context, ids []string) error {
 	return nil
 }
 
-// DeleteDeadUserSessions deletes the user's dead sessions.
+// DeleteDeadUserSessions deletes the user's dead sessions: with one
+// adapter call where the adapter implements ExpiredSessionDeleter (all of
+// this module's do), otherwise by reading the user's sessions and deleting
+// the dead ones one by one.
 func (a *Auth[A]) DeleteDeadUserSessions(ctx context.Context, userID string) error {
-	_, dead, err := a.userSessions(ctx, userID)
+	now := a.nowMillis()
+	if deleter, ok := a.adapter.(ExpiredSessionDeleter); ok {
+		return deleter.DeleteExpiredSessions(ctx, userID, now)
+	}
+	_, dead, err := a.userSessions(ctx, userID, now)
 	if err != nil {
 		return err
 	}
-	return a.deleteSessions(ctx, dead)
+	return a.deleteDeadSessions(ctx, userID, now, dead)
 }
 
 // InvalidateSession deletes the session (logs it out). Invalidating an

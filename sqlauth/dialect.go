@@ -57,6 +57,11 @@ type Syntax struct {
 	// where a writing transaction already excludes every other writer
 	// (SQLite).
 	LockForShare, LockForUpdate string
+	// ExactText, when set, replaces the '?' of a value compared with a
+	// text column so that the comparison is byte for byte ("CAST(? AS
+	// BINARY)" on MySQL, whose collations may fold case and ignore
+	// trailing spaces). Empty means '?' compares exactly already.
+	ExactText string
 	// TxOptions are the options of the adapter's transactions. They must
 	// give each statement a view of everything committed before it started
 	// (READ COMMITTED, or locking reads that see the latest committed rows);

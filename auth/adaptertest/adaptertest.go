@@ -50,6 +50,7 @@ func RunWith(t *testing.T, newAdapter NewAdapter, opts Options) {
 		{"Session", sessionTests},
 		{"SessionAndUser", sessionAndUserTests},
 		{"KeyConsumer", keyConsumerTests},
+		{"KeyPasswordReplacer", keyPasswordReplacerTests}, {"SessionUpdater", sessionUpdaterTests}, {"ExpiredSessionDeleter", expiredSessionDeleterTests},
 		{"Integrity", integrityTests},
 		{"Input", inputTests},
 	} {

@@ -38,6 +38,12 @@ type app struct {
 // its indexes (created once, a no-op when they exist) and the auth core.
 // development turns on auth.Config.Development; see run.
 func newApp(ctx context.Context, db *mongo.Database, development bool) (*app, error) {
+	return newAppWith(ctx, db, auth.Config{Development: development})
+}
+
+// newAppWith is newApp with the auth core configured by config (tests set
+// its PasswordHasher); the app sets the ErrorHandler.
+func newAppWith(ctx context.Context, db *mongo.Database, config auth.Config) (*app, error) {
 	adapter, err := mongoauth.New(ctx, db, mongoauth.Options{})
 	if err != nil {
 		return nil, err
@@ -50,10 +56,8 @@ func newApp(ctx context.Context, db *mongo.Database, development bool) (*app, er
 		return nil, err
 	}
 	a := &app{pages: pages}
-	a.auth, err = auth.New[Account](adapter, auth.Config{
-		Development:  development,
-		ErrorHandler: a.authError,
-	})
+	config.ErrorHandler = a.authError
+	a.auth, err = auth.New[Account](adapter, config)
 	if err != nil {
 		return nil, err
 	}

@@ -67,7 +67,7 @@ func (a *app) signup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := a.auth.StartSession(w, r, user.ID); err != nil {
-		a.serverError(w, r, err)
+		a.failed(w, r, err)
 		return
 	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
@@ -92,8 +92,9 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	case errors.Is(err, auth.ErrInvalidKeyID), errors.Is(err, auth.ErrInvalidPassword),
 		errors.Is(err, auth.ErrInvalidInput):
-		// Unknown username, wrong password, or a username no key could
-		// have: one message for all (see msgWrongLogin).
+		// Unknown username (also one deleted while this login ran), wrong
+		// password, or a username no key could have: one message for all
+		// (see msgWrongLogin).
 		refuse(http.StatusUnauthorized, msgWrongLogin)
 	default:
 		a.serverError(w, r, err)
@@ -114,7 +115,7 @@ func (a *app) home(w http.ResponseWriter, r *http.Request) {
 	current, _ := auth.SessionFromContext(r.Context())
 	sessions, err := a.auth.UserSessions(r.Context(), user.ID)
 	if err != nil {
-		a.serverError(w, r, err)
+		a.failed(w, r, err)
 		return
 	}
 	v := view{User: &user, Notice: notice(r), Sessions: make([]sessionView, 0, len(sessions))}
@@ -132,7 +133,7 @@ func (a *app) home(w http.ResponseWriter, r *http.Request) {
 // endOtherSessions signs the user out everywhere but in this browser.
 func (a *app) endOtherSessions(w http.ResponseWriter, r *http.Request) {
 	if err := a.restartSessions(w, r); err != nil {
-		a.serverError(w, r, err)
+		a.failed(w, r, err)
 		return
 	}
 	http.Redirect(w, r, "/?done=others-ended", http.StatusSeeOther)
@@ -169,11 +170,11 @@ func (a *app) changePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := a.auth.UpdateKeyPassword(r.Context(), usernameProvider, user.Attributes.Username, newPassword); err != nil {
-		a.serverError(w, r, err)
+		a.failed(w, r, err)
 		return
 	}
 	if err := a.restartSessions(w, r); err != nil {
-		a.serverError(w, r, err)
+		a.failed(w, r, err)
 		return
 	}
 	http.Redirect(w, r, "/?done=password-changed", http.StatusSeeOther)
@@ -209,7 +210,21 @@ func (a *app) checkPassword(w http.ResponseWriter, r *http.Request, page string,
 	case errors.Is(err, auth.ErrInvalidPassword):
 		a.render(w, r, http.StatusUnauthorized, page, view{Error: msgWrongPassword})
 	default:
-		a.serverError(w, r, err)
+		a.failed(w, r, err)
 	}
 	return false
+}
+
+// failed answers a request of a logged-in user whose call to auth failed.
+// If the user or their key no longer exists (the account was deleted in
+// another browser while this request ran), the request is answered as a
+// logged-out visitor's: the cookie is cleared and the browser sent to the
+// login page. Anything else is a server error.
+func (a *app) failed(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, auth.ErrInvalidUserID) || errors.Is(err, auth.ErrInvalidKeyID) {
+		a.auth.ClearSessionCookie(w)
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	a.serverError(w, r, err)
 }

@@ -18,6 +18,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/luciago/mongoauth"
+	"github.com/luciago/mongoauth/auth"
 	"github.com/luciago/mongoauth/mongotest"
 )
 
@@ -27,10 +28,16 @@ func TestMain(m *testing.M) { os.Exit(mongotest.Main(m)) }
 // database, as run does on loopback (Development cookies).
 func startApp(t *testing.T) (baseURL string, db *mongo.Database) {
 	t.Helper()
+	return startAppWith(t, auth.Config{Development: true})
+}
+
+// startAppWith is startApp with the auth core configured by config.
+func startAppWith(t *testing.T, config auth.Config) (baseURL string, db *mongo.Database) {
+	t.Helper()
 	db = mongotest.Database(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	a, err := newApp(ctx, db, true)
+	a, err := newAppWith(ctx, db, config)
 	require.NoError(t, err)
 	server := httptest.NewServer(a.routes())
 	t.Cleanup(server.Close)

@@ -120,6 +120,9 @@ var syntax = sqlauth.Syntax{
 	IdentifierQuote: "`",
 	LockForShare:    " LOCK IN SHARE MODE",
 	LockForUpdate:   " FOR UPDATE",
+	// utf8mb4_bin still ignores trailing spaces, and tables made by other
+	// tools may fold case: compare password hashes as binary strings.
+	ExactText: "CAST(? AS BINARY)",
 }
 
 // Syntax implements sqlauth.Dialect.

@@ -1,0 +1,114 @@
+package sqlauth
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+
+	"github.com/luciago/mongoauth/auth"
+)
+
+// The writes that change a row in place on condition: the optional
+// interfaces auth.KeyPasswordReplacer, auth.SessionUpdater and
+// auth.ExpiredSessionDeleter. Each is one statement whose WHERE clause
+// carries the condition, judged by the count of affected rows.
+
+var (
+	_ auth.KeyPasswordReplacer   = (*Adapter)(nil)
+	_ auth.SessionUpdater        = (*Adapter)(nil)
+	_ auth.ExpiredSessionDeleter = (*Adapter)(nil)
+)
+
+// ReplaceKeyPassword implements auth.KeyPasswordReplacer with one UPDATE
+// ... WHERE id = ? AND hashed_password = ?. Each database evaluates an
+// UPDATE's condition on the row as it is when the row is locked for the
+// write (PostgreSQL re-checks it after waiting for a concurrent writer,
+// MySQL's UPDATE reads the latest committed row, SQLite has one writer at
+// a time), so of concurrent callers only one can match, and a password
+// change committed first makes the condition fail. The hash is compared
+// byte for byte (see Syntax.ExactText).
+//
+// MySQL counts a row whose values do not change as unaffected, so when
+// oldHash equals newHash, where there is nothing to write, one SELECT
+// answers instead.
+func (a *Adapter) ReplaceKeyPassword(ctx context.Context, keyID, oldHash, newHash string) error {
+	if err := auth.CheckID("key id", keyID); err != nil {
+		return err
+	}
+	if oldHash == "" || newHash == "" {
+		return &auth.InputError{Field: "hashed password", Reason: "empty"}
+	}
+	if err := checkPassword(&newHash); err != nil {
+		return err
+	}
+	keys := a.schema.Keys.Quoted(a.syntax)
+	where := " WHERE id = ? AND hashed_password = " + a.exactText()
+	if oldHash == newHash {
+		return a.exists(ctx, "get key", "SELECT 1 FROM "+keys+where, keyID, oldHash)
+	}
+	n, err := a.execCount(ctx, "replace key password", a.syntax.Bind("UPDATE "+keys+" SET hashed_password = ?"+where), newHash, keyID, oldHash)
+	if err == nil && n == 0 {
+		return auth.ErrNotFound
+	}
+	return err
+}
+
+// exactText is the placeholder for a value compared with a text column
+// byte for byte.
+func (a *Adapter) exactText() string {
+	if a.syntax.ExactText != "" {
+		return a.syntax.ExactText
+	}
+	return "?"
+}
+
+// UpdateSession implements auth.SessionUpdater with one UPDATE by id. When
+// it affects no row, because the session is missing or, on MySQL, because
+// its values were already the ones given, one SELECT tells which.
+func (a *Adapter) UpdateSession(ctx context.Context, sessionID string, update auth.SessionUpdate) error {
+	if err := auth.CheckID("session id", sessionID); err != nil {
+		return err
+	}
+	sessions := a.schema.Sessions.Quoted(a.syntax)
+	var set []string
+	var args []any
+	if update.ActiveExpires != 0 {
+		set, args = append(set, "active_expires = ?"), append(args, update.ActiveExpires)
+	}
+	if update.IdleExpires != 0 {
+		set, args = append(set, "idle_expires = ?"), append(args, update.IdleExpires)
+	}
+	if len(set) > 0 {
+		query := a.syntax.Bind("UPDATE " + sessions + " SET " + strings.Join(set, ", ") + " WHERE id = ?")
+		n, err := a.execCount(ctx, "update session", query, append(args, sessionID)...)
+		if err != nil || n > 0 {
+			return err
+		}
+	}
+	return a.exists(ctx, "get session", "SELECT 1 FROM "+sessions+" WHERE id = ?", sessionID)
+}
+
+// exists runs a SELECT 1 query: nil if it returns a row, auth.ErrNotFound
+// if not.
+func (a *Adapter) exists(ctx context.Context, op, query string, args ...any) error {
+	query = a.syntax.Bind(query)
+	return a.retry(ctx, func() error {
+		var one int
+		err := a.db.QueryRowContext(ctx, query, args...).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return auth.ErrNotFound
+		}
+		return a.wrap(ctx, op, err)
+	})
+}
+
+// DeleteExpiredSessions implements auth.ExpiredSessionDeleter with one
+// DELETE.
+func (a *Adapter) DeleteExpiredSessions(ctx context.Context, userID string, nowMillis int64) error {
+	if err := auth.CheckID("user id", userID); err != nil {
+		return err
+	}
+	query := a.syntax.Bind("DELETE FROM " + a.schema.Sessions.Quoted(a.syntax) + " WHERE user_id = ? AND idle_expires <= ?")
+	return a.exec(ctx, "delete expired sessions", query, userID, nowMillis)
+}
