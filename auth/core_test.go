@@ -31,6 +31,36 @@ var coreTests = []struct {
 		require.NoError(t, err)
 		assert.Equal(t, auth.User[profile]{ID: u.ID, Attributes: profile{Username: "ann", Age: 33, Joined: joined}}, got)
 	}},
+	{"IDsLuciaWrote", func(t *testing.T, b backend) {
+		// Lucia 1.x draws user and session ids from a-z, A-Z and 0-9 (Go
+		// from a-z0-9 only) and stores key ids of any length, such as an
+		// e-mail key of a 254-byte address: records it wrote work here.
+		adapter := b.newAdapter(t)
+		e := newEnv(t, adapter, nil)
+		hash, err := auth.InsecureFastHasher().Hash(e.ctx, "pw")
+		require.NoError(t, err)
+		userID, sessionID := "AbCdEfGhIjK1234", "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789ABCD"
+		address := strings.Repeat("a", 64) + "@" + strings.Repeat("b", 184) + ".test"
+		require.Len(t, address, 254)
+		key := auth.KeyRecord{ID: "email:" + address, UserID: userID, HashedPassword: &hash, PrimaryKey: true}
+		require.NoError(t, adapter.SetUser(e.ctx, auth.UserRecord{ID: userID, Attributes: map[string]any{"username": "lucia"}}, &key))
+		now := e.clock.Now().UnixMilli()
+		require.NoError(t, adapter.SetSession(e.ctx, auth.SessionRecord{ID: sessionID, UserID: userID, ActiveExpires: now + 3_600_000, IdleExpires: now + 7_200_000}))
+
+		k, err := e.a.UseKey(e.ctx, "email", address, "pw")
+		require.NoError(t, err)
+		assert.Equal(t, userID, k.UserID)
+		_, err = e.a.UpdateKeyPassword(e.ctx, "email", address, "new")
+		require.NoError(t, err)
+		s, u, err := e.a.ValidateSessionUser(e.ctx, sessionID)
+		require.NoError(t, err)
+		assert.Equal(t, sessionID, s.ID)
+		assert.Equal(t, auth.User[profile]{ID: userID, Attributes: profile{Username: "lucia"}}, u)
+		require.NoError(t, e.a.InvalidateSession(e.ctx, sessionID))
+		mine, err := e.a.CreateSession(e.ctx, userID)
+		require.NoError(t, err)
+		assertID(t, mine.ID, auth.SessionIDLength)
+	}},
 	{"CreateUserWithPrimaryKey", func(t *testing.T, b backend) {
 		e := newEnv(t, b.newAdapter(t), nil)
 		u := e.user("ann", "secret password")

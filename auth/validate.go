@@ -1,15 +1,22 @@
 package auth
 
 import (
+	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 )
 
-// MaxIDLength is the longest user, session or key id, in bytes, that
-// adapters accept. It lets every database index ids the same way
-// (255 bytes fits a MySQL VARCHAR(255) primary key).
-const MaxIDLength = 255
+// MaxIDLength is the longest user, session or key id, in bytes, that the
+// core and the adapters accept. Lucia v1 sets no limit of its own, and its
+// ids reach past 255 bytes: a key id is "providerId:providerUserId", and
+// an e-mail key for a 254-byte address is 260 bytes. 2048 bytes leaves
+// room for any such id while every database can still index it: it stays
+// below PostgreSQL's B-tree entry limit (2704 bytes) and InnoDB's index key
+// limit (3072 bytes); MongoDB 4.2 and later have no index key limit. A
+// schema may hold less (Prisma's VARCHAR(191) ids on MySQL hold 191
+// characters); the database then refuses longer ids, as it does Lucia's.
+const MaxIDLength = 2048
 
 // CheckID returns an *InputError unless id can be stored as a user, session
 // or key id: non-empty, at most MaxIDLength bytes, valid UTF-8, without NUL.
@@ -19,7 +26,7 @@ func CheckID(field, id string) error {
 	case id == "":
 		return &InputError{Field: field, Reason: "empty"}
 	case len(id) > MaxIDLength:
-		return &InputError{Field: field, Reason: "longer than 255 bytes"}
+		return &InputError{Field: field, Reason: fmt.Sprintf("longer than %d bytes", MaxIDLength)}
 	case !utf8.ValidString(id):
 		return &InputError{Field: field, Reason: "not valid UTF-8"}
 	case strings.IndexByte(id, 0) >= 0:

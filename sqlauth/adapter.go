@@ -76,12 +76,19 @@
 //
 // # Ids and attributes
 //
-// Ids are compared byte for byte on every database (on MySQL they are
-// VARBINARY, so neither case, accents nor trailing spaces are folded
-// together) and must pass auth.CheckID: at most 255 bytes of UTF-8 without
-// NUL. User attributes are stored in one JSON column; see CreateTables and
-// the dialect packages for the DDL, and Adapter.SetUser for the types
-// they read back as.
+// Ids must pass auth.CheckID: at most auth.MaxIDLength (2048) bytes of
+// UTF-8 without NUL. In the tables CreateTables makes they are compared
+// byte for byte on every database (on MySQL they are VARBINARY, so neither
+// case, accents nor trailing spaces are folded together). Tables made by
+// other tools keep their own rules: Prisma's MySQL ids are VARCHAR(191),
+// which hold 191 characters and compare case-insensitively, for Lucia as
+// for this adapter.
+//
+// User attributes live in one JSON column, as CreateTables makes it, or in
+// columns of their own, as Lucia v1's Prisma and SQL adapters keep them;
+// the adapter tells which from the user table (see AttributeStorage and
+// Column for how values map to column types, Adapter.SetUser for the JSON
+// column).
 package sqlauth
 
 import (
@@ -91,6 +98,7 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/luciago/mongoauth/auth"
@@ -103,6 +111,10 @@ type Adapter struct {
 	syntax  Syntax
 	schema  Schema
 	st      statements
+
+	// userShape is the user table's shape once the adapter has looked
+	// (see AttributeStorage).
+	userShape atomic.Pointer[userTable]
 }
 
 var (
@@ -113,8 +125,10 @@ var (
 
 // New returns an adapter over db, speaking dialect. The dialect packages'
 // New functions call it; applications call those. It checks the options
-// and that the database answers; it does not create or inspect tables (see
-// CreateTables and CheckSchema).
+// and that the database answers; it does not create tables (see
+// CreateTables and CheckSchema), nor look at the user table's columns
+// until CheckSchema or the first call that needs them (see
+// AttributeStorage).
 func New(ctx context.Context, db *sql.DB, dialect Dialect, opts Options) (*Adapter, error) {
 	if db == nil || dialect == nil {
 		return nil, errors.New("sqlauth: nil database or dialect")
@@ -140,9 +154,13 @@ func (a *Adapter) GetUser(ctx context.Context, userID string) (auth.UserRecord, 
 	if err := auth.CheckID("user id", userID); err != nil {
 		return auth.UserRecord{}, err
 	}
+	users, err := a.users(ctx)
+	if err != nil {
+		return auth.UserRecord{}, err
+	}
 	var u auth.UserRecord
-	err := a.retry(ctx, func() (err error) {
-		u, err = a.getUser(ctx, a.db, a.st.getUser, userID)
+	err = a.retry(ctx, func() (err error) {
+		u, err = a.readUser(ctx, a.db, users, userID)
 		return err
 	})
 	return u, err
@@ -169,9 +187,11 @@ func (a *Adapter) decodeUser(userID string, raw []byte) (auth.UserRecord, error)
 }
 
 // SetUser implements auth.UserAdapter. With a key, user and key are
-// inserted in one transaction.
+// inserted in one transaction. With attribute columns, each attribute is
+// checked against its column first (see Column).
 //
-// Attribute values read back as the types auth.UserRecord promises: every
+// In the JSON column, attribute values read back as the types
+// auth.UserRecord promises: every
 // integer type as int64, float32 and float64 as float64 (whole numbers
 // too), time.Time in UTC with its full precision, []byte, slices and arrays
 // as []any, string-keyed maps as map[string]any, pointers as what they
@@ -187,13 +207,13 @@ func (a *Adapter) SetUser(ctx context.Context, user auth.UserRecord, key *auth.K
 	if err != nil {
 		return err
 	}
-	encoded, err := encodeAttributes(attrs)
+	insert, args, err := a.insertUser(ctx, user.ID, attrs)
 	if err != nil {
 		return err
 	}
 	if key == nil {
 		return a.retry(ctx, func() error {
-			_, err := a.db.ExecContext(ctx, a.st.insertUser, user.ID, encoded)
+			_, err := a.db.ExecContext(ctx, insert, args...)
 			return a.insertError(ctx, "user", err, auth.ErrDuplicateUserID)
 		})
 	}
@@ -204,7 +224,7 @@ func (a *Adapter) SetUser(ctx context.Context, user auth.UserRecord, key *auth.K
 		return &auth.InputError{Field: "key", Reason: "key.UserID differs from the user's id"}
 	}
 	return a.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, a.st.insertUser, user.ID, encoded)
+		_, err := tx.ExecContext(ctx, insert, args...)
 		if err := a.insertError(ctx, "user", err, auth.ErrDuplicateUserID); err != nil {
 			return err
 		}
@@ -240,10 +260,12 @@ func (a *Adapter) DeleteUser(ctx context.Context, userID string) error {
 	})
 }
 
-// UpdateUser implements auth.UserAdapter. It reads the stored attributes
-// with a row lock, merges the given ones over them and writes the result
-// back in one transaction, so concurrent updates of different attributes
-// all survive. (The databases' JSON merge functions are not used: they treat
+// UpdateUser implements auth.UserAdapter. With attribute columns it
+// updates the named columns and reads the row back, in one transaction.
+// With the JSON column it reads the stored attributes with a row lock,
+// merges the given ones over them and writes the result back in one
+// transaction. Either way concurrent updates of different attributes all
+// survive. (The databases' JSON merge functions are not used: they treat
 // null as "remove", and merge nested objects instead of replacing them.)
 func (a *Adapter) UpdateUser(ctx context.Context, userID string, attributes map[string]any) (auth.UserRecord, error) {
 	if err := auth.CheckID("user id", userID); err != nil {
@@ -256,6 +278,13 @@ func (a *Adapter) UpdateUser(ctx context.Context, userID string, attributes map[
 	if len(attrs) == 0 {
 		u, err := a.GetUser(ctx, userID)
 		return u, notFoundAs(err, auth.ErrInvalidUserID)
+	}
+	users, err := a.users(ctx)
+	if err != nil {
+		return auth.UserRecord{}, err
+	}
+	if !users.json() {
+		return a.updateUserColumns(ctx, users, userID, attrs)
 	}
 	var updated auth.UserRecord
 	err = a.inTx(ctx, func(tx *sql.Tx) error {
@@ -475,9 +504,16 @@ func (a *Adapter) GetSessionAndUser(ctx context.Context, sessionID string) (auth
 	if err := auth.CheckID("session id", sessionID); err != nil {
 		return auth.SessionRecord{}, auth.UserRecord{}, err
 	}
+	users, err := a.users(ctx)
+	if err != nil {
+		return auth.SessionRecord{}, auth.UserRecord{}, err
+	}
+	if !users.json() {
+		return a.getSessionAndUserColumns(ctx, users, sessionID)
+	}
 	var s auth.SessionRecord
 	var u auth.UserRecord
-	err := a.retry(ctx, func() error {
+	err = a.retry(ctx, func() error {
 		var raw []byte
 		err := a.db.QueryRowContext(ctx, a.st.getSessionAndUser, sessionID).
 			Scan(&s.ID, &s.UserID, &s.ActiveExpires, &s.IdleExpires, &raw)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"reflect"
 	"strconv"
@@ -226,24 +225,15 @@ func jsonTree(v any) any {
 
 // decodeAttributes reads the column's JSON back into plain values.
 func decodeAttributes(raw []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("not JSON: %w", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("not JSON: data after the object")
+	v, err := decodeJSONValue(string(raw))
+	if err != nil {
+		return nil, err
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("want a JSON object, have %T", v)
 	}
-	out, err := fromJSON(obj)
-	if err != nil {
-		return nil, err
-	}
-	return out.(map[string]any), nil
+	return obj, nil
 }
 
 func fromJSON(v any) (any, error) {

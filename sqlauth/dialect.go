@@ -33,6 +33,12 @@ type Dialect interface {
 	// by its message). It is given errors wrapped by the adapter and must
 	// look through them with errors.As.
 	Classify(err error) ErrorKind
+
+	// Columns returns the columns of table t in their order, the id column
+	// included, each with its type mapped to a ColumnType; none when the
+	// table does not exist. The adapter calls it for the user table (see
+	// AttributeStorage).
+	Columns(ctx context.Context, db *sql.DB, t Table) ([]Column, error)
 }
 
 // Syntax is how a database spells what the adapter's statements need.
@@ -56,6 +62,10 @@ type Syntax struct {
 	// (READ COMMITTED, or locking reads that see the latest committed rows);
 	// see the package documentation for why.
 	TxOptions *sql.TxOptions
+	// UnixMilliTimes says that time attributes in TimeColumns are stored as
+	// Unix milliseconds (SQLite, which has no time type; Prisma's SQLite
+	// engine stores DateTime so).
+	UnixMilliTimes bool
 }
 
 // Quote quotes one plain identifier.
@@ -111,6 +121,19 @@ type Schema struct {
 	// ForeignKeys is false in Options.NoForeignKeys mode: the tables then
 	// have no foreign keys, and the adapter checks and cascades itself.
 	ForeignKeys bool
+	// Attributes is Options.Attributes. CreateTables gives the user table
+	// the JSON column "attributes" unless it is AttributesInColumns.
+	Attributes AttributeStorage
+}
+
+// JSONColumn returns def, the definition of the user table's JSON column
+// "attributes", for CreateTables; "" when attributes are kept in columns
+// of their own (AttributesInColumns), which applications add themselves.
+func (s Schema) JSONColumn(def string) string {
+	if s.Attributes == AttributesInColumns {
+		return ""
+	}
+	return def
 }
 
 // Table is a table name, optionally qualified by the schema (PostgreSQL),

@@ -42,6 +42,13 @@ type Options struct {
 	// with auth.ErrInvalidUserID, or commits first and is deleted by that
 	// deletion; it never outlives its user. See the package documentation.
 	NoForeignKeys bool
+
+	// Attributes says where user attributes are kept: the default,
+	// DetectAttributes, looks at the user table, which suits both the
+	// tables CreateTables makes (one JSON column) and those of a Lucia v1
+	// application (a column per attribute); AttributesJSON and
+	// AttributesInColumns say it explicitly. See AttributeStorage.
+	Attributes AttributeStorage
 }
 
 // maxIdentifier is PostgreSQL's identifier limit, the strictest of the three.
@@ -100,5 +107,9 @@ func (o Options) schema() (Schema, error) {
 		return s, fmt.Errorf("sqlauth: users, sessions and keys need three different tables (have %s, %s, %s)", s.Users, s.Sessions, s.Keys)
 	}
 	s.ForeignKeys = !o.NoForeignKeys
+	if o.Attributes < DetectAttributes || o.Attributes > AttributesInColumns {
+		return s, fmt.Errorf("sqlauth: unknown Attributes %d", int(o.Attributes))
+	}
+	s.Attributes = o.Attributes
 	return s, nil
 }

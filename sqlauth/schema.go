@@ -69,9 +69,18 @@ func (a *Adapter) CreateTables(ctx context.Context) error {
 // and, unless Options.NoForeignKeys is set, that sessions and keys have
 // enforced foreign keys to users with ON DELETE CASCADE: without them the
 // default mode would neither reject orphans nor cascade deletes. It returns
-// a *SchemaError naming the first problem.
+// a *SchemaError naming the first problem. Unless Options.Attributes is
+// AttributesJSON, it also reads the user table's columns again, which
+// tells the adapter where attributes are kept and what types their
+// columns have; run it after changing them.
 func (a *Adapter) CheckSchema(ctx context.Context) error {
 	for i, table := range []Table{a.schema.Users, a.schema.Sessions, a.schema.Keys} {
+		if i == 0 && a.schema.Attributes != AttributesJSON {
+			if _, err := a.inspectUsers(ctx); err != nil {
+				return err
+			}
+			continue
+		}
 		err := a.retry(ctx, func() error {
 			rows, err := a.db.QueryContext(ctx, a.st.probes[i])
 			if err != nil {

@@ -18,38 +18,67 @@
 // returns the statements for any options):
 //
 //	CREATE TABLE IF NOT EXISTS `auth_user` (
-//		id VARBINARY(255) NOT NULL PRIMARY KEY,
+//		id VARBINARY(2048) NOT NULL PRIMARY KEY,
 //		attributes JSON NOT NULL
-//	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+//	) ENGINE=InnoDB ROW_FORMAT=DYNAMIC DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
 //	CREATE TABLE IF NOT EXISTS `auth_session` (
-//		id VARBINARY(255) NOT NULL PRIMARY KEY,
-//		user_id VARBINARY(255) NOT NULL,
+//		id VARBINARY(2048) NOT NULL PRIMARY KEY,
+//		user_id VARBINARY(2048) NOT NULL,
 //		active_expires BIGINT NOT NULL,
 //		idle_expires BIGINT NOT NULL,
 //		INDEX `auth_session_user_id_idx` (user_id),
 //		FOREIGN KEY (user_id) REFERENCES `auth_user` (id) ON DELETE CASCADE
-//	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+//	) ENGINE=InnoDB ROW_FORMAT=DYNAMIC DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
 //	CREATE TABLE IF NOT EXISTS `auth_key` (
-//		id VARBINARY(255) NOT NULL PRIMARY KEY,
-//		user_id VARBINARY(255) NOT NULL,
+//		id VARBINARY(2048) NOT NULL PRIMARY KEY,
+//		user_id VARBINARY(2048) NOT NULL,
 //		hashed_password TEXT,
 //		primary_key BOOLEAN NOT NULL,
 //		expires BIGINT,
 //		INDEX `auth_key_user_id_idx` (user_id),
 //		FOREIGN KEY (user_id) REFERENCES `auth_user` (id) ON DELETE CASCADE
-//	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+//	) ENGINE=InnoDB ROW_FORMAT=DYNAMIC DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
 //
 // With sqlauth.Options.NoForeignKeys the FOREIGN KEY clauses are left out;
 // the indexes stay. Qualified names ("app.auth_user") put the tables in
 // that database, which must exist.
 //
-// Ids are VARBINARY(255), not VARCHAR: MySQL's text collations compare
+// Ids are VARBINARY(2048), not VARCHAR: MySQL's text collations compare
 // "Alice" equal to "alice" (the _ci ones) or "alice" equal to "alice "
 // (every PAD SPACE collation, utf8mb4_bin included), and a key or session
-// lookup must never match another id. Bytes compare exactly; 255 bytes is
-// auth.MaxIDLength. The indexes are declared inside CREATE TABLE because
+// lookup must never match another id. Bytes compare exactly; 2048 bytes is
+// auth.MaxIDLength, within InnoDB's 3072-byte limit on an index key in the
+// DYNAMIC row format (the default since MySQL 5.7.9 and MariaDB 10.2.2).
+// Tables made by earlier versions of this package have VARBINARY(255) ids:
+// they keep working for ids up to 255 bytes, and refuse longer ones with
+// error 1406, Data too long (in strict mode, the default; without it MySQL
+// would cut the id short). To take longer ids, widen every id and user_id
+// column; MySQL changes no column a foreign key uses, so drop the foreign
+// keys first (SHOW CREATE TABLE names them) and add them back:
+//
+//	ALTER TABLE auth_session DROP FOREIGN KEY auth_session_ibfk_1;
+//	ALTER TABLE auth_key DROP FOREIGN KEY auth_key_ibfk_1;
+//	ALTER TABLE auth_user MODIFY id VARBINARY(2048) NOT NULL;
+//	ALTER TABLE auth_session MODIFY id VARBINARY(2048) NOT NULL, MODIFY user_id VARBINARY(2048) NOT NULL,
+//		ADD FOREIGN KEY (user_id) REFERENCES auth_user (id) ON DELETE CASCADE;
+//	ALTER TABLE auth_key MODIFY id VARBINARY(2048) NOT NULL, MODIFY user_id VARBINARY(2048) NOT NULL,
+//		ADD FOREIGN KEY (user_id) REFERENCES auth_user (id) ON DELETE CASCADE;
+//
+// The indexes are declared inside CREATE TABLE because
 // MySQL has no CREATE INDEX IF NOT EXISTS. MariaDB stores JSON as LONGTEXT
 // with a JSON_VALID check, which reads the same.
+//
+// # Attribute columns
+//
+// A user table with a column per attribute (sqlauth.AttributesInColumns,
+// as Prisma makes it: VARCHAR(191), INT, BIGINT, DOUBLE, DECIMAL(65,30),
+// TINYINT(1), DATETIME(3), JSON, LONGBLOB) maps column types so: char,
+// varchar, the text types, enum and set to text; TINYINT(1), which BOOLEAN
+// stands for, to booleans; the other integer types to integers of their
+// range; float and double to floats; decimal to decimals; datetime,
+// timestamp and date to times in UTC (keep the driver's loc at its default, UTC); binary,
+// varbinary and the blob types to bytes; JSON, and MariaDB's LONGTEXT with
+// a json_valid check, to JSON. Other types are refused by CheckSchema.
 //
 // # Behaviour
 //
@@ -65,9 +94,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
 
 	gomysql "github.com/go-sql-driver/mysql"
 
+	"github.com/luciago/mongoauth/auth"
 	"github.com/luciago/mongoauth/sqlauth"
 )
 
@@ -94,7 +125,10 @@ var syntax = sqlauth.Syntax{
 // Syntax implements sqlauth.Dialect.
 func (Dialect) Syntax() sqlauth.Syntax { return syntax }
 
-const tableOptions = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+// idType holds every id auth.CheckID accepts, compared byte for byte.
+var idType = "VARBINARY(" + strconv.Itoa(auth.MaxIDLength) + ")"
+
+const tableOptions = " ENGINE=InnoDB ROW_FORMAT=DYNAMIC DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 
 // CreateTables implements sqlauth.Dialect.
 func (Dialect) CreateTables(s sqlauth.Schema) []string {
@@ -108,17 +142,16 @@ func (Dialect) CreateTables(s sqlauth.Schema) []string {
 	}
 	return []string{
 		"CREATE TABLE IF NOT EXISTS " + users + " (\n" +
-			"\tid VARBINARY(255) NOT NULL PRIMARY KEY,\n" +
-			"\tattributes JSON NOT NULL\n)" + tableOptions,
+			"\tid " + idType + " NOT NULL PRIMARY KEY" + s.JSONColumn(",\n\tattributes JSON NOT NULL") + "\n)" + tableOptions,
 		"CREATE TABLE IF NOT EXISTS " + s.Sessions.Quoted(syntax) + " (\n" +
-			"\tid VARBINARY(255) NOT NULL PRIMARY KEY,\n" +
-			"\tuser_id VARBINARY(255) NOT NULL,\n" +
+			"\tid " + idType + " NOT NULL PRIMARY KEY,\n" +
+			"\tuser_id " + idType + " NOT NULL,\n" +
 			"\tactive_expires BIGINT NOT NULL,\n" +
 			"\tidle_expires BIGINT NOT NULL,\n" +
 			owned(s.Sessions),
 		"CREATE TABLE IF NOT EXISTS " + s.Keys.Quoted(syntax) + " (\n" +
-			"\tid VARBINARY(255) NOT NULL PRIMARY KEY,\n" +
-			"\tuser_id VARBINARY(255) NOT NULL,\n" +
+			"\tid " + idType + " NOT NULL PRIMARY KEY,\n" +
+			"\tuser_id " + idType + " NOT NULL,\n" +
 			"\thashed_password TEXT,\n" +
 			"\tprimary_key BOOLEAN NOT NULL,\n" +
 			"\texpires BIGINT,\n" +

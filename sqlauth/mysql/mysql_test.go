@@ -23,6 +23,9 @@ func database(t testing.TB) sqlauthtest.Database {
 		NewStore: func(t testing.TB) sqlauthtest.Store { return newStore(t, admin, dsn) },
 		New:      mysql.New,
 		Dialect:  mysql.Dialect{},
+		Prisma:   prisma,
+
+		UnsupportedType: "TIME",
 	}
 }
 
@@ -71,3 +74,57 @@ func TestAdapter(t *testing.T) { sqlauthtest.Run(t, database(t)) }
 func BenchmarkAdapter(b *testing.B) { sqlauthtest.Benchmark(b, database(b)) }
 
 func TestDocumentedDDL(t *testing.T) { sqlauthtest.DocumentsDDL(t, "mysql.go", mysql.Dialect{}) }
+
+// prisma is what Prisma Migrate creates for the seed's models on MySQL and
+// MariaDB. Types are the connector's documented mapping ("Type mapping
+// between MySQL and Prisma schema",
+// https://www.prisma.io/docs/orm/overview/databases/mysql): String is
+// VARCHAR(191), so ids hold 191 characters, and Boolean is TINYINT(1),
+// which Prisma's migrations spell BOOLEAN. The DDL has the shape of
+// Prisma's migration files, with its utf8mb4_unicode_ci collation (ids
+// that differ only in case are equal there, as for Lucia on this schema).
+var prisma = sqlauthtest.Prisma{
+	Types: map[string]string{
+		"String": "VARCHAR(191)", "Boolean": "BOOLEAN", "Int": "INTEGER", "BigInt": "BIGINT",
+		"Float": "DOUBLE", "Decimal": "DECIMAL(65,30)", "DateTime": "DATETIME(3)",
+		"Json": "JSON", "Bytes": "LONGBLOB",
+	},
+	Now:     "CURRENT_TIMESTAMP(3)",
+	IDChars: 191,
+	Tables: func(user []string, foreignKeys bool) []string {
+		const options = " DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+		stmts := []string{
+			"CREATE TABLE `auth_user` (\n" +
+				"\t`id` VARCHAR(191) NOT NULL,\n" + sqlauthtest.ColumnLines(user) +
+				"\tUNIQUE INDEX `auth_user_id_key`(`id`),\n" +
+				"\tPRIMARY KEY (`id`)\n)" + options,
+			"CREATE TABLE `auth_session` (\n" +
+				"\t`id` VARCHAR(191) NOT NULL,\n" +
+				"\t`user_id` VARCHAR(191) NOT NULL,\n" +
+				"\t`active_expires` BIGINT NOT NULL,\n" +
+				"\t`idle_expires` BIGINT NOT NULL,\n" +
+				"\tUNIQUE INDEX `auth_session_id_key`(`id`),\n" +
+				"\tINDEX `auth_session_user_id_idx`(`user_id`),\n" +
+				"\tPRIMARY KEY (`id`)\n)" + options,
+			"CREATE TABLE `auth_key` (\n" +
+				"\t`id` VARCHAR(191) NOT NULL,\n" +
+				"\t`hashed_password` VARCHAR(191) NULL,\n" +
+				"\t`user_id` VARCHAR(191) NOT NULL,\n" +
+				"\t`primary_key` BOOLEAN NOT NULL,\n" +
+				"\t`expires` BIGINT NULL,\n" +
+				"\tUNIQUE INDEX `auth_key_id_key`(`id`),\n" +
+				"\tINDEX `auth_key_user_id_idx`(`user_id`),\n" +
+				"\tPRIMARY KEY (`id`)\n)" + options,
+		}
+		if foreignKeys {
+			stmts = append(stmts,
+				"ALTER TABLE `auth_session` ADD CONSTRAINT `auth_session_user_id_fkey` FOREIGN KEY (`user_id`) REFERENCES `auth_user`(`id`) ON DELETE CASCADE ON UPDATE CASCADE",
+				"ALTER TABLE `auth_key` ADD CONSTRAINT `auth_key_user_id_fkey` FOREIGN KEY (`user_id`) REFERENCES `auth_user`(`id`) ON DELETE CASCADE ON UPDATE CASCADE")
+		}
+		return stmts
+	},
+}
+
+func TestPrismaAdapter(t *testing.T) { sqlauthtest.PrismaRun(t, database(t)) }
+
+func TestPrismaConformance(t *testing.T) { sqlauthtest.PrismaConformance(t, database(t)) }

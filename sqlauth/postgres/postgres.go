@@ -40,6 +40,17 @@
 // REFERENCES clauses are left out. Qualified names ("app.auth_user") put
 // the tables in that schema, which must exist.
 //
+// # Attribute columns
+//
+// A user table with a column per attribute (sqlauth.AttributesInColumns,
+// as Prisma makes it: TEXT, INTEGER, BIGINT, DOUBLE PRECISION,
+// DECIMAL(65,30), BOOLEAN, TIMESTAMP(3), JSONB, BYTEA) maps column types
+// so: text, varchar, char, citext, uuid and enums to text; smallint,
+// integer and bigint to integers of their range; boolean; real and double
+// precision to floats; numeric to decimals; timestamp, timestamptz and date
+// to times (timestamp without time zone holds UTC); bytea to bytes; json
+// and jsonb to JSON. Other types are refused by CheckSchema.
+//
 // # Behaviour
 //
 // Transactions run at READ COMMITTED whatever the server's default, which
@@ -103,8 +114,7 @@ func (Dialect) CreateTables(s sqlauth.Schema) []string {
 	return []string{
 		fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", advisoryLock),
 		"CREATE TABLE IF NOT EXISTS " + users + " (\n" +
-			"\tid TEXT PRIMARY KEY,\n" +
-			"\tattributes JSONB NOT NULL DEFAULT '{}'\n)",
+			"\tid TEXT PRIMARY KEY" + s.JSONColumn(",\n\tattributes JSONB NOT NULL DEFAULT '{}'") + "\n)",
 		"CREATE TABLE IF NOT EXISTS " + sessions + " (\n" +
 			"\tid TEXT PRIMARY KEY,\n" +
 			"\t" + userID + ",\n" +

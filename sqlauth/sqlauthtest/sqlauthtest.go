@@ -43,6 +43,11 @@ type Database struct {
 	// the connection instead, and the server may still finish a statement
 	// that was waiting for a lock.
 	CancelStopsStatement bool
+	// Prisma describes the tables Prisma Migrate creates on this database
+	// for the seed's models; see OpenPrisma.
+	Prisma Prisma
+	// UnsupportedType is a column type no attribute maps to.
+	UnsupportedType string
 }
 
 // Store is one isolated place for the adapter's tables.

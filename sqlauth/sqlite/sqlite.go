@@ -44,6 +44,18 @@
 // attached database; SQLite's foreign keys only reach tables in the same
 // database, so keep the three tables together.
 //
+// # Attribute columns
+//
+// A user table with a column per attribute (sqlauth.AttributesInColumns,
+// as Prisma makes it: TEXT, INTEGER, BIGINT, REAL, DECIMAL, BOOLEAN,
+// DATETIME, BLOB) maps declared types by the words in them, as SQLite's
+// affinity rules do: BOOL to booleans (stored as 1 and 0), JSON to JSON,
+// DATE or TIME to times, stored as Unix milliseconds like Prisma's SQLite
+// engine does (text times and CURRENT_TIMESTAMP's are read too), INT to
+// integers, CHAR, CLOB or TEXT to text, BLOB to bytes, REAL, FLOA or DOUB to
+// floats, DEC or NUM to decimals. A column without a declared type holds
+// anything and is refused by CheckSchema.
+//
 // # Behaviour
 //
 // SQLite lets one transaction write at a time, so the adapter needs no row
@@ -103,6 +115,7 @@ var _ sqlauth.Dialect = Dialect{}
 var syntax = sqlauth.Syntax{
 	Name:            "sqlite",
 	IdentifierQuote: `"`,
+	UnixMilliTimes:  true,
 }
 
 // Syntax implements sqlauth.Dialect.
@@ -123,8 +136,7 @@ func (Dialect) CreateTables(s sqlauth.Schema) []string {
 	const options = " STRICT, WITHOUT ROWID"
 	return []string{
 		"CREATE TABLE IF NOT EXISTS " + s.Users.Quoted(syntax) + " (\n" +
-			"\tid TEXT NOT NULL PRIMARY KEY,\n" +
-			"\tattributes TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(attributes))\n)" + options,
+			"\tid TEXT NOT NULL PRIMARY KEY" + s.JSONColumn(",\n\tattributes TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(attributes))") + "\n)" + options,
 		"CREATE TABLE IF NOT EXISTS " + s.Sessions.Quoted(syntax) + " (\n" +
 			"\tid TEXT NOT NULL PRIMARY KEY,\n" +
 			"\t" + userID + ",\n" +

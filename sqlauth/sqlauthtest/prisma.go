@@ -1,0 +1,148 @@
+package sqlauthtest
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/luciago/mongoauth/auth"
+	"github.com/luciago/mongoauth/auth/adaptertest"
+	"github.com/luciago/mongoauth/sqlauth"
+)
+
+// Prisma is what Prisma Migrate creates on one database for the seed's
+// models (AuthUser, AuthSession, AuthKey, mapped to auth_user, auth_session
+// and auth_key), the tables a Lucia v1 application with the Prisma adapter
+// runs on. Each dialect's test file fills it in from Prisma's documented
+// type mapping for that connector.
+type Prisma struct {
+	// Types maps each Prisma scalar type to the column type Prisma Migrate
+	// creates for it. A missing type is one the connector does not support.
+	Types map[string]string
+	// Now is the column default Prisma writes for @default(now()).
+	Now string
+	// Tables returns the DDL of the three tables, with user's columns (each
+	// a complete column definition) after AuthUser's id, with or without
+	// the foreign keys (relationMode = "prisma" leaves them out).
+	Tables func(user []string, foreignKeys bool) []string
+	// IDChars is the length, in characters, of the id columns when they are
+	// bounded (VARCHAR(191) on MySQL); 0 when they are unbounded text.
+	IDChars int
+}
+
+// Field is one custom field of the seed's AuthUser model.
+type Field struct {
+	Name string
+	// Type is the Prisma scalar type: String, Int, BigInt, Float,
+	// Decimal, Boolean, DateTime, Json or Bytes.
+	Type string
+	// Required is a field without '?': the column is NOT NULL.
+	Required bool
+	// Default is the Prisma default: "" (none), "now()", or a literal such
+	// as "false".
+	Default string
+}
+
+// suiteFields give the conformance suite a column for each of its
+// attributes (adaptertest.AttributeColumns), all optional, because each
+// subtest sets only some of them.
+var suiteFields = func() []Field {
+	var fields []Field
+	for name, example := range adaptertest.AttributeColumns() {
+		f := Field{Name: name}
+		switch example.(type) {
+		case string:
+			f.Type = "String"
+		case int64:
+			f.Type = "Int"
+		case bool:
+			f.Type = "Boolean"
+		case float64:
+			f.Type = "Float"
+		default:
+			panic("sqlauthtest: no Prisma type for the suite's attribute " + name)
+		}
+		fields = append(fields, f)
+	}
+	slices.SortFunc(fields, func(a, b Field) int { return strings.Compare(a.Name, b.Name) })
+	return fields
+}()
+
+// columns returns the column definitions Prisma creates for fields, with
+// identifiers quoted in d's syntax. Fields of types the connector does not
+// support are left out.
+func (d Database) columns(fields []Field) []string {
+	syntax := d.Dialect.Syntax()
+	var out []string
+	for _, f := range fields {
+		typ, ok := d.Prisma.Types[f.Type]
+		if !ok {
+			continue
+		}
+		q := syntax.IdentifierQuote
+		def := q + strings.ReplaceAll(f.Name, q, q+q) + q + " " + typ
+		if f.Required {
+			def += " NOT NULL"
+		}
+		switch f.Default {
+		case "":
+		case "now()":
+			def += " DEFAULT " + d.Prisma.Now
+		default:
+			def += " DEFAULT " + f.Default
+		}
+		out = append(out, def)
+	}
+	return out
+}
+
+// OpenPrisma returns an adapter over a fresh store holding the seed's
+// tables as Prisma Migrate creates them, with fields as AuthUser's custom
+// fields, and the foreign keys unless opts.NoForeignKeys. It skips t when
+// the dialect's test file describes no Prisma schema.
+func (d Database) OpenPrisma(t testing.TB, fields []Field, opts sqlauth.Options) (*sqlauth.Adapter, Store) {
+	t.Helper()
+	if d.Prisma.Tables == nil {
+		t.Skip("no Prisma schema for this database")
+	}
+	store := d.NewStore(t)
+	ctx := Context(t)
+	for _, stmt := range d.Prisma.Tables(d.columns(fields), !opts.NoForeignKeys) {
+		_, err := store.DB.ExecContext(ctx, stmt)
+		require.NoError(t, err, "%s", stmt)
+	}
+	a, err := d.New(ctx, store.DB, opts)
+	require.NoError(t, err)
+	require.NoError(t, a.CheckSchema(ctx))
+	return a, store
+}
+
+// PrismaConformance runs the conformance suite, in both modes, on the
+// seed's tables as Prisma creates them, with a column for each attribute
+// the suite uses. Every subtest applies: with adaptertest.Options the
+// suite expects the columns a user was not given to read as nil, and uses
+// ids as long as the id columns hold (on MySQL, Prisma's VARCHAR(191)
+// holds neither auth.MaxIDLength bytes nor Lucia's 260-byte e-mail key,
+// which Lucia cannot store there either).
+func PrismaConformance(t *testing.T, d Database) {
+	for _, m := range Modes {
+		t.Run(m.Name, func(t *testing.T) {
+			adaptertest.RunWith(t, func(t *testing.T) auth.Adapter {
+				a, _ := d.OpenPrisma(t, suiteFields, sqlauth.Options{NoForeignKeys: m.NoForeignKeys})
+				return a
+			}, adaptertest.Options{AttributeColumns: true, MaxIDChars: d.Prisma.IDChars})
+		})
+	}
+}
+
+// ColumnLines formats column definitions for a CREATE TABLE: one per line,
+// tab-indented, each followed by a comma.
+func ColumnLines(columns []string) string {
+	var b strings.Builder
+	for _, c := range columns {
+		b.WriteString("\t" + c + ",\n")
+	}
+	return b.String()
+}

@@ -1,0 +1,252 @@
+package sqlauth
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/luciago/mongoauth/auth"
+)
+
+// userTable is the shape of the user table as the adapter last learned it:
+// the JSON column, or attribute columns with the statements that read them.
+type userTable struct {
+	// columns are the attribute columns in table order; nil for the JSON
+	// column.
+	columns []Column
+	index   map[string]int // attribute name → position in columns
+
+	get, getSessionAndUser string
+}
+
+// jsonUsers is the JSON shape, whose statements are in Adapter.st.
+var jsonUsers = &userTable{}
+
+func (u *userTable) json() bool { return u.columns == nil }
+
+// users returns the user table's shape, looking at the table when it has
+// not yet (see AttributeStorage).
+func (a *Adapter) users(ctx context.Context) (*userTable, error) {
+	if a.schema.Attributes == AttributesJSON {
+		return jsonUsers, nil
+	}
+	if u := a.userShape.Load(); u != nil {
+		return u, nil
+	}
+	return a.inspectUsers(ctx)
+}
+
+// inspectUsers reads the user table's columns and remembers its shape.
+func (a *Adapter) inspectUsers(ctx context.Context) (*userTable, error) {
+	var cols []Column
+	err := a.retry(ctx, func() (err error) {
+		cols, err = a.dialect.Columns(ctx, a.db, a.schema.Users)
+		return err
+	})
+	if err != nil {
+		return nil, a.wrap(ctx, "read the columns of "+a.schema.Users.String(), err)
+	}
+	u, err := a.newUserTable(cols)
+	if err != nil {
+		return nil, err
+	}
+	a.userShape.Store(u)
+	return u, nil
+}
+
+// newUserTable makes the shape of a user table with columns cols.
+func (a *Adapter) newUserTable(cols []Column) (*userTable, error) {
+	fail := func(reason string, args ...any) error {
+		return &SchemaError{Table: a.schema.Users.String(), Reason: fmt.Sprintf(reason, args...)}
+	}
+	if len(cols) == 0 {
+		return nil, fail("missing")
+	}
+	i := slices.IndexFunc(cols, func(c Column) bool { return c.Name == "id" })
+	if i < 0 {
+		return nil, fail("no id column")
+	}
+	attrs := slices.Delete(slices.Clone(cols), i, i+1)
+	if a.schema.Attributes == DetectAttributes && slices.ContainsFunc(attrs, func(c Column) bool { return c.Name == "attributes" }) {
+		return jsonUsers, nil
+	}
+	u := &userTable{columns: attrs, index: make(map[string]int, len(attrs))}
+	names := []string{"id"}
+	for i, c := range attrs {
+		if c.Type == UnsupportedColumn {
+			return nil, fail("column %s has type %s, which no attribute maps to (text, integer, boolean, float, decimal, time, bytes or JSON)", c.Name, c.DatabaseType)
+		}
+		if err := auth.CheckAttributes(map[string]any{c.Name: nil}); err != nil {
+			return nil, fail("column %q cannot be an attribute: %v", c.Name, err)
+		}
+		u.index[c.Name] = i
+		names = append(names, quoteColumn(a.syntax, c.Name))
+	}
+	users, sessions := a.schema.Users.Quoted(a.syntax), a.schema.Sessions.Quoted(a.syntax)
+	u.get = a.syntax.Bind("SELECT " + strings.Join(names, ", ") + " FROM " + users + " WHERE id = ?")
+	u.getSessionAndUser = a.syntax.Bind("SELECT s.id, s.user_id, s.active_expires, s.idle_expires, u." + strings.Join(names, ", u.") +
+		" FROM " + sessions + " s JOIN " + users + " u ON u.id = s.user_id WHERE s.id = ?")
+	return u, nil
+}
+
+// quoteColumn quotes a column name read from the database, which need not
+// be a plain identifier.
+func quoteColumn(s Syntax, name string) string {
+	q := s.IdentifierQuote
+	return q + strings.ReplaceAll(name, q, q+q) + q
+}
+
+// scanUser reads a row of u.get: the id, then the attribute columns.
+func (a *Adapter) scanUser(u *userTable, row scanner, dest ...any) (auth.UserRecord, error) {
+	values := make([]any, len(u.columns)+1)
+	for i := range values {
+		dest = append(dest, &values[i])
+	}
+	if err := row.Scan(dest...); err != nil {
+		return auth.UserRecord{}, err
+	}
+	id, ok := values[0].(string)
+	if b, isBytes := values[0].([]byte); isBytes {
+		id, ok = string(b), true
+	}
+	if !ok {
+		return auth.UserRecord{}, &DataError{Table: a.schema.Users.String(), Column: "id", Reason: fmt.Sprintf("id is %T", values[0])}
+	}
+	rec := auth.UserRecord{ID: id, Attributes: make(map[string]any, len(u.columns))}
+	for i, c := range u.columns {
+		v, err := attributeValue(c, values[i+1])
+		if err != nil {
+			return auth.UserRecord{}, &DataError{Table: a.schema.Users.String(), ID: id, Column: c.Name, Reason: err.Error()}
+		}
+		rec.Attributes[c.Name] = v
+	}
+	return rec, nil
+}
+
+// readUser reads one user in the shape u.
+func (a *Adapter) readUser(ctx context.Context, q querier, u *userTable, userID string) (auth.UserRecord, error) {
+	if u.json() {
+		return a.getUser(ctx, q, a.st.getUser, userID)
+	}
+	rec, err := a.scanUser(u, q.QueryRowContext(ctx, u.get, userID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return auth.UserRecord{}, auth.ErrNotFound
+	}
+	var de *DataError
+	if err != nil && !errors.As(err, &de) {
+		return auth.UserRecord{}, a.wrap(ctx, "get user", err)
+	}
+	return rec, err
+}
+
+// columnValues checks attrs against the columns and returns the quoted
+// names of the columns they set with the values to bind, in table order.
+// An insert must also set every column that is neither optional nor
+// generated.
+func (a *Adapter) columnValues(u *userTable, attrs map[string]any, insert bool) (names []string, values []any, err error) {
+	given := make([]bool, len(u.columns))
+	for _, name := range slices.Sorted(maps.Keys(attrs)) {
+		i, ok := u.index[name]
+		if !ok {
+			return nil, nil, &auth.InputError{Field: "attribute", Name: name,
+				Reason: fmt.Sprintf("table %s has no column of that name", a.schema.Users)}
+		}
+		given[i] = true
+	}
+	for i, c := range u.columns {
+		if !given[i] {
+			if insert && !c.Optional && !c.Generated {
+				return nil, nil, &auth.InputError{Field: "attribute", Name: c.Name, Reason: "missing: column is NOT NULL without a default"}
+			}
+			continue
+		}
+		v, err := columnValue(c, attrs[c.Name], a.syntax)
+		if err != nil {
+			return nil, nil, err
+		}
+		names = append(names, quoteColumn(a.syntax, c.Name))
+		values = append(values, v)
+	}
+	return names, values, nil
+}
+
+// insertUser returns the statement, with its arguments, that inserts a
+// user with plain attributes attrs.
+func (a *Adapter) insertUser(ctx context.Context, userID string, attrs map[string]any) (string, []any, error) {
+	u, err := a.users(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	if u.json() {
+		encoded, err := encodeAttributes(attrs)
+		return a.st.insertUser, []any{userID, encoded}, err
+	}
+	names, values, err := a.columnValues(u, attrs, true)
+	if err != nil {
+		return "", nil, err
+	}
+	names = append([]string{"id"}, names...)
+	query := "INSERT INTO " + a.schema.Users.Quoted(a.syntax) + " (" + strings.Join(names, ", ") +
+		") VALUES (?" + strings.Repeat(", ?", len(names)-1) + ")"
+	return a.syntax.Bind(query), append([]any{userID}, values...), nil
+}
+
+// updateUserColumns is UpdateUser for attribute columns: one UPDATE of the
+// named columns, then the row as stored, in one transaction. Columns not
+// named are not written, so concurrent updates of different attributes
+// all survive without a read-modify-write.
+func (a *Adapter) updateUserColumns(ctx context.Context, u *userTable, userID string, attrs map[string]any) (auth.UserRecord, error) {
+	names, values, err := a.columnValues(u, attrs, false)
+	if err != nil {
+		return auth.UserRecord{}, err
+	}
+	query := a.syntax.Bind("UPDATE " + a.schema.Users.Quoted(a.syntax) + " SET " + strings.Join(names, " = ?, ") + " = ? WHERE id = ?")
+	var updated auth.UserRecord
+	err = a.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, query, append(values, userID)...); err != nil {
+			return a.wrap(ctx, "update user", err)
+		}
+		rec, err := a.readUser(ctx, tx, u, userID)
+		updated = rec
+		return notFoundAs(err, auth.ErrInvalidUserID)
+	})
+	return updated, err
+}
+
+// getSessionAndUserColumns is GetSessionAndUser for attribute columns.
+func (a *Adapter) getSessionAndUserColumns(ctx context.Context, u *userTable, sessionID string) (auth.SessionRecord, auth.UserRecord, error) {
+	var s auth.SessionRecord
+	var rec auth.UserRecord
+	err := a.retry(ctx, func() error {
+		var err error
+		rec, err = a.scanUser(u, a.db.QueryRowContext(ctx, u.getSessionAndUser, sessionID),
+			&s.ID, &s.UserID, &s.ActiveExpires, &s.IdleExpires)
+		var de *DataError
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return auth.ErrNotFound
+		case err != nil && !errors.As(err, &de):
+			return a.wrap(ctx, "get session and user", err)
+		}
+		return err
+	})
+	if err != nil {
+		return auth.SessionRecord{}, auth.UserRecord{}, err
+	}
+	return s, rec, nil
+}
+
+// UserColumns returns the attribute columns of the user table, looking at
+// the table if the adapter has not yet; none when attributes are kept in
+// the JSON column. See AttributeStorage.
+func (a *Adapter) UserColumns(ctx context.Context) ([]Column, error) {
+	u, err := a.users(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(u.columns), nil
+}
