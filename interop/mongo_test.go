@@ -17,6 +17,7 @@ func TestMain(m *testing.M) { os.Exit(mongotest.Main(m)) }
 // TestLuciaMongoose shares a MongoDB database between lucia-auth 1.8.0 on
 // @lucia-auth/adapter-mongoose 2.0.0 (mongoose 7) and mongoauth.
 func TestLuciaMongoose(t *testing.T) {
+	t.Parallel()
 	requireNode(t)
 	db := mongotest.Database(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)

@@ -59,7 +59,14 @@ if (adapterName === "mongoose") {
 	});
 	await pool.query("SELECT 1");
 	adapter = pgAdapter(pool);
-	close = () => pool.end();
+	// The adapter's setUser with a key checks a client out of the pool
+	// for its transaction and never returns it (and runs the inserts on
+	// the pool, outside that transaction): each sign-up keeps one client,
+	// so pool.end() would wait forever. Close what is idle and let the
+	// exit below drop the rest.
+	close = () => {
+		pool.end();
+	};
 } else {
 	throw new Error(`LUCIA_ADAPTER must be mongoose or postgresql, not ${adapterName}`);
 }
@@ -117,3 +124,4 @@ for await (const line of readline.createInterface({ input: process.stdin })) {
 	}
 }
 await close();
+process.exit(0);
