@@ -2,6 +2,7 @@ package interop_test
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -223,6 +224,18 @@ func runScenarios(t *testing.T, ctx context.Context, s *sides) {
 		goKey, err := s.shared.UseKey(ctx, "username", "finn", "")
 		require.NoError(t, err)
 		assert.Equal(t, u.UserID, goKey.UserID)
+	})
+
+	t.Run("LongKeyID", func(t *testing.T) {
+		// An e-mail key of a 254-byte address: a 260-byte key id, which
+		// Lucia stores without a limit.
+		address := strings.Repeat("a", 64) + "@" + strings.Repeat("b", 184) + ".test"
+		require.Len(t, address, 254)
+		var u jsUser
+		s.js.must(&u, "createUser", "email", address, nil, map[string]any{"username": "ivan"})
+		key, err := s.shared.UseKey(ctx, "email", address, "")
+		require.NoError(t, err)
+		assert.Equal(t, u.UserID, key.UserID)
 	})
 
 	t.Run("PasswordChangedByNFKC", func(t *testing.T) {
