@@ -191,11 +191,10 @@ func (a *Adapter) decodeUser(userID string, raw []byte) (auth.UserRecord, error)
 // checked against its column first (see Column).
 //
 // In the JSON column, attribute values read back as the types
-// auth.UserRecord promises: every
-// integer type as int64, float32 and float64 as float64 (whole numbers
-// too), time.Time in UTC with its full precision, []byte, slices and arrays
-// as []any, string-keyed maps as map[string]any, pointers as what they
-// point to. Values outside these (structs, channels, unsigned integers
+// auth.UserRecord promises: every integer type as int64, float32 and
+// float64 as float64 (whole numbers too), time.Time in UTC with its full
+// precision, []byte, slices and arrays as []any, string-keyed maps as
+// map[string]any, pointers as what they point to. Values outside these (structs, channels, unsigned integers
 // beyond int64, strings that are not UTF-8 or contain NUL, nesting deeper
 // than 64 levels) are refused with an *auth.InputError before anything is
 // written.

@@ -18,9 +18,16 @@ func TestOptionsSchema(t *testing.T) {
 	assert.Equal(t, "app.User", s.Users.String())
 	assert.False(t, s.ForeignKeys)
 
+	s, err = Options{Attributes: AttributesInColumns}.schema()
+	require.NoError(t, err)
+	assert.Equal(t, AttributesInColumns, s.Attributes)
+	assert.Empty(t, s.JSONColumn("attributes JSON"), "CreateTables leaves the attribute columns to the application")
+	assert.Equal(t, "AttributesInColumns", s.Attributes.String())
+
 	for _, bad := range []Options{
 		{UserTable: "a b"}, {UserTable: "1a"}, {UserTable: "a.b.c"}, {UserTable: ".a"}, {UserTable: "a."},
 		{UserTable: "é"}, {UserTable: `a"b`}, {UserTable: "a`b"}, {KeyTable: "auth_user"},
+		{Attributes: AttributesInColumns + 1}, {Attributes: -1},
 	} {
 		_, err := bad.schema()
 		assert.Error(t, err, "%+v", bad)

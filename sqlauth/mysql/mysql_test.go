@@ -128,3 +128,5 @@ var prisma = sqlauthtest.Prisma{
 func TestPrismaAdapter(t *testing.T) { sqlauthtest.PrismaRun(t, database(t)) }
 
 func TestPrismaConformance(t *testing.T) { sqlauthtest.PrismaConformance(t, database(t)) }
+
+func BenchmarkPrisma(b *testing.B) { sqlauthtest.PrismaBenchmark(b, database(b)) }

@@ -23,3 +23,5 @@ func TestDocumentedDDL(t *testing.T) { sqlauthtest.DocumentsDDL(t, "postgres.go"
 func TestPrismaAdapter(t *testing.T) { sqlauthtest.PrismaRun(t, database(t)) }
 
 func TestPrismaConformance(t *testing.T) { sqlauthtest.PrismaConformance(t, database(t)) }
+
+func BenchmarkPrisma(b *testing.B) { sqlauthtest.PrismaBenchmark(b, database(b)) }

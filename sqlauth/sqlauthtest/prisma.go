@@ -1,6 +1,7 @@
 package sqlauthtest
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -145,4 +146,42 @@ func ColumnLines(columns []string) string {
 		b.WriteString("\t" + c + ",\n")
 	}
 	return b.String()
+}
+
+// PrismaBenchmark compares the two user-table shapes on the calls that
+// read and write users: GetSessionAndUser (every authenticated request) and
+// SetUser, with the same attributes in the JSON column (CreateTables'
+// tables) and in columns (Prisma's).
+func PrismaBenchmark(b *testing.B, d Database) {
+	attrs := map[string]any{"username": "bench", "age": int64(40), "admin": false, "score": 1.5}
+	for _, shape := range []struct {
+		name string
+		open func(b *testing.B) *sqlauth.Adapter
+	}{
+		{"JSON", func(b *testing.B) *sqlauth.Adapter { a, _ := d.Open(b, sqlauth.Options{}); return a }},
+		{"Columns", func(b *testing.B) *sqlauth.Adapter { a, _ := d.OpenPrisma(b, suiteFields, sqlauth.Options{}); return a }},
+	} {
+		b.Run(shape.name, func(b *testing.B) {
+			a := shape.open(b)
+			ctx := Context(b)
+			user(b, a, "bench", attrs)
+			require.NoError(b, a.SetSession(ctx, auth.SessionRecord{ID: "bench-session", UserID: "bench", ActiveExpires: 1, IdleExpires: 2}))
+			b.Run("GetSessionAndUser", func(b *testing.B) {
+				for b.Loop() {
+					if _, _, err := a.GetSessionAndUser(ctx, "bench-session"); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			n := 0 // outside: -count runs SetUser again on the same tables
+			b.Run("SetUser", func(b *testing.B) {
+				for b.Loop() {
+					n++
+					if err := a.SetUser(ctx, auth.UserRecord{ID: fmt.Sprint("u-", n), Attributes: attrs}, nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
 }

@@ -158,3 +158,5 @@ func TestPrismaRowsOnSQLite(t *testing.T) {
 	assert.Equal(t, "admin", de.Column)
 	assert.Equal(t, "odd", de.ID)
 }
+
+func BenchmarkPrisma(b *testing.B) { sqlauthtest.PrismaBenchmark(b, database) }
