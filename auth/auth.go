@@ -57,7 +57,10 @@ type Config struct {
 	// PasswordHasher hashes and verifies key passwords. The default is
 	// &Argon2id{}: argon2id with OWASP's parameters for new hashes, and
 	// verification of Lucia's scrypt hashes, which are replaced by argon2id
-	// hashes at the next successful login.
+	// hashes at the next successful login. An application sharing its
+	// database with a Lucia v1 JavaScript application sets LuciaScrypt{}
+	// instead: only hashes Lucia can verify are written, and no stored hash
+	// is replaced.
 	PasswordHasher PasswordHasher
 
 	// KeepDeadSessions turns off Lucia's automatic database cleanup. By

@@ -35,19 +35,28 @@ func RandomID(n int) string {
 
 // randomIDFrom draws from r by rejection sampling; see unbiasedLimit.
 func randomIDFrom(r io.Reader, n int) (string, error) {
+	return randomStringFrom(r, IDAlphabet, n)
+}
+
+// randomStringFrom draws n characters of alphabet (at most 256 ASCII
+// characters) from r, rejecting bytes at or above the largest multiple of
+// len(alphabet), as unbiasedLimit does for IDAlphabet.
+func randomStringFrom(r io.Reader, alphabet string, n int) (string, error) {
+	limit := 256 - 256%len(alphabet)
 	id := make([]byte, 0, n)
-	// 256/252 of n bytes are needed on average; read a little more so that
-	// one read is almost always enough.
+	// 256/limit of n bytes are needed on average (256/252 for IDAlphabet,
+	// 256/248 for Lucia's 62 characters); read a little more so that one
+	// read is almost always enough.
 	buf := make([]byte, n+n/8+4)
 	for len(id) < n {
 		if _, err := io.ReadFull(r, buf); err != nil {
 			return "", fmt.Errorf("auth: reading random bytes: %w", err)
 		}
 		for _, b := range buf {
-			if int(b) >= unbiasedLimit {
+			if int(b) >= limit {
 				continue
 			}
-			id = append(id, IDAlphabet[int(b)%len(IDAlphabet)])
+			id = append(id, alphabet[int(b)%len(alphabet)])
 			if len(id) == n {
 				break
 			}

@@ -147,3 +147,34 @@ func FuzzParsePasswordHash(f *testing.F) {
 		}
 	})
 }
+
+// TestLuciaSaltIsUnbiased: with every byte value once, each of Lucia's 62
+// characters comes out exactly 4 times, and the 8 bytes from 248 up, which
+// would favour the first 8 characters, are rejected.
+func TestLuciaSaltIsUnbiased(t *testing.T) {
+	if len(luciaAlphabet) != 62 {
+		t.Fatalf("luciaAlphabet has %d characters", len(luciaAlphabet))
+	}
+	all := make([]byte, 256)
+	for i := range all {
+		all[i] = byte(i)
+	}
+	// Rejected padding, in case the function reads ahead.
+	salt, err := randomStringFrom(bytes.NewReader(append(all, bytes.Repeat([]byte{255}, 256)...)), luciaAlphabet, 248)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range luciaAlphabet {
+		if n := strings.Count(salt, string(c)); n != 4 {
+			t.Errorf("%q appears %d times, want 4", c, n)
+		}
+	}
+	rejected := append(all[248:], bytes.Repeat([]byte{5}, 64)...)
+	salt, err = randomStringFrom(bytes.NewReader(rejected), luciaAlphabet, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if salt != strings.Repeat("f", 16) {
+		t.Errorf("salt = %q, want only characters of byte 5", salt)
+	}
+}

@@ -2,7 +2,11 @@ package auth
 
 import (
 	"context"
+	"crypto/subtle"
 	"strings"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/text/unicode/norm"
 )
 
 // PasswordHasher hashes key passwords and verifies them against stored
@@ -80,4 +84,27 @@ func parsePasswordHash(hash string) (parsedHash, error) {
 		return parsedHash{}, &HashFormatError{Reason: "unknown PHC algorithm"}
 	}
 	return parseScrypt(hash)
+}
+
+// verifyPassword checks password against a stored hash in any format the
+// built-in hashers know: argon2id (with the hash's own parameters), Lucia's
+// two scrypt formats, and bcrypt, which gives ErrOutdatedPassword.
+func verifyPassword(ctx context.Context, hash, password string) (bool, error) {
+	parsed, err := parsePasswordHash(hash)
+	if err != nil {
+		return false, err
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	switch parsed.format {
+	case formatArgon2id:
+		p := parsed.argon2
+		key := argon2.IDKey([]byte(norm.NFKC.String(password)), parsed.salt, p.iterations, p.memory, p.parallelism, p.keyLength)
+		return subtle.ConstantTimeCompare(key, parsed.key) == 1, nil
+	case formatScrypt, formatLegacyScrypt:
+		return verifyScrypt(parsed, password), nil
+	default: // formatBcrypt
+		return false, ErrOutdatedPassword
+	}
 }

@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
 	"strconv"
@@ -44,7 +43,9 @@ import (
 //
 // NeedsRehash is true for every hash but an argon2id hash with exactly this
 // hasher's parameters, so the first successful login after a migration or a
-// parameter change stores a new hash.
+// parameter change stores a new hash. From then on a Lucia application can
+// no longer verify that user's password; while one shares the database, use
+// LuciaScrypt instead.
 //
 // The zero value uses the defaults. Hashes with parameters beyond the limits
 // below are refused by Hash and reported as malformed by Verify, so that a
@@ -145,23 +146,7 @@ func (h *Argon2id) Hash(ctx context.Context, password string) (string, error) {
 // Verify checks password against an argon2id hash or one of Lucia's
 // formats; see Argon2id.
 func (h *Argon2id) Verify(ctx context.Context, hash, password string) (bool, error) {
-	parsed, err := parsePasswordHash(hash)
-	if err != nil {
-		return false, err
-	}
-	if err := ctx.Err(); err != nil {
-		return false, err
-	}
-	switch parsed.format {
-	case formatArgon2id:
-		p := parsed.argon2
-		key := argon2.IDKey([]byte(norm.NFKC.String(password)), parsed.salt, p.iterations, p.memory, p.parallelism, p.keyLength)
-		return subtle.ConstantTimeCompare(key, parsed.key) == 1, nil
-	case formatScrypt, formatLegacyScrypt:
-		return verifyScrypt(parsed, password), nil
-	default: // formatBcrypt
-		return false, ErrOutdatedPassword
-	}
+	return verifyPassword(ctx, hash, password)
 }
 
 // NeedsRehash is true unless hash is argon2id with h's parameters.

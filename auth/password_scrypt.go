@@ -54,14 +54,20 @@ func parseScrypt(hash string) (parsedHash, error) {
 // hashed fixes that and changes nothing for other passwords.) The older
 // format never normalized, so the password is checked as typed.
 func verifyScrypt(p parsedHash, password string) bool {
-	blockSize := scryptBlockSizeOld
 	if p.format == formatScrypt {
-		blockSize = scryptBlockSize
 		password = norm.NFKC.String(password)
 	}
-	key, err := scrypt.Key([]byte(password), p.salt, scryptN, blockSize, scryptP, scryptKeyLength)
-	if err != nil { // only for invalid parameters, and these are constants
-		return false
+	key, err := scryptKey(p.format, password, p.salt)
+	return err == nil && subtle.ConstantTimeCompare(key, p.key) == 1
+}
+
+// scryptKey derives the key of one of Lucia's scrypt formats from a
+// password exactly as given and a salt. It fails only for invalid
+// parameters, and these are constants.
+func scryptKey(format hashFormat, password string, salt []byte) ([]byte, error) {
+	blockSize := scryptBlockSizeOld
+	if format == formatScrypt {
+		blockSize = scryptBlockSize
 	}
-	return subtle.ConstantTimeCompare(key, p.key) == 1
+	return scrypt.Key([]byte(password), salt, scryptN, blockSize, scryptP, scryptKeyLength)
 }

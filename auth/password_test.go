@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"regexp"
 	"sync/atomic"
@@ -34,33 +35,39 @@ func readVectors(t *testing.T, file string) []hashVector {
 }
 
 // TestLuciaScryptVectors checks hashes made by Node's scrypt in Lucia's
-// two formats (testdata/scrypt_vectors.js).
+// two formats (testdata/scrypt_vectors.js), with both hashers: the default
+// wants them replaced, LuciaScrypt keeps them.
 func TestLuciaScryptVectors(t *testing.T) {
 	ctx := context.Background()
-	h := &auth.Argon2id{}
 	changed := 0
 	for _, v := range readVectors(t, "testdata/scrypt_vectors.json") {
 		if v.ChangedByNFKC {
 			changed++
 		}
-		t.Run(v.Format+"/"+v.Note, func(t *testing.T) {
-			t.Parallel()
-			ok, err := h.Verify(ctx, v.Hash, v.Password)
-			require.NoError(t, err)
-			assert.True(t, ok, "the password as typed")
-			ok, err = h.Verify(ctx, v.Hash, v.Password+"x")
-			require.NoError(t, err)
-			assert.False(t, ok, "a wrong password")
-			assert.True(t, h.NeedsRehash(v.Hash), "scrypt hashes are replaced")
-			if !v.ChangedByNFKC {
-				return
-			}
-			ok, err = h.Verify(ctx, v.Hash, v.NFKC)
-			require.NoError(t, err)
-			// "s2" hashed the NFKC form, so both spellings match; the older
-			// format hashed the password as typed, so only that matches.
-			assert.Equal(t, v.Format == "s2", ok, "the NFKC form of the password")
-		})
+		for _, hc := range []struct {
+			h           auth.PasswordHasher
+			needsRehash bool
+		}{{&auth.Argon2id{}, true}, {auth.LuciaScrypt{}, false}} {
+			t.Run(fmt.Sprintf("%T/%s/%s", hc.h, v.Format, v.Note), func(t *testing.T) {
+				t.Parallel()
+				h := hc.h
+				ok, err := h.Verify(ctx, v.Hash, v.Password)
+				require.NoError(t, err)
+				assert.True(t, ok, "the password as typed")
+				ok, err = h.Verify(ctx, v.Hash, v.Password+"x")
+				require.NoError(t, err)
+				assert.False(t, ok, "a wrong password")
+				assert.Equal(t, hc.needsRehash, h.NeedsRehash(v.Hash), "NeedsRehash")
+				if !v.ChangedByNFKC {
+					return
+				}
+				ok, err = h.Verify(ctx, v.Hash, v.NFKC)
+				require.NoError(t, err)
+				// "s2" hashed the NFKC form, so both spellings match; the older
+				// format hashed the password as typed, so only that matches.
+				assert.Equal(t, v.Format == "s2", ok, "the NFKC form of the password")
+			})
+		}
 	}
 	assert.Equal(t, 2, changed, "the vectors include a password NFKC changes, in both formats")
 }
@@ -72,14 +79,17 @@ func TestArgon2idVectors(t *testing.T) {
 	vectors := readVectors(t, "testdata/argon2_vectors.json")
 	for _, v := range vectors {
 		t.Run(v.Note, func(t *testing.T) {
-			for _, password := range []string{v.Password, v.NFKC} {
-				ok, err := (&auth.Argon2id{}).Verify(ctx, v.Hash, password)
+			for _, h := range []auth.PasswordHasher{&auth.Argon2id{}, auth.LuciaScrypt{}} {
+				for _, password := range []string{v.Password, v.NFKC} {
+					ok, err := h.Verify(ctx, v.Hash, password)
+					require.NoError(t, err)
+					assert.True(t, ok, "%T %q", h, password)
+				}
+				ok, err := h.Verify(ctx, v.Hash, "wrong")
 				require.NoError(t, err)
-				assert.True(t, ok, "%q", password)
+				assert.False(t, ok, "%T", h)
 			}
-			ok, err := (&auth.Argon2id{}).Verify(ctx, v.Hash, "wrong")
-			require.NoError(t, err)
-			assert.False(t, ok)
+			assert.False(t, auth.LuciaScrypt{}.NeedsRehash(v.Hash), "LuciaScrypt never downgrades argon2id")
 		})
 	}
 	assert.False(t, (&auth.Argon2id{}).NeedsRehash(vectors[0].Hash), "a hash with the default parameters is current")
@@ -110,9 +120,16 @@ func TestArgon2idHash(t *testing.T) {
 	var hfe *auth.HashFormatError
 	require.ErrorAs(t, err, &hfe, "parameters beyond the limits are refused")
 
-	canceled, cancel := context.WithCancel(ctx)
+	requireCanceledContextStops(t, h, hash)
+}
+
+// requireCanceledContextStops checks that Hash and Verify give up on a
+// cancelled context.
+func requireCanceledContextStops(t *testing.T, h auth.PasswordHasher, hash string) {
+	t.Helper()
+	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err = h.Hash(canceled, "pw")
+	_, err := h.Hash(canceled, "pw")
 	require.ErrorIs(t, err, context.Canceled)
 	_, err = h.Verify(canceled, hash, "pw")
 	require.ErrorIs(t, err, context.Canceled)
@@ -120,26 +137,27 @@ func TestArgon2idHash(t *testing.T) {
 
 func TestVerifyRefusesWhatItCannotCheck(t *testing.T) {
 	ctx := context.Background()
-	h := auth.InsecureFastHasher()
-	for _, bcrypt := range []string{
-		"$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
-		"$2b$12$abcdefghijklmnopqrstuu",
-		"$2y$04$whatever",
-	} {
-		_, err := h.Verify(ctx, bcrypt, "pw")
-		require.ErrorIs(t, err, auth.ErrOutdatedPassword, bcrypt)
-	}
-	for _, malformed := range []string{
-		"", "plain", "a:b:c:d", "s3:salt:00", "s2::" + hex128, "s2:salt:abc",
-		"$argon2i$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
-		"$argon2id$v=16$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
-		"$argon2id$v=19$m=4194304,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
-		"$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNoaGFzaA",
-	} {
-		_, err := h.Verify(ctx, malformed, "pw")
-		var hfe *auth.HashFormatError
-		require.ErrorAs(t, err, &hfe, "%q", malformed)
-		assert.NotContains(t, err.Error(), "c2FsdHNhbHQ", "the hash is not quoted in the error")
+	for _, h := range []auth.PasswordHasher{auth.InsecureFastHasher(), auth.LuciaScrypt{}} {
+		for _, bcrypt := range []string{
+			"$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
+			"$2b$12$abcdefghijklmnopqrstuu",
+			"$2y$04$whatever",
+		} {
+			_, err := h.Verify(ctx, bcrypt, "pw")
+			require.ErrorIs(t, err, auth.ErrOutdatedPassword, "%T %s", h, bcrypt)
+		}
+		for _, malformed := range []string{
+			"", "plain", "a:b:c:d", "s3:salt:00", "s2::" + hex128, "s2:salt:abc",
+			"$argon2i$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+			"$argon2id$v=16$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+			"$argon2id$v=19$m=4194304,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+			"$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNoaGFzaA",
+		} {
+			_, err := h.Verify(ctx, malformed, "pw")
+			var hfe *auth.HashFormatError
+			require.ErrorAs(t, err, &hfe, "%T %q", h, malformed)
+			assert.NotContains(t, err.Error(), "c2FsdHNhbHQ", "the hash is not quoted in the error")
+		}
 	}
 }
 
