@@ -3,6 +3,9 @@ package postgres_test
 import (
 	"context"
 	"database/sql"
+	"github.com/luciago/mongoauth/sqlauth"
+	"github.com/stretchr/testify/assert"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -21,6 +24,9 @@ func database(t testing.TB) sqlauthtest.Database {
 		NewStore: func(t testing.TB) sqlauthtest.Store { return newStore(t, admin, dsn) },
 		New:      postgres.New,
 		Dialect:  postgres.Dialect{},
+		// An expression index on the JSON column, named as PostgreSQL
+		// would name a UNIQUE constraint.
+		UniqueAttribute: []string{"CREATE UNIQUE INDEX auth_user_%[1]s_key ON auth_user ((attributes->>'%[1]s'))"},
 	}
 }
 
@@ -55,3 +61,28 @@ func TestAdapter(t *testing.T) { sqlauthtest.Run(t, database(t)) }
 func BenchmarkAdapter(b *testing.B) { sqlauthtest.Benchmark(b, database(b)) }
 
 func TestDocumentedDDL(t *testing.T) { sqlauthtest.DocumentsDDL(t, "postgres.go", postgres.Dialect{}) }
+
+// TestPrimaryKeyOfLongTableName checks the name the dialect expects for a
+// primary key against the server's, for a table name PostgreSQL shortens
+// to fit it, and that another unique index is a duplicate value.
+func TestPrimaryKeyOfLongTableName(t *testing.T) {
+	db := database(t).NewStore(t).DB
+	ctx := sqlauthtest.Context(t)
+	long := strings.Repeat("t", 63)
+	for _, stmt := range []string{
+		"CREATE TABLE " + long + " (id TEXT PRIMARY KEY, email TEXT UNIQUE)",
+		"INSERT INTO " + long + " VALUES ('1', 'a')",
+	} {
+		_, err := db.ExecContext(ctx, stmt)
+		require.NoError(t, err, stmt)
+	}
+	_, err := db.ExecContext(ctx, "INSERT INTO "+long+" VALUES ('1', 'b')")
+	require.Error(t, err)
+	assert.Equal(t, sqlauth.UniqueViolation, postgres.Dialect{}.Classify(err), "%v", err)
+
+	_, err = db.ExecContext(ctx, "INSERT INTO "+long+" VALUES ('2', 'a')")
+	require.Error(t, err)
+	assert.Equal(t, sqlauth.DuplicateValue, postgres.Dialect{}.Classify(err), "%v", err)
+	index, _ := postgres.Dialect{}.UniqueIndex(err)
+	assert.Contains(t, index, "email")
+}
