@@ -1,6 +1,8 @@
 package mongoauth
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -42,7 +44,8 @@ type DocumentError struct {
 	// Record is "user", "session" or "key".
 	Record string
 	// ID is the document's _id as extended JSON (a session id is a secret,
-	// so Error prints only its first characters).
+	// so Error prints only its first characters and a digest; see
+	// Finding.Sample).
 	ID string
 	// Field is the offending field.
 	Field string
@@ -58,13 +61,22 @@ func (e *DocumentError) Error() string {
 	return fmt.Sprintf("mongoauth: cannot read %s document %s: field %q: %s", e.Record, id, e.Field, e.Reason)
 }
 
-// shortSessionID keeps the first characters of a session id, enough to find
-// the document, too few to use it: a session id is a bearer secret.
+// shortSessionID shows a session id in reports and errors: a session id is
+// a bearer secret, so only its first six characters are shown, followed by
+// the first 8 hex digits of the SHA-256 of the whole id, so that ids with
+// the same beginning stay apart and the document can be found again, for
+// instance in mongosh:
+//
+//	db.auth_session.find({_id: /^abc123/}).toArray().filter(s =>
+//		require("crypto").createHash("sha256").update(s._id).digest("hex").startsWith("1a2b3c4d"))
+//
+// Neither part helps to guess the id.
 func shortSessionID(id string) string {
 	if len(id) <= 6 {
 		return id
 	}
-	return id[:6] + "…"
+	sum := sha256.Sum256([]byte(id))
+	return id[:6] + "… sha256:" + hex.EncodeToString(sum[:4])
 }
 
 func userDocument(u auth.UserRecord) bson.D {
