@@ -154,6 +154,9 @@ func (Dialect) Classify(err error) sqlauth.ErrorKind {
 	}
 	switch pgErr.Code {
 	case "23505": // unique_violation
+		// An error that names no constraint (a PostgreSQL-compatible server
+		// may not) counts as a taken id, as before constraints were told
+		// apart.
 		if pgErr.ConstraintName == "" || pgErr.ConstraintName == primaryKeyName(pgErr.TableName) {
 			return sqlauth.UniqueViolation
 		}
