@@ -1,9 +1,12 @@
 package mongoauth
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -41,7 +44,8 @@ type DocumentError struct {
 	// Record is "user", "session" or "key".
 	Record string
 	// ID is the document's _id as extended JSON (a session id is a secret,
-	// so Error prints only its first characters).
+	// so Error prints only its first characters and a digest; see
+	// Finding.Sample).
 	ID string
 	// Field is the offending field.
 	Field string
@@ -57,13 +61,22 @@ func (e *DocumentError) Error() string {
 	return fmt.Sprintf("mongoauth: cannot read %s document %s: field %q: %s", e.Record, id, e.Field, e.Reason)
 }
 
-// shortSessionID keeps the first characters of a session id, enough to find
-// the document, too few to use it: a session id is a bearer secret.
+// shortSessionID shows a session id in reports and errors: a session id is
+// a bearer secret, so only its first six characters are shown, followed by
+// the first 8 hex digits of the SHA-256 of the whole id, so that ids with
+// the same beginning stay apart and the document can be found again, for
+// instance in mongosh:
+//
+//	db.auth_session.find({_id: /^abc123/}).toArray().filter(s =>
+//		require("crypto").createHash("sha256").update(s._id).digest("hex").startsWith("1a2b3c4d"))
+//
+// Neither part helps to guess the id.
 func shortSessionID(id string) string {
 	if len(id) <= 6 {
 		return id
 	}
-	return id[:6] + "…"
+	sum := sha256.Sum256([]byte(id))
+	return id[:6] + "… sha256:" + hex.EncodeToString(sum[:4])
 }
 
 func userDocument(u auth.UserRecord) bson.D {
@@ -125,16 +138,30 @@ func newReader(doc bson.Raw, record string) *reader {
 		return r
 	}
 	v, err := doc.LookupErr(fieldID)
-	switch {
-	case err != nil:
+	if err != nil {
 		r.fail(fieldID, "missing")
-	case v.Type != bson.TypeString:
-		r.id = v.String()
-		r.fail(fieldID, "want a string, have "+v.Type.String())
-	default:
-		r.id = v.StringValue()
+		return r
 	}
+	id, ok := v.StringValueOK()
+	if !ok {
+		r.id = v.String()
+		r.fail(fieldID, wrongType(v, "a string", bson.TypeString))
+		return r
+	}
+	r.id = id
 	return r
+}
+
+// wrongType says why an accessor could not read v as want, a value of one
+// of types: v has another type, or it has the type but is malformed. Raw
+// validation accepts some malformed values that the driver's accessors then
+// refuse (a string whose declared length is 0, for one), so every read here
+// goes through the accessors that report this instead of panicking.
+func wrongType(v bson.RawValue, want string, types ...bson.Type) string {
+	if slices.Contains(types, v.Type) {
+		return "malformed " + v.Type.String()
+	}
+	return "want " + want + ", have " + v.Type.String()
 }
 
 func (r *reader) fail(field, reason string) {
@@ -163,7 +190,7 @@ func (r *reader) string(field string) string {
 	}
 	s, ok := v.StringValueOK()
 	if !ok {
-		r.fail(field, "want a string, have "+v.Type.String())
+		r.fail(field, wrongType(v, "a string", bson.TypeString))
 	}
 	return s
 }
@@ -176,7 +203,7 @@ func (r *reader) nullableString(field string) *string {
 	}
 	s, ok := v.StringValueOK()
 	if !ok {
-		r.fail(field, "want a string or null, have "+v.Type.String())
+		r.fail(field, wrongType(v, "a string or null", bson.TypeString))
 		return nil
 	}
 	return &s
@@ -190,7 +217,7 @@ func (r *reader) bool(field string) bool {
 	}
 	b, ok := v.BooleanOK()
 	if !ok {
-		r.fail(field, "want a boolean, have "+v.Type.String())
+		r.fail(field, wrongType(v, "a boolean", bson.TypeBoolean))
 	}
 	return b
 }
@@ -225,24 +252,25 @@ func (r *reader) nullableMillis(field string) *int64 {
 // millisValue accepts the number types Lucia's JavaScript adapters leave:
 // Int64 (Prisma), Double (mongoose) and Int32 for small values.
 func millisValue(v bson.RawValue) (int64, error) {
-	switch v.Type {
-	case bson.TypeInt64:
-		return v.Int64(), nil
-	case bson.TypeInt32:
-		return int64(v.Int32()), nil
-	case bson.TypeDouble:
-		f := v.Double()
+	if n, ok := v.Int64OK(); ok {
+		return n, nil
+	}
+	if n, ok := v.Int32OK(); ok {
+		return int64(n), nil
+	}
+	if f, ok := v.DoubleOK(); ok {
 		if f != math.Trunc(f) || math.IsInf(f, 0) || f < math.MinInt64 || f >= math.MaxInt64 {
 			return 0, fmt.Errorf("want whole milliseconds, have %v", f)
 		}
 		return int64(f), nil
 	}
-	return 0, errors.New("want a number, have " + v.Type.String())
+	return 0, errors.New(wrongType(v, "a number", bson.TypeInt64, bson.TypeInt32, bson.TypeDouble))
 }
 
-func decodeSession(doc bson.Raw) (auth.SessionRecord, error) {
+func decodeSession(doc bson.Raw) (s auth.SessionRecord, err error) {
+	defer recoverDocument("session", &err)
 	r := newReader(doc, "session")
-	s := auth.SessionRecord{
+	s = auth.SessionRecord{
 		ID:            r.id,
 		UserID:        r.string(fieldUserID),
 		ActiveExpires: r.millis(fieldActiveExpires),
@@ -251,9 +279,10 @@ func decodeSession(doc bson.Raw) (auth.SessionRecord, error) {
 	return s, r.err
 }
 
-func decodeKey(doc bson.Raw) (auth.KeyRecord, error) {
+func decodeKey(doc bson.Raw) (k auth.KeyRecord, err error) {
+	defer recoverDocument("key", &err)
 	r := newReader(doc, "key")
-	k := auth.KeyRecord{
+	k = auth.KeyRecord{
 		ID:             r.id,
 		UserID:         r.string(fieldUserID),
 		HashedPassword: r.nullableString(fieldHashedPassword),
@@ -263,7 +292,8 @@ func decodeKey(doc bson.Raw) (auth.KeyRecord, error) {
 	return k, r.err
 }
 
-func decodeUser(doc bson.Raw) (auth.UserRecord, error) {
+func decodeUser(doc bson.Raw) (u auth.UserRecord, err error) {
+	defer recoverDocument("user", &err)
 	r := newReader(doc, "user")
 	if r.err != nil {
 		return auth.UserRecord{}, r.err
@@ -272,64 +302,115 @@ func decodeUser(doc bson.Raw) (auth.UserRecord, error) {
 	if err != nil {
 		return auth.UserRecord{}, &DocumentError{Record: "user", ID: r.id, Field: "", Reason: err.Error()}
 	}
-	u := auth.UserRecord{ID: r.id, Attributes: make(map[string]any, len(elems))}
+	u = auth.UserRecord{ID: r.id, Attributes: make(map[string]any, len(elems))}
 	for _, e := range elems {
 		name := e.Key()
 		if name == fieldID || name == fieldVersion {
 			continue
 		}
-		u.Attributes[name] = plainValue(e.Value())
+		value, err := plainValue(e.Value())
+		if err != nil {
+			return auth.UserRecord{}, &DocumentError{Record: "user", ID: r.id, Field: name, Reason: err.Error()}
+		}
+		u.Attributes[name] = value
 	}
 	return u, nil
+}
+
+// panicReason starts the Reason of a DocumentError made from a panic.
+const panicReason = "unreadable BSON (the driver panicked: "
+
+// recoverDocument is the second line of defence of the decoders: they read
+// only through accessors that report malformed values, but should one
+// panic all the same, a bad document from a broken server, proxy or other
+// writer becomes a *DocumentError rather than a crashed application. The
+// fuzz test fails on such an error, so that the first line is mended.
+func recoverDocument(record string, err *error) {
+	if p := recover(); p != nil {
+		*err = &DocumentError{Record: record, ID: "(unknown id)", Reason: fmt.Sprint(panicReason, p, ")")}
+	}
 }
 
 // plainValue converts a BSON value to the Go types auth.UserRecord promises,
 // so that applications see the same values as from any other adapter.
 // Types without a plain Go counterpart (ObjectId, Decimal128, ...) keep
-// the driver's type.
-func plainValue(v bson.RawValue) any {
+// the driver's type. A malformed value, here or nested, is an error naming
+// where it is.
+func plainValue(v bson.RawValue) (any, error) {
+	malformed := func() (any, error) { return nil, errors.New("malformed " + v.Type.String()) }
 	switch v.Type {
 	case bson.TypeNull, bson.TypeUndefined:
-		return nil
+		return nil, nil
 	case bson.TypeString:
-		return v.StringValue()
+		if s, ok := v.StringValueOK(); ok {
+			return s, nil
+		}
 	case bson.TypeBoolean:
-		return v.Boolean()
+		if b, ok := v.BooleanOK(); ok {
+			return b, nil
+		}
 	case bson.TypeInt32:
-		return int64(v.Int32())
+		if n, ok := v.Int32OK(); ok {
+			return int64(n), nil
+		}
 	case bson.TypeInt64:
-		return v.Int64()
+		if n, ok := v.Int64OK(); ok {
+			return n, nil
+		}
 	case bson.TypeDouble:
-		return v.Double()
+		if f, ok := v.DoubleOK(); ok {
+			return f, nil
+		}
 	case bson.TypeDateTime:
-		return time.UnixMilli(v.DateTime()).UTC()
+		if ms, ok := v.DateTimeOK(); ok {
+			return time.UnixMilli(ms).UTC(), nil
+		}
 	case bson.TypeBinary:
-		_, data := v.Binary()
-		return append([]byte(nil), data...)
+		if _, data, ok := v.BinaryOK(); ok {
+			return append([]byte(nil), data...), nil
+		}
 	case bson.TypeEmbeddedDocument:
-		elems, err := v.Document().Elements()
+		doc, ok := v.DocumentOK()
+		if !ok {
+			return malformed()
+		}
+		elems, err := doc.Elements()
 		if err != nil {
-			return nil
+			return malformed()
 		}
 		m := make(map[string]any, len(elems))
 		for _, e := range elems {
-			m[e.Key()] = plainValue(e.Value())
+			key, err := e.KeyErr()
+			if err != nil {
+				return malformed()
+			}
+			if m[key], err = plainValue(e.Value()); err != nil {
+				return nil, fmt.Errorf("%s: %w", key, err)
+			}
 		}
-		return m
+		return m, nil
 	case bson.TypeArray:
-		values, err := v.Array().Values()
+		arr, ok := v.ArrayOK()
+		if !ok {
+			return malformed()
+		}
+		values, err := arr.Values()
 		if err != nil {
-			return nil
+			return malformed()
 		}
 		out := make([]any, len(values))
 		for i, e := range values {
-			out[i] = plainValue(e)
+			if out[i], err = plainValue(e); err != nil {
+				return nil, fmt.Errorf("[%d]: %w", i, err)
+			}
 		}
-		return out
+		return out, nil
+	default:
+		var out any
+		if err := v.Unmarshal(&out); err != nil {
+			return malformed()
+		}
+		return out, nil
 	}
-	var out any
-	if err := v.Unmarshal(&out); err != nil {
-		return nil
-	}
-	return out
+	return malformed()
 }

@@ -3,18 +3,22 @@ package mongoauth
 import (
 	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/luciago/mongoauth/auth"
 )
 
 // FuzzDecoders feeds arbitrary bytes, most of them BSON documents of any
-// shape, to the document decoders. They must never panic, and must either
-// decode or return a *DocumentError; what they decode must survive being
-// written back by the adapter and read again.
+// shape, to the document decoders. They must never panic (not even into
+// their own recovery), and must either decode or return a *DocumentError;
+// what they decode must survive being written back by the adapter and read
+// again.
 func FuzzDecoders(f *testing.F) {
 	hash := "s2:salt:hash"
 	for _, doc := range []any{
@@ -82,6 +86,9 @@ func checkDecodeError(t *testing.T, err error) {
 	if de.Error() == "" || de.Record == "" {
 		t.Fatalf("unhelpful DocumentError %#v", de)
 	}
+	if strings.HasPrefix(de.Reason, panicReason) {
+		t.Fatalf("a decoder panicked, and only the recovery caught it: %v", de)
+	}
 }
 
 func mustMarshal(t *testing.T, doc bson.D) bson.Raw {
@@ -97,4 +104,46 @@ func sameKey(a, b auth.KeyRecord) bool {
 	eqString := func(x, y *string) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
 	eqInt := func(x, y *int64) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
 	return a.ID == b.ID && a.UserID == b.UserID && a.PrimaryKey == b.PrimaryKey && eqString(a.HashedPassword, b.HashedPassword) && eqInt(a.Expires, b.Expires)
+}
+
+// Strings whose declared length is 0 pass bson.Raw.Validate, and the
+// driver's StringValue panics on them (FuzzDecoders found both places).
+// They must read as a *DocumentError naming the field.
+func TestMalformedStringsAreDocumentErrors(t *testing.T) {
+	emptyString := func(key string) []byte {
+		return append(append([]byte{byte(bson.TypeString)}, key...), 0, 0, 0, 0, 0) // NUL after the key, then length 0
+	}
+	document := func(elements ...[]byte) bson.Raw {
+		var body []byte
+		for _, e := range elements {
+			body = append(body, e...)
+		}
+		body = append(body, 0)
+		n := len(body) + 4
+		return append([]byte{byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24)}, body...)
+	}
+	id, err := bson.Marshal(bson.D{{Key: "_id", Value: "u"}})
+	require.NoError(t, err)
+	idElement := id[4 : len(id)-1]
+
+	badID := document(emptyString("_id"))
+	require.NoError(t, badID.Validate(), "the driver's validation lets it through")
+	badAttribute := document(idElement, emptyString("name"))
+	require.NoError(t, badAttribute.Validate())
+
+	for _, tc := range []struct {
+		decode func(bson.Raw) error
+		doc    bson.Raw
+		field  string
+	}{
+		{func(d bson.Raw) error { _, err := decodeSession(d); return err }, badID, "_id"},
+		{func(d bson.Raw) error { _, err := decodeKey(d); return err }, badID, "_id"},
+		{func(d bson.Raw) error { _, err := decodeUser(d); return err }, badID, "_id"},
+		{func(d bson.Raw) error { _, err := decodeUser(d); return err }, badAttribute, "name"},
+	} {
+		var de *DocumentError
+		require.ErrorAs(t, tc.decode(tc.doc), &de)
+		assert.Equal(t, tc.field, de.Field)
+		assert.Equal(t, "malformed string", de.Reason)
+	}
 }

@@ -114,7 +114,7 @@ func (a *Adapter) syncIndexes(ctx context.Context, create bool) (IndexState, err
 		case present:
 			state.Existing = append(state.Existing, spec.String())
 			continue
-		case spec.ttl && a.ttlUnsupported.Load():
+		case spec.ttl && (a.ttlUnsupported.Load() || !create && a.ttlRefused(ctx, spec)):
 			state.Unsupported = append(state.Unsupported, spec.String())
 			continue
 		case !create:

@@ -28,7 +28,11 @@ func checkAttributes(attributes map[string]any) error {
 	if err != nil {
 		return &auth.InputError{Field: "attribute", Reason: "cannot be stored as BSON: " + err.Error()}
 	}
-	asRead, _ := plainValue(bson.RawValue{Type: bson.TypeEmbeddedDocument, Value: raw}).(map[string]any)
+	read, err := plainValue(bson.RawValue{Type: bson.TypeEmbeddedDocument, Value: raw})
+	if err != nil {
+		return &auth.InputError{Field: "attribute", Reason: "cannot be stored as BSON: " + err.Error()}
+	}
+	asRead, _ := read.(map[string]any)
 	if err := auth.CheckAttributes(asRead); err != nil {
 		return err
 	}

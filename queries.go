@@ -52,43 +52,32 @@ func findAll[T any](ctx context.Context, coll *mongo.Collection, filter bson.D, 
 }
 
 // findAndSet applies $set to one document and returns it as updated, or
-// auth.ErrNotFound.
+// auth.ErrNotFound, or an *auth.DuplicateValueError when a unique index the
+// application added refuses the new values.
 func findAndSet(ctx context.Context, coll *mongo.Collection, id string, set bson.D) (bson.Raw, error) {
 	update := bson.D{{Key: "$set", Value: set}}
 	after := options.FindOneAndUpdate().SetReturnDocument(options.After)
 	doc, err := coll.FindOneAndUpdate(ctx, byID(id), update, after).Raw()
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	switch {
+	case errors.Is(err, mongo.ErrNoDocuments):
 		return nil, auth.ErrNotFound
+	case isDuplicateKey(err):
+		return nil, updateDuplicate(err)
 	}
 	return doc, wrap("update in "+coll.Name(), err)
 }
 
-// insert inserts doc, reporting a taken _id as duplicate. Only _id is
-// unique in these collections, so a duplicate-key error code is enough to
-// know which id was taken; the error message is never parsed.
-func insert(ctx context.Context, coll *mongo.Collection, doc bson.D, duplicate error) error {
+// insert inserts doc, whose first field is its string _id. A duplicate-key
+// error becomes duplicateID when the id is taken, an
+// *auth.DuplicateValueError when another unique index refused the document
+// (see insertDuplicate); the error message is never parsed.
+func insert(ctx context.Context, coll *mongo.Collection, doc bson.D, duplicateID error) error {
 	_, err := coll.InsertOne(ctx, doc)
 	if isDuplicateKey(err) {
-		return duplicate
+		id, _ := doc[0].Value.(string)
+		return insertDuplicate(ctx, coll, id, err, duplicateID)
 	}
 	return wrap("insert into "+coll.Name(), err)
-}
-
-// Server error codes for a unique index violation: on insert, on update,
-// and in a capped collection.
-var duplicateKeyCodes = []int{11000, 11001, 12582}
-
-func isDuplicateKey(err error) bool {
-	var se mongo.ServerError
-	if !errors.As(err, &se) {
-		return false
-	}
-	for _, code := range duplicateKeyCodes {
-		if se.HasErrorCode(code) {
-			return true
-		}
-	}
-	return false
 }
 
 // notFoundAs turns auth.ErrNotFound into the error an update reports for a

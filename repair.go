@@ -88,8 +88,12 @@ type Finding struct {
 	// is not counted.
 	Deleted int
 	// Sample holds the ids of the first documents found, at most
-	// RepairOptions.SampleSize. Session ids are bearer secrets, so only
-	// their first characters are kept, as in DocumentError.
+	// RepairOptions.SampleSize. Session ids are bearer secrets, so a
+	// session is shown by its first six characters and the first 8 hex
+	// digits of the SHA-256 of its id ("abc123… sha256:1a2b3c4d"), which
+	// tells sessions apart and finds the document again (match the digest
+	// among the sessions with that prefix) without revealing the id; as in
+	// DocumentError.
 	Sample []string
 }
 

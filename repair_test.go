@@ -2,6 +2,8 @@ package mongoauth_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -96,6 +98,13 @@ func snapshot(t *testing.T, db *mongo.Database) map[string][]string {
 	return out
 }
 
+// shortened is a session id as reports show it: its first six characters
+// and a digest of the whole, never the secret id itself.
+func shortened(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return id[:6] + "… sha256:" + hex.EncodeToString(sum[:])[:8]
+}
+
 func TestCheckReportsAndChangesNothing(t *testing.T) {
 	db := mongotest.Database(t)
 	seedDamage(t, db)
@@ -111,10 +120,10 @@ func TestCheckReportsAndChangesNothing(t *testing.T) {
 	require.Len(t, r.Indexes.Conflicts, 1)
 	assert.Equal(t, "auth_key", r.Indexes.Conflicts[0].Collection)
 	assert.Equal(t, struct{ Users, Sessions, Keys int }{2, 7, 6}, r.Scanned)
-	assert.Equal(t, mongoauth.Finding{Found: 1, Sample: []string{"orphan…"}}, r.OrphanSessions, "session ids are shortened")
+	assert.Equal(t, mongoauth.Finding{Found: 1, Sample: []string{shortened("orphan-session")}}, r.OrphanSessions, "session ids are shortened")
 	assert.Equal(t, mongoauth.Finding{Found: 1, Sample: []string{"orphan:key"}}, r.OrphanKeys)
 	assert.Equal(t, 3, r.ExpiredSessions.Found)
-	assert.ElementsMatch(t, []string{"expire…", "expire…", "orphan…"}, r.ExpiredSessions.Sample)
+	assert.ElementsMatch(t, []string{shortened("expired-session"), shortened("expired-double"), shortened("orphan-expired")}, r.ExpiredSessions.Sample)
 	assert.Equal(t, mongoauth.Finding{Found: 1, Sample: []string{"otp:alive"}}, r.ExpiredKeys)
 	assert.Equal(t, 4, r.Unreadable.Found)
 	var fields []string

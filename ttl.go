@@ -1,7 +1,11 @@
 package mongoauth
 
 import (
+	"context"
+	"errors"
+
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/luciago/mongoauth/auth"
 )
@@ -35,4 +39,41 @@ func (a *Adapter) withExpiresAt(doc bson.D, s auth.SessionRecord) bson.D {
 		return doc
 	}
 	return append(doc, bson.E{Key: fieldExpiresAt, Value: bson.DateTime(s.IdleExpires)})
+}
+
+// probeOption is the index option the TTL probe adds to make its request
+// invalid. No server knows it.
+const probeOption = "mongoauthProbe"
+
+// ttlRefused finds out, without creating anything, whether the server
+// refuses TTL indexes as not implemented, so that Check can report the TTL
+// index as unsupported before anything has tried to create it. It sends
+// createIndexes for the TTL index with one more option that no server
+// knows. FerretDB v1 checks the options in order and refuses
+// expireAfterSeconds as NotImplemented before it reaches the unknown one;
+// MongoDB validates every index specification before it creates a
+// collection or an index (and refuses the unknown option). Any answer other
+// than "not implemented", an error or, on a server that ignored both, the
+// index itself, leaves the question open: the index then counts as
+// missing, and creating it (EnsureIndexes, Repair) settles it. The answer
+// is remembered.
+func (a *Adapter) ttlRefused(ctx context.Context, spec indexSpec) bool {
+	if a.ttlUnsupported.Load() {
+		return true
+	}
+	err := a.sessions.Database().RunCommand(ctx, bson.D{
+		{Key: "createIndexes", Value: spec.coll.Name()},
+		{Key: "indexes", Value: bson.A{bson.D{
+			{Key: "key", Value: spec.key},
+			{Key: "name", Value: spec.name},
+			{Key: "expireAfterSeconds", Value: 0},
+			{Key: probeOption, Value: true},
+		}}},
+	}).Err()
+	var se mongo.ServerError
+	if errors.As(err, &se) && (se.HasErrorCode(codeNotImplemented) || se.HasErrorCode(codeCommandNotSupported)) {
+		a.ttlUnsupported.Store(true)
+		return true
+	}
+	return false
 }

@@ -48,6 +48,9 @@ type UserAdapter interface {
 	// SetUser creates the user and, when key is not nil, its key together:
 	// if the key id is taken the call fails with ErrDuplicateKeyID and no
 	// user is left behind. A taken user id fails with ErrDuplicateUserID.
+	// A value refused by another unique index (one the application added
+	// on an attribute) fails with an error matching ErrDuplicateValue, a
+	// *DuplicateValueError, and nothing is stored.
 	SetUser(ctx context.Context, user UserRecord, key *KeyRecord) error
 
 	// DeleteUser removes the user with all its sessions and keys. Deleting a
@@ -56,6 +59,8 @@ type UserAdapter interface {
 
 	// UpdateUser sets the given attributes (other attributes are kept) and
 	// returns the updated user, or ErrInvalidUserID if there is no such user.
+	// A value refused by a unique index fails as in SetUser, changing
+	// nothing.
 	UpdateUser(ctx context.Context, userID string, attributes map[string]any) (UserRecord, error)
 
 	// SetKey creates a key: ErrInvalidUserID if its user does not exist,

@@ -1,6 +1,9 @@
 package auth
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Error is one of the error conditions Lucia v1 names. The package's
 // sentinel errors are *Error values; test for them with errors.Is, which
@@ -30,6 +33,14 @@ var (
 	// ErrInvalidInput: an argument was rejected before any database call;
 	// the error is an *InputError saying which and why.
 	ErrInvalidInput = &Error{"AUTH_INVALID_INPUT", "invalid input"}
+	// ErrDuplicateValue: a unique index or constraint other than the
+	// record's id refused the write, typically one the application added on
+	// a user attribute (an email address). The error is a
+	// *DuplicateValueError saying which index, where the database tells.
+	// It is never reported as ErrDuplicateUserID or ErrDuplicateKeyID: those
+	// mean that the id itself is taken. (Lucia v1 has no code for this; its
+	// adapters passed such errors on unchanged.)
+	ErrDuplicateValue = &Error{"AUTH_DUPLICATE_VALUE", "duplicate value"}
 )
 
 // InputError reports an argument that an adapter or the core refused before
@@ -53,6 +64,49 @@ func (e *InputError) Error() string {
 
 // Is makes errors.Is(err, ErrInvalidInput) true.
 func (e *InputError) Is(target error) bool { return target == ErrInvalidInput }
+
+// DuplicateValueError reports a write refused by a unique index or
+// constraint other than the one on the record's id. It matches
+// ErrDuplicateValue.
+//
+// Adapters fill in what the database reports. MongoDB 4.2 and later report
+// the index's fields (its key pattern); PostgreSQL and MySQL report the
+// constraint or index name; SQLite reports the columns of an index on plain
+// columns and the name of an index on expressions. Some servers report
+// neither (FerretDB v1, MongoDB before 4.2): both fields are then empty,
+// and the adapter has made sure that the record's id was not the clash.
+//
+// The duplicate value itself is left out on purpose: it is often personal
+// data (an email address) that does not belong in logs. Err, the
+// database's own error, may contain it.
+type DuplicateValueError struct {
+	// Index names the unique index or constraint, as the database reports
+	// it; empty when it does not.
+	Index string
+	// Fields are the fields or columns the index covers, when the database
+	// reports them; nil otherwise.
+	Fields []string
+	// Err is the database's error.
+	Err error
+}
+
+func (e *DuplicateValueError) Error() string {
+	switch {
+	case e.Index != "" && len(e.Fields) > 0:
+		return fmt.Sprintf("auth: duplicate value: unique index %q on %s", e.Index, strings.Join(e.Fields, ", "))
+	case e.Index != "":
+		return fmt.Sprintf("auth: duplicate value: unique index %q", e.Index)
+	case len(e.Fields) > 0:
+		return "auth: duplicate value: unique index on " + strings.Join(e.Fields, ", ")
+	}
+	return "auth: duplicate value: a unique index the database did not name"
+}
+
+// Is makes errors.Is(err, ErrDuplicateValue) true.
+func (e *DuplicateValueError) Is(target error) bool { return target == ErrDuplicateValue }
+
+// Unwrap returns the database's error.
+func (e *DuplicateValueError) Unwrap() error { return e.Err }
 
 // Core errors, returned by Auth. As in Lucia v1, an unknown user or key is
 // reported with ErrInvalidUserID or ErrInvalidKeyID.

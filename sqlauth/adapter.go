@@ -54,11 +54,17 @@
 //
 // # Errors
 //
-// Constraint violations are recognised by the driver's error codes, never
-// by message text: PostgreSQL SQLSTATE 23505 and 23503, MySQL errors 1062
-// and 1452, SQLite's extended codes SQLITE_CONSTRAINT_PRIMARYKEY and
-// SQLITE_CONSTRAINT_FOREIGNKEY. Which table the failed statement wrote says
-// which id was taken. Deadlocks and serialization failures roll the
+// Constraint violations are recognised by the driver's error codes:
+// PostgreSQL SQLSTATE 23505 and 23503, MySQL errors 1062 and 1452, SQLite's
+// extended codes SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE and
+// SQLITE_CONSTRAINT_FOREIGNKEY. A unique violation on the table's primary
+// key means the id is taken, and which table the failed statement wrote
+// says which id. A unique index or constraint the application added (on a
+// user attribute: an expression index on the JSON column, or a generated
+// column) gives an *auth.DuplicateValueError (auth.ErrDuplicateValue)
+// instead, from SetUser and UpdateUser alike. Telling the two apart takes
+// the constraint's name where the code does not say it: see the dialect
+// packages. Deadlocks and serialization failures roll the
 // transaction back; the adapter then runs it again, up to ten times with a
 // short randomised pause, and otherwise returns the error. A busy SQLite
 // file is retried likewise for up to 10 seconds. Other errors are the
@@ -297,6 +303,9 @@ func (a *Adapter) UpdateUser(ctx context.Context, userID string, attributes map[
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, a.st.updateAttributes, encoded, userID); err != nil {
+			if a.dialect.Classify(err) == DuplicateValue {
+				return a.duplicateValue(err)
+			}
 			return a.wrap(ctx, "update user", err)
 		}
 		updated = u
@@ -608,16 +617,26 @@ func (a *Adapter) execCount(ctx context.Context, op, query string, args ...any) 
 }
 
 // insertError turns an INSERT's constraint violation into the contract's
-// error: only primary keys are unique in these tables, so a unique
-// violation means the id of the row being inserted is taken.
+// error: a primary key violation means the id of the row being inserted is
+// taken; another unique index (one the application added) gives an
+// *auth.DuplicateValueError.
 func (a *Adapter) insertError(ctx context.Context, record string, err, duplicate error) error {
 	switch a.dialect.Classify(err) {
 	case UniqueViolation:
 		return duplicate
+	case DuplicateValue:
+		return a.duplicateValue(err)
 	case ForeignKeyViolation:
 		return auth.ErrInvalidUserID
 	}
 	return a.wrap(ctx, "insert "+record, err)
+}
+
+// duplicateValue reports a row refused by a unique index other than the
+// primary key, naming the index as the database does.
+func (a *Adapter) duplicateValue(err error) error {
+	name, columns := a.dialect.UniqueIndex(err)
+	return &auth.DuplicateValueError{Index: name, Fields: columns, Err: err}
 }
 
 func checkKey(k auth.KeyRecord) error {

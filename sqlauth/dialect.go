@@ -29,9 +29,12 @@ type Dialect interface {
 	// (SQLite), whether it is on.
 	HasForeignKeys(ctx context.Context, db *sql.DB, s Schema) (bool, error)
 
-	// Classify says what a driver error means, by the error's code (never
-	// by its message). It is given errors wrapped by the adapter and must
-	// look through them with errors.As.
+	// Classify says what a driver error means, by the error's code, and
+	// by its message only for a detail the driver reports nowhere else
+	// (the key of a MySQL duplicate entry). It is given errors wrapped by
+	// the adapter and must look through them with errors.As. A unique
+	// violation is UniqueViolation when the table's primary key refused the
+	// row, and DuplicateValue when another unique index or constraint did.
 	Classify(err error) ErrorKind
 
 	// Columns returns the columns of table t in their order, the id column
@@ -39,6 +42,11 @@ type Dialect interface {
 	// table does not exist. The adapter calls it for the user table (see
 	// AttributeStorage).
 	Columns(ctx context.Context, db *sql.DB, t Table) ([]Column, error)
+	// UniqueIndex names the index or constraint behind an error that
+	// Classify calls DuplicateValue, as the database reports it: its name,
+	// or the columns it covers where the database reports those instead.
+	// Either may be empty.
+	UniqueIndex(err error) (name string, columns []string)
 }
 
 // Syntax is how a database spells what the adapter's statements need.
@@ -118,6 +126,10 @@ const (
 	// Nothing was written; the adapter keeps trying, in short steps that
 	// honour the context, for up to 10 seconds.
 	Busy
+	// DuplicateValue: a unique index or constraint other than the primary
+	// key refused the row, one the application added (on a user attribute,
+	// say). The adapter reports it as an *auth.DuplicateValueError.
+	DuplicateValue
 )
 
 // Schema is the adapter's tables, as a Dialect sees them.

@@ -12,6 +12,12 @@
 // integrity must guarantee: cascading deletes, user-and-key atomicity, no
 // orphan sessions or keys under concurrent deletion, rejection of malformed
 // ids and attribute names, unicode and long ids, and cancelled contexts.
+//
+// Optional checks need the store's help: an adapter whose store can make a
+// user attribute unique proves that it reports a clash there as
+// auth.ErrDuplicateValue when the NewAdapter function returns a value that
+// also implements UniqueAttributes (usually a small test type embedding the
+// adapter); see that interface.
 package adaptertest
 
 import (
@@ -53,6 +59,7 @@ func RunWith(t *testing.T, newAdapter NewAdapter, opts Options) {
 		{"KeyPasswordReplacer", keyPasswordReplacerTests}, {"SessionUpdater", sessionUpdaterTests}, {"ExpiredSessionDeleter", expiredSessionDeleterTests},
 		{"Integrity", integrityTests},
 		{"Input", inputTests},
+		{"DuplicateValue", duplicateValueTests},
 	} {
 		t.Run(group.name, func(t *testing.T) {
 			for _, tc := range group.tests {

@@ -13,6 +13,12 @@
 // missing indexes, delete orphans and expired records), prints what changed,
 // and checks again.
 //
+// A database that holds none of the three collections (one that does not
+// exist, most likely a mistyped -db) is refused as a usage error, and -fix
+// creates nothing there. Session ids are bearer secrets: reports show a
+// session as its first six characters and a short SHA-256 digest of its id
+// (see mongoauth.Finding).
+//
 // Exit status: 0 when no problem is left, 1 when problems remain (after -fix:
 // what Repair may not fix, such as a conflicting index or an unreadable
 // document, or what the application wrote meanwhile), 2 on a usage or
@@ -26,9 +32,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/connstring"
@@ -126,8 +134,12 @@ func doctor(ctx context.Context, c config, out io.Writer) (int, error) {
 		return exitError, err
 	}
 	defer client.Disconnect(context.WithoutCancel(ctx))
-	adapter, err := mongoauth.New(ctx, client.Database(c.database), c.options)
+	db := client.Database(c.database)
+	adapter, err := mongoauth.New(ctx, db, c.options)
 	if err != nil {
+		return exitError, err
+	}
+	if err := checkDatabase(ctx, db, c.options); err != nil {
 		return exitError, err
 	}
 	fmt.Fprintf(out, "mongoauth doctor: database %q, collections %s, %s, %s\n",
@@ -153,6 +165,33 @@ func doctor(ctx context.Context, c config, out io.Writer) (int, error) {
 	fmt.Fprintln(out, "\nafter repair:")
 	printReport(out, &after, false)
 	return verdict(out, after.Problems(), "problems remain"), nil
+}
+
+// checkDatabase refuses a database that holds none of the adapter's
+// collections: it does not exist (MongoDB creates a database with its first
+// collection) or is not the application's, and either way -db or a
+// collection flag is mistyped. Checking it would report nothing, and -fix
+// would create the database and the collections with their indexes.
+func checkDatabase(ctx context.Context, db *mongo.Database, opts mongoauth.Options) error {
+	names, err := db.ListCollectionNames(ctx, bson.D{})
+	if err != nil {
+		return err
+	}
+	ours := []string{opts.UserCollection, opts.SessionCollection, opts.KeyCollection}
+	for _, name := range names {
+		if slices.Contains(ours, name) {
+			return nil
+		}
+	}
+	msg := fmt.Sprintf("database %q does not exist, or holds none of the collections %s", db.Name(), strings.Join(ours, ", "))
+	if len(names) > 0 {
+		slices.Sort(names)
+		if len(names) > 10 {
+			names = append(names[:10], "...")
+		}
+		msg += " (it has: " + strings.Join(names, ", ") + ")"
+	}
+	return errors.New(msg + "; check -db and the collection flags")
 }
 
 func verdict(out io.Writer, problems int, what string) int {

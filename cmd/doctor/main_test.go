@@ -2,7 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +17,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/luciago/mongoauth"
+	"github.com/luciago/mongoauth/auth"
 	"github.com/luciago/mongoauth/mongotest"
 )
 
@@ -108,15 +114,127 @@ func TestDoctorReportsRepairsAndExitsByWhatRemains(t *testing.T) {
 	assert.Contains(t, out, "no problems")
 }
 
-func TestDoctorSessionTTL(t *testing.T) {
+// store returns a database as an application leaves it: its indexes made
+// (without SessionTTL) and one user.
+func store(t *testing.T) *mongo.Database {
 	db := mongotest.Database(t)
-	status, out, _ := doctorRun(t, "-db", db.Name(), "-session-ttl", "-fix")
-	if mongotest.Shared(t).Kind != mongotest.KindFerretDB {
-		t.Skip("the unsupported-TTL path needs FerretDB; this server is " + mongotest.Shared(t).Description())
+	c := mongotest.Context(t)
+	a, err := mongoauth.New(c, db, mongoauth.Options{})
+	require.NoError(t, err)
+	_, err = a.EnsureIndexes(c)
+	require.NoError(t, err)
+	require.NoError(t, a.SetUser(c, auth.UserRecord{ID: "ann"}, nil))
+	return db
+}
+
+func collectionNames(t *testing.T, db *mongo.Database) []string {
+	names, err := db.ListCollectionNames(mongotest.Context(t), bson.D{})
+	require.NoError(t, err)
+	slices.Sort(names)
+	return names
+}
+
+// layout lists the collections of db and their indexes.
+func layout(t *testing.T, db *mongo.Database) map[string][]string {
+	out := map[string][]string{}
+	for _, name := range collectionNames(t, db) {
+		indexes, err := db.Collection(name).Indexes().ListSpecifications(mongotest.Context(t))
+		require.NoError(t, err)
+		for _, ix := range indexes {
+			out[name] = append(out[name], ix.Name)
+		}
+		slices.Sort(out[name])
+	}
+	return out
+}
+
+func TestDoctorSessionTTL(t *testing.T) {
+	db := store(t)
+	ferret := mongotest.Shared(t).Kind == mongotest.KindFerretDB
+	before := layout(t, db)
+
+	// Without -fix: a read-only check must already know that the server
+	// has no TTL indexes, and must create nothing finding it out.
+	status, out, _ := doctorRun(t, "-db", db.Name(), "-session-ttl")
+	if ferret {
+		assert.Equal(t, exitClean, status, "a server without TTL indexes is no problem")
+		assert.Contains(t, out, "index unsupported  auth_session.expires_at_1")
+		assert.Contains(t, out, "the server has no TTL indexes")
+		assert.NotContains(t, out, "index missing      auth_session.expires_at_1")
+	} else {
+		assert.Equal(t, exitProblems, status)
+		assert.Contains(t, out, "index missing      auth_session.expires_at_1", "this server has TTL indexes")
+	}
+	assert.Equal(t, before, layout(t, db), "the check created nothing")
+
+	status, out, _ = doctorRun(t, "-db", db.Name(), "-session-ttl", "-fix")
+	if !ferret {
+		assert.Equal(t, exitClean, status)
+		assert.Contains(t, out, "index created      auth_session.expires_at_1")
+		return
 	}
 	assert.Equal(t, exitClean, status, "a server without TTL indexes is no problem")
 	assert.Contains(t, out, "index unsupported  auth_session.expires_at_1")
 	assert.Contains(t, out, "the server has no TTL indexes")
+}
+
+// A database that does not exist, or holds none of the three collections,
+// is almost certainly a mistyped -db (or collection flag): doctor says so,
+// and -fix creates nothing there.
+func TestDoctorMistypedDatabase(t *testing.T) {
+	server := mongotest.Shared(t).Client
+	c := mongotest.Context(t)
+
+	missing := mongotest.UniqueName("missing")
+	t.Cleanup(func() { _ = server.Database(missing).Drop(context.Background()) }) // should there be one
+	for _, args := range [][]string{{"-db", missing}, {"-db", missing, "-fix", "-grace", "0"}} {
+		status, out, errOut := doctorRun(t, args...)
+		assert.Equal(t, exitError, status, "%v", args)
+		assert.Contains(t, errOut, `database "`+missing+`" does not exist, or holds none of the collections auth_user, auth_session, auth_key`)
+		assert.NotContains(t, out, "index created")
+	}
+	names, err := server.ListDatabaseNames(c, bson.D{{Key: "name", Value: missing}})
+	require.NoError(t, err)
+	assert.Empty(t, names, "-fix must not create the database")
+
+	other := mongotest.Database(t)
+	_, err = other.Collection("orders").InsertOne(c, bson.D{{Key: "_id", Value: 1}})
+	require.NoError(t, err)
+	status, _, errOut := doctorRun(t, "-db", other.Name(), "-fix")
+	assert.Equal(t, exitError, status)
+	assert.Contains(t, errOut, `database "`+other.Name()+`" does not exist, or holds none of the collections auth_user, auth_session, auth_key (it has: orders)`)
+	assert.Equal(t, []string{"orders"}, collectionNames(t, other), "-fix must not create collections in it")
+
+	status, _, errOut = doctorRun(t, "-db", other.Name(), "-users", "orders")
+	assert.Equal(t, exitProblems, status, "with the right flags it checks: %s", errOut)
+}
+
+// Examples must tell documents apart. Session ids are bearer secrets, so a
+// session shows as its first six characters and a short SHA-256 digest of
+// the whole id, which the operator can match (see the README).
+func TestDoctorExamplesAreDistinguishable(t *testing.T) {
+	db := store(t)
+	c := mongotest.Context(t)
+	future := time.Now().Add(time.Hour).UnixMilli()
+	ids := []string{"orphan-session-one", "orphan-session-two", "orphan-session-three"}
+	for _, id := range ids {
+		_, err := db.Collection("auth_session").InsertOne(c, bson.D{{Key: "_id", Value: id}, {Key: "user_id", Value: "ghost"}, {Key: "active_expires", Value: future}, {Key: "idle_expires", Value: future}})
+		require.NoError(t, err)
+	}
+	status, out, _ := doctorRun(t, "-db", db.Name())
+	assert.Equal(t, exitProblems, status)
+	var line string
+	for l := range strings.Lines(out) {
+		if strings.Contains(l, "orphan sessions") {
+			line = l
+		}
+	}
+	require.NotEmpty(t, line, out)
+	for _, id := range ids {
+		sum := sha256.Sum256([]byte(id))
+		assert.Contains(t, line, "orphan… sha256:"+hex.EncodeToString(sum[:])[:8], "the digest of %s", id)
+		assert.NotContains(t, out, id, "never a whole session id")
+	}
 }
 
 func TestDoctorUsageErrors(t *testing.T) {

@@ -88,6 +88,17 @@
 // the latest committed rows at any level. Errors are classified by MySQL
 // error number: 1062 and 1586 duplicate entry (a taken id), 1452 and 1216
 // no referenced row (an unknown user), 1213 deadlock (retried).
+//
+// A duplicate entry is a taken id when its key is PRIMARY. Any other unique
+// key, such as one an application adds on a user attribute, gives an
+// *auth.DuplicateValueError naming the key. MySQL reports the key's name
+// only in the message, so that is read (see duplicateKey). Neither MySQL
+// nor MariaDB can put a unique index on a JSON expression directly in all
+// versions; a generated column can carry it on both:
+//
+//	ALTER TABLE auth_user
+//		ADD unique_email VARCHAR(255) AS (JSON_UNQUOTE(JSON_EXTRACT(attributes, '$.email'))) VIRTUAL,
+//		ADD UNIQUE KEY auth_user_email_key (unique_email)
 package mysql
 
 import (
@@ -95,6 +106,7 @@ import (
 	"database/sql"
 	"errors"
 	"strconv"
+	"strings"
 
 	gomysql "github.com/go-sql-driver/mysql"
 
@@ -188,6 +200,9 @@ func (Dialect) Classify(err error) sqlauth.ErrorKind {
 	}
 	switch myErr.Number {
 	case 1062, 1586: // ER_DUP_ENTRY, ER_DUP_ENTRY_WITH_KEY_NAME
+		if key := duplicateKey(myErr.Message); key != "" && key != "PRIMARY" && !strings.HasSuffix(key, ".PRIMARY") {
+			return sqlauth.DuplicateValue
+		}
 		return sqlauth.UniqueViolation
 	case 1452, 1216: // ER_NO_REFERENCED_ROW_2, ER_NO_REFERENCED_ROW
 		return sqlauth.ForeignKeyViolation
@@ -195,4 +210,34 @@ func (Dialect) Classify(err error) sqlauth.ErrorKind {
 		return sqlauth.Retryable
 	}
 	return sqlauth.OtherError
+}
+
+// UniqueIndex implements sqlauth.Dialect: the key named in the message.
+func (Dialect) UniqueIndex(err error) (name string, columns []string) {
+	var myErr *gomysql.MySQLError
+	if !errors.As(err, &myErr) {
+		return "", nil
+	}
+	return duplicateKey(myErr.Message), nil
+}
+
+// duplicateKey returns the key (index) name of a duplicate-entry error:
+// "PRIMARY" for the primary key ("auth_user.PRIMARY" from MySQL 8.0.19).
+// MySQL's error packet carries only a number, a SQLSTATE and the message,
+// so the message is where the key is: "Duplicate entry '<value>' for key
+// '<key>'". The key is the last quoted part, also in the translated
+// messages (lc_messages); the value comes before it and may itself contain
+// quotes, hence the search from the end. It returns "" when the message has
+// no such part, and the error then counts as a taken id, as before keys
+// were told apart.
+func duplicateKey(message string) string {
+	end := strings.LastIndexByte(message, '\'')
+	if end < 0 {
+		return ""
+	}
+	start := strings.LastIndexByte(message[:end], '\'')
+	if start < 0 {
+		return ""
+	}
+	return message[start+1 : end]
 }

@@ -3,6 +3,9 @@ package mysql_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"github.com/luciago/mongoauth/sqlauth"
+	"github.com/stretchr/testify/assert"
 	"sync"
 	"testing"
 	"time"
@@ -26,6 +29,11 @@ func database(t testing.TB) sqlauthtest.Database {
 		Prisma:   prisma,
 
 		UnsupportedType: "TIME",
+		// A generated column carries the index: MariaDB has no index on
+		// an expression, and MySQL's need a cast.
+		UniqueAttribute: []string{"ALTER TABLE auth_user" +
+			" ADD unique_%[1]s VARCHAR(255) AS (JSON_UNQUOTE(JSON_EXTRACT(attributes, '$.%[1]s'))) VIRTUAL," +
+			" ADD UNIQUE KEY auth_user_%[1]s_key (unique_%[1]s)"},
 	}
 }
 
@@ -130,3 +138,31 @@ func TestPrismaAdapter(t *testing.T) { sqlauthtest.PrismaRun(t, database(t)) }
 func TestPrismaConformance(t *testing.T) { sqlauthtest.PrismaConformance(t, database(t)) }
 
 func BenchmarkPrisma(b *testing.B) { sqlauthtest.PrismaBenchmark(b, database(b)) }
+
+// TestDuplicateEntryKeys checks that the key of a duplicate-entry error is
+// read from the end of the message, in MariaDB's and MySQL 8's spelling,
+// with quotes in the value and a translated message; and that a message
+// without a key counts as a taken id.
+func TestDuplicateEntryKeys(t *testing.T) {
+	for _, tc := range []struct {
+		message string
+		kind    sqlauth.ErrorKind
+		key     string
+	}{
+		{"Duplicate entry 'ann' for key 'PRIMARY'", sqlauth.UniqueViolation, "PRIMARY"},
+		{"Duplicate entry 'ann' for key 'auth_user.PRIMARY'", sqlauth.UniqueViolation, "auth_user.PRIMARY"},
+		{"Duplicate entry 'a@x' for key 'auth_user_email_key'", sqlauth.DuplicateValue, "auth_user_email_key"},
+		{"Duplicate entry 'a@x' for key 'auth_user.auth_user_email_key'", sqlauth.DuplicateValue, "auth_user.auth_user_email_key"},
+		{"Duplicate entry 'x' for key 'PRIMARY' for key 'email'", sqlauth.DuplicateValue, "email"},
+		{"Duplicate entry 'it's' for key 'PRIMARY'", sqlauth.UniqueViolation, "PRIMARY"},
+		{"Doppelter Eintrag 'a@x' für Schlüssel 'auth_user_email_key'", sqlauth.DuplicateValue, "auth_user_email_key"},
+		{"'a@x' は索引 'auth_user_email_key' で重複しています。", sqlauth.DuplicateValue, "auth_user_email_key"},
+		{"Duplicate entry", sqlauth.UniqueViolation, ""},
+	} {
+		err := fmt.Errorf("wrapped: %w", &gomysql.MySQLError{Number: 1062, Message: tc.message})
+		assert.Equal(t, tc.kind, mysql.Dialect{}.Classify(err), tc.message)
+		key, columns := mysql.Dialect{}.UniqueIndex(err)
+		assert.Equal(t, tc.key, key, tc.message)
+		assert.Nil(t, columns)
+	}
+}

@@ -58,6 +58,18 @@
 // by SQLSTATE: 23505 unique_violation (a taken id), 23503
 // foreign_key_violation (an unknown user), 40001 serialization_failure and
 // 40P01 deadlock_detected (retried).
+//
+// A unique_violation is a taken id when its constraint is the table's
+// primary key, recognised by the name PostgreSQL gives it, <table>_pkey (the
+// error carries the constraint's name, not its kind). Any other unique
+// constraint or index, such as one an application adds on a user
+// attribute,
+//
+//	CREATE UNIQUE INDEX auth_user_email_key ON auth_user ((attributes->>'email'))
+//
+// gives an *auth.DuplicateValueError naming it. A primary key constraint
+// renamed by hand would be reported that way too, so keep the default
+// name.
 package postgres
 
 import (
@@ -152,11 +164,39 @@ func (Dialect) Classify(err error) sqlauth.ErrorKind {
 	}
 	switch pgErr.Code {
 	case "23505": // unique_violation
-		return sqlauth.UniqueViolation
+		// An error that names no constraint (a PostgreSQL-compatible server
+		// may not) counts as a taken id, as before constraints were told
+		// apart.
+		if pgErr.ConstraintName == "" || pgErr.ConstraintName == primaryKeyName(pgErr.TableName) {
+			return sqlauth.UniqueViolation
+		}
+		return sqlauth.DuplicateValue
 	case "23503": // foreign_key_violation
 		return sqlauth.ForeignKeyViolation
 	case "40001", "40P01": // serialization_failure, deadlock_detected
 		return sqlauth.Retryable
 	}
 	return sqlauth.OtherError
+}
+
+// UniqueIndex implements sqlauth.Dialect: PostgreSQL names the constraint
+// or unique index in the error's constraint_name field.
+func (Dialect) UniqueIndex(err error) (name string, columns []string) {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return "", nil
+	}
+	return pgErr.ConstraintName, nil
+}
+
+// primaryKeyName is the name PostgreSQL gives the primary key constraint of
+// a table created with "id ... PRIMARY KEY", as CreateTables and Lucia's
+// own schema do: the table's name, cut to fit 63 bytes with the suffix,
+// then "_pkey". Plain identifiers are ASCII, so the cut is bytewise.
+func primaryKeyName(table string) string {
+	const maxIdentifier, suffix = 63, "_pkey"
+	if len(table) > maxIdentifier-len(suffix) {
+		table = table[:maxIdentifier-len(suffix)]
+	}
+	return table + suffix
 }

@@ -48,6 +48,12 @@ type Database struct {
 	Prisma Prisma
 	// UnsupportedType is a column type no attribute maps to.
 	UnsupportedType string
+	// UniqueAttribute holds the statements that make the user attribute
+	// %[1]s unique in a store with the default table names, as an
+	// application would: the conformance suite then checks that a clash
+	// there is reported as auth.ErrDuplicateValue (adaptertest's
+	// UniqueAttributes). Nil skips those checks.
+	UniqueAttribute []string
 }
 
 // Store is one isolated place for the adapter's tables.
@@ -144,11 +150,31 @@ func Conformance(t *testing.T, d Database) {
 	for _, m := range Modes {
 		t.Run(m.Name, func(t *testing.T) {
 			adaptertest.Run(t, func(t *testing.T) auth.Adapter {
-				a, _ := d.Open(t, sqlauth.Options{NoForeignKeys: m.NoForeignKeys})
-				return a
+				a, store := d.Open(t, sqlauth.Options{NoForeignKeys: m.NoForeignKeys})
+				if d.UniqueAttribute == nil {
+					return a
+				}
+				return uniqueAttributes{a, store.DB, d.UniqueAttribute}
 			})
 		})
 	}
+}
+
+// uniqueAttributes implements adaptertest.UniqueAttributes with a
+// Database's UniqueAttribute statements.
+type uniqueAttributes struct {
+	*sqlauth.Adapter
+	db         *sql.DB
+	statements []string
+}
+
+func (u uniqueAttributes) MakeUnique(ctx context.Context, name string) (adaptertest.UniqueLimits, error) {
+	for _, stmt := range u.statements {
+		if _, err := u.db.ExecContext(ctx, fmt.Sprintf(stmt, name)); err != nil {
+			return adaptertest.UniqueLimits{}, err
+		}
+	}
+	return adaptertest.UniqueLimits{}, nil
 }
 
 // Run runs the sqlauth-specific tests: in both modes, then the schema

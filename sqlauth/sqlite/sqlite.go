@@ -61,10 +61,20 @@
 // SQLite lets one transaction write at a time, so the adapter needs no row
 // locks: a writing transaction already excludes every other writer. Errors
 // are classified by SQLite's extended result codes: SQLITE_CONSTRAINT_PRIMARYKEY
-// and SQLITE_CONSTRAINT_UNIQUE (a taken id), SQLITE_CONSTRAINT_FOREIGNKEY
+// (a taken id), SQLITE_CONSTRAINT_UNIQUE (a unique index the application
+// added, reported as auth.ErrDuplicateValue), SQLITE_CONSTRAINT_FOREIGNKEY
 // (an unknown user), SQLITE_BUSY and SQLITE_LOCKED with their extended
 // codes (sqlauth.Busy, retried: another connection held the lock past the
 // busy timeout, or a read transaction could not be upgraded to a write).
+//
+// A unique index an application adds on a user attribute, an index on an
+// expression of the JSON column,
+//
+//	CREATE UNIQUE INDEX auth_user_email_key ON auth_user (json_extract(attributes, '$.email'))
+//
+// makes a clash fail with an *auth.DuplicateValueError naming the index
+// (or, for an index on plain columns, the columns), read from SQLite's
+// message: see Dialect.UniqueIndex.
 package sqlite
 
 import (
@@ -72,6 +82,7 @@ import (
 	"database/sql"
 	"errors"
 	"net/url"
+	"strings"
 
 	modernc "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -182,8 +193,10 @@ func (Dialect) Classify(err error) sqlauth.ErrorKind {
 		return sqlauth.OtherError
 	}
 	switch code := liteErr.Code(); code {
-	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 		return sqlauth.UniqueViolation
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+		return sqlauth.DuplicateValue
 	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 		return sqlauth.ForeignKeyViolation
 	default:
@@ -192,4 +205,36 @@ func (Dialect) Classify(err error) sqlauth.ErrorKind {
 		}
 	}
 	return sqlauth.OtherError
+}
+
+// uniqueFailed starts SQLite's message for a unique index violation.
+const uniqueFailed = "UNIQUE constraint failed: "
+
+// UniqueIndex implements sqlauth.Dialect. SQLite reports which index failed
+// only in its message (the C API has no field for it, and the message is
+// never translated): "UNIQUE constraint failed: t.a, t.b" for an index on
+// columns, "UNIQUE constraint failed: index 'name'" for one on expressions.
+// The extended code has already said that it is not the primary key.
+func (Dialect) UniqueIndex(err error) (name string, columns []string) {
+	var liteErr *modernc.Error
+	if !errors.As(err, &liteErr) {
+		return "", nil
+	}
+	msg := liteErr.Error()
+	i := strings.Index(msg, uniqueFailed)
+	if i < 0 {
+		return "", nil
+	}
+	msg = msg[i+len(uniqueFailed):]
+	if end := strings.LastIndex(msg, " ("); end >= 0 { // the driver appends " (code)"
+		msg = msg[:end]
+	}
+	if quoted, ok := strings.CutPrefix(msg, "index '"); ok {
+		return strings.TrimSuffix(quoted, "'"), nil
+	}
+	for _, column := range strings.Split(msg, ", ") {
+		_, column, _ = strings.Cut(column, ".")
+		columns = append(columns, column)
+	}
+	return "", columns
 }

@@ -32,6 +32,7 @@ var database = sqlauthtest.Database{
 	UnsupportedType: "", // no declared type: the column holds anything
 
 	CancelStopsStatement: true,
+	UniqueAttribute:      []string{"CREATE UNIQUE INDEX auth_user_%[1]s_key ON auth_user (json_extract(attributes, '$.%[1]s'))"},
 }
 
 func TestConformance(t *testing.T) { sqlauthtest.Conformance(t, database) }
@@ -160,3 +161,43 @@ func TestPrismaRowsOnSQLite(t *testing.T) {
 }
 
 func BenchmarkPrisma(b *testing.B) { sqlauthtest.PrismaBenchmark(b, database) }
+
+// TestUniqueViolations checks how the extended result code and the message
+// tell a primary key from another unique index, on an index over plain
+// columns (SQLite names the columns) and one over an expression (it names
+// the index).
+func TestUniqueViolations(t *testing.T) {
+	db := database.NewStore(t).DB
+	ctx := sqlauthtest.Context(t)
+	for _, stmt := range []string{
+		"CREATE TABLE t (id TEXT PRIMARY KEY, a TEXT UNIQUE, b TEXT, c TEXT, j TEXT, UNIQUE (b, c)) STRICT, WITHOUT ROWID",
+		"CREATE TABLE r (id TEXT PRIMARY KEY, a TEXT)", // a rowid table, as other tools make them
+		"CREATE UNIQUE INDEX t_j_name ON t (json_extract(j, '$.name'))",
+		`INSERT INTO t VALUES ('1', 'a', 'b', 'c', '{"name": "n"}')`,
+		"INSERT INTO r VALUES ('1', 'a')",
+	} {
+		_, err := db.ExecContext(ctx, stmt)
+		require.NoError(t, err, stmt)
+	}
+	for _, tc := range []struct {
+		insert  string
+		kind    sqlauth.ErrorKind
+		index   string
+		columns []string
+	}{
+		{`INSERT INTO t VALUES ('1', 'x', 'y', 'z', '{}')`, sqlauth.UniqueViolation, "", nil},
+		{"INSERT INTO r VALUES ('1', 'x')", sqlauth.UniqueViolation, "", nil},
+		{`INSERT INTO t VALUES ('2', 'a', 'y', 'z', '{}')`, sqlauth.DuplicateValue, "", []string{"a"}},
+		{`INSERT INTO t VALUES ('2', 'x', 'b', 'c', '{}')`, sqlauth.DuplicateValue, "", []string{"b", "c"}},
+		{`INSERT INTO t VALUES ('2', 'x', 'y', 'z', '{"name": "n"}')`, sqlauth.DuplicateValue, "t_j_name", nil},
+	} {
+		_, err := db.ExecContext(ctx, tc.insert)
+		require.Error(t, err, tc.insert)
+		require.Equal(t, tc.kind, sqlite.Dialect{}.Classify(err), "%s: %v", tc.insert, err)
+		if tc.kind == sqlauth.DuplicateValue {
+			index, columns := sqlite.Dialect{}.UniqueIndex(err)
+			require.Equal(t, tc.index, index, "%v", err)
+			require.Equal(t, tc.columns, columns, "%v", err)
+		}
+	}
+}

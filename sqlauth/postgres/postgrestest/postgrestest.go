@@ -28,6 +28,9 @@ func Database(t testing.TB) sqlauthtest.Database {
 		Prisma:   prisma,
 
 		UnsupportedType: "INTERVAL",
+		// An expression index on the JSON column, named as PostgreSQL
+		// would name a UNIQUE constraint.
+		UniqueAttribute: []string{"CREATE UNIQUE INDEX auth_user_%[1]s_key ON auth_user ((attributes->>'%[1]s'))"},
 	}
 }
 
