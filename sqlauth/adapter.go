@@ -619,12 +619,17 @@ func (a *Adapter) execCount(ctx context.Context, op, query string, args ...any) 
 // insertError turns an INSERT's constraint violation into the contract's
 // error: a primary key violation means the id of the row being inserted is
 // taken; another unique index (one the application added) gives an
-// *auth.DuplicateValueError.
+// *auth.DuplicateValueError. A unique index on the id column alone is the
+// primary key's twin (Prisma's @id @unique makes one, and SQLite reports
+// it instead of the primary key), so it also means a taken id.
 func (a *Adapter) insertError(ctx context.Context, record string, err, duplicate error) error {
 	switch a.dialect.Classify(err) {
 	case UniqueViolation:
 		return duplicate
 	case DuplicateValue:
+		if _, columns := a.dialect.UniqueIndex(err); len(columns) == 1 && columns[0] == "id" {
+			return duplicate
+		}
 		return a.duplicateValue(err)
 	case ForeignKeyViolation:
 		return auth.ErrInvalidUserID
