@@ -26,7 +26,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 
 	"github.com/luciago/mongoauth/auth"
 )
@@ -66,12 +66,24 @@ type Options struct {
 	// Reads still never treat a session as gone because of a date. Off by
 	// default: documents then follow the seed schema exactly. See ttl.go.
 	SessionTTL bool
+	// WriteConcern is the write concern of every write and transaction
+	// commit of the adapter, whatever the client's; default w: "majority".
+	// It must be acknowledged: New refuses w: 0. Lowering it to w: 1 keeps
+	// the adapter correct while a primary lives, but a failover may then
+	// roll back an acknowledged write (a new session, or a deletion).
+	// Reads always use read concern "local" on the primary, and
+	// transactions "snapshot"; see concerns.go.
+	WriteConcern *writeconcern.WriteConcern
 }
 
 // Adapter is the MongoDB adapter. It is safe for concurrent use.
 type Adapter struct {
-	client   *mongo.Client
-	users    *mongo.Collection
+	client *mongo.Client
+	// db carries the adapter's concerns (see ownDatabase), and so do the
+	// collections taken from it.
+	db           *mongo.Database
+	writeConcern *writeconcern.WriteConcern
+	users        *mongo.Collection
 	sessions *mongo.Collection
 	keys     *mongo.Collection
 
@@ -93,8 +105,9 @@ var (
 // (transactions, $lookup), so it needs a reachable server; it does not
 // create collections or indexes (see EnsureIndexes).
 //
-// All reads go to the primary: the adapter's integrity checks read what was
-// just written.
+// All reads go to the primary, at read concern "local", and all writes wait
+// for Options.WriteConcern (default w: "majority"), whatever the client's
+// URI says: the adapter's integrity checks read what was just written.
 func New(ctx context.Context, db *mongo.Database, opts Options) (*Adapter, error) {
 	if db == nil {
 		return nil, errors.New("mongoauth: nil database")
@@ -108,12 +121,18 @@ func New(ctx context.Context, db *mongo.Database, opts Options) (*Adapter, error
 	if opts.UserCollection == opts.SessionCollection || opts.UserCollection == opts.KeyCollection || opts.SessionCollection == opts.KeyCollection {
 		return nil, errors.New("mongoauth: users, sessions and keys need three different collections")
 	}
-	primary := options.Collection().SetReadPreference(readpref.Primary())
+	wc, err := writeConcern(opts.WriteConcern)
+	if err != nil {
+		return nil, err
+	}
+	db = ownDatabase(db, wc)
 	a := &Adapter{
-		client:   db.Client(),
-		users:    db.Collection(opts.UserCollection, primary),
-		sessions: db.Collection(opts.SessionCollection, primary),
-		keys:     db.Collection(opts.KeyCollection, primary),
+		client:       db.Client(),
+		db:           db,
+		writeConcern: wc,
+		users:        db.Collection(opts.UserCollection),
+		sessions:     db.Collection(opts.SessionCollection),
+		keys:         db.Collection(opts.KeyCollection),
 
 		sessionTTL: opts.SessionTTL,
 	}
