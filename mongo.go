@@ -84,8 +84,8 @@ type Adapter struct {
 	db           *mongo.Database
 	writeConcern *writeconcern.WriteConcern
 	users        *mongo.Collection
-	sessions *mongo.Collection
-	keys     *mongo.Collection
+	sessions     *mongo.Collection
+	keys         *mongo.Collection
 
 	transactions bool
 	lookup       bool
