@@ -48,6 +48,7 @@ func (e *IndexConflictError) Error() string {
 // existing. The first conflict found is returned as an *IndexConflictError,
 // after the indexes without conflict have been made.
 func (a *Adapter) EnsureIndexes(ctx context.Context) (IndexReport, error) {
+	ctx = isolate(ctx)
 	state, err := a.syncIndexes(ctx, true)
 	report := IndexReport{Created: state.Created, Existing: state.Existing, Unsupported: state.Unsupported}
 	if err == nil && len(state.Conflicts) > 0 {

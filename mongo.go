@@ -109,6 +109,7 @@ var (
 // for Options.WriteConcern (default w: "majority"), whatever the client's
 // URI says: the adapter's integrity checks read what was just written.
 func New(ctx context.Context, db *mongo.Database, opts Options) (*Adapter, error) {
+	ctx = isolate(ctx)
 	if db == nil {
 		return nil, errors.New("mongoauth: nil database")
 	}
@@ -194,6 +195,7 @@ func (a *Adapter) supportsLookup(ctx context.Context) (bool, error) {
 
 // GetUser implements auth.UserAdapter.
 func (a *Adapter) GetUser(ctx context.Context, userID string) (auth.UserRecord, error) {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("user id", userID); err != nil {
 		return auth.UserRecord{}, err
 	}
@@ -208,6 +210,7 @@ func (a *Adapter) GetUser(ctx context.Context, userID string) (auth.UserRecord, 
 // inserted in one transaction, or, without transactions, the user is deleted
 // again when the key cannot be inserted.
 func (a *Adapter) SetUser(ctx context.Context, user auth.UserRecord, key *auth.KeyRecord) error {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("user id", user.ID); err != nil {
 		return err
 	}
@@ -241,6 +244,7 @@ func (a *Adapter) SetUser(ctx context.Context, user auth.UserRecord, key *auth.K
 // inserted concurrently either fail with auth.ErrInvalidUserID or are
 // deleted by this call.
 func (a *Adapter) DeleteUser(ctx context.Context, userID string) error {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("user id", userID); err != nil {
 		return err
 	}
@@ -277,6 +281,7 @@ func (a *Adapter) deleteDependents(ctx context.Context, userID string) error {
 
 // UpdateUser implements auth.UserAdapter.
 func (a *Adapter) UpdateUser(ctx context.Context, userID string, attributes map[string]any) (auth.UserRecord, error) {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("user id", userID); err != nil {
 		return auth.UserRecord{}, err
 	}
@@ -297,6 +302,7 @@ func (a *Adapter) UpdateUser(ctx context.Context, userID string, attributes map[
 
 // SetKey implements auth.UserAdapter; see SetSession for the protocol.
 func (a *Adapter) SetKey(ctx context.Context, key auth.KeyRecord) error {
+	ctx = isolate(ctx)
 	if err := checkKey(key); err != nil {
 		return err
 	}
@@ -305,6 +311,7 @@ func (a *Adapter) SetKey(ctx context.Context, key auth.KeyRecord) error {
 
 // GetKey implements auth.UserAdapter.
 func (a *Adapter) GetKey(ctx context.Context, keyID string) (auth.KeyRecord, error) {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("key id", keyID); err != nil {
 		return auth.KeyRecord{}, err
 	}
@@ -317,6 +324,7 @@ func (a *Adapter) GetKey(ctx context.Context, keyID string) (auth.KeyRecord, err
 
 // GetKeysByUserID implements auth.UserAdapter.
 func (a *Adapter) GetKeysByUserID(ctx context.Context, userID string) ([]auth.KeyRecord, error) {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("user id", userID); err != nil {
 		return nil, err
 	}
@@ -325,6 +333,7 @@ func (a *Adapter) GetKeysByUserID(ctx context.Context, userID string) ([]auth.Ke
 
 // UpdateKeyPassword implements auth.UserAdapter.
 func (a *Adapter) UpdateKeyPassword(ctx context.Context, keyID string, hashedPassword *string) (auth.KeyRecord, error) {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("key id", keyID); err != nil {
 		return auth.KeyRecord{}, err
 	}
@@ -341,6 +350,7 @@ func (a *Adapter) UpdateKeyPassword(ctx context.Context, keyID string, hashedPas
 
 // DeleteNonPrimaryKey implements auth.UserAdapter.
 func (a *Adapter) DeleteNonPrimaryKey(ctx context.Context, keyID string) error {
+	ctx = isolate(ctx)
 	if err := a.ConsumeKey(ctx, keyID); !errors.Is(err, auth.ErrNotFound) {
 		return err
 	}
@@ -352,6 +362,7 @@ func (a *Adapter) DeleteNonPrimaryKey(ctx context.Context, keyID string) error {
 // deleted the key. (findAndModify would return the document too, but
 // FerretDB v1 does not run it atomically: two callers can both get it.)
 func (a *Adapter) ConsumeKey(ctx context.Context, keyID string) error {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("key id", keyID); err != nil {
 		return err
 	}
@@ -367,6 +378,7 @@ func (a *Adapter) ConsumeKey(ctx context.Context, keyID string) error {
 
 // DeleteKeysByUserID implements auth.UserAdapter.
 func (a *Adapter) DeleteKeysByUserID(ctx context.Context, userID string) error {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("user id", userID); err != nil {
 		return err
 	}
@@ -376,6 +388,7 @@ func (a *Adapter) DeleteKeysByUserID(ctx context.Context, userID string) error {
 
 // GetSession implements auth.SessionAdapter.
 func (a *Adapter) GetSession(ctx context.Context, sessionID string) (auth.SessionRecord, error) {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("session id", sessionID); err != nil {
 		return auth.SessionRecord{}, err
 	}
@@ -388,6 +401,7 @@ func (a *Adapter) GetSession(ctx context.Context, sessionID string) (auth.Sessio
 
 // GetSessionsByUserID implements auth.SessionAdapter.
 func (a *Adapter) GetSessionsByUserID(ctx context.Context, userID string) ([]auth.SessionRecord, error) {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("user id", userID); err != nil {
 		return nil, err
 	}
@@ -401,6 +415,7 @@ func (a *Adapter) GetSessionsByUserID(ctx context.Context, userID string) ([]aut
 // gone, or the deletion, which removes the user before its sessions, sees
 // the new session.
 func (a *Adapter) SetSession(ctx context.Context, session auth.SessionRecord) error {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("session id", session.ID); err != nil {
 		return err
 	}
@@ -434,6 +449,7 @@ func (a *Adapter) insertOwned(ctx context.Context, coll *mongo.Collection, id, u
 
 // DeleteSession implements auth.SessionAdapter.
 func (a *Adapter) DeleteSession(ctx context.Context, sessionID string) error {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("session id", sessionID); err != nil {
 		return err
 	}
@@ -443,6 +459,7 @@ func (a *Adapter) DeleteSession(ctx context.Context, sessionID string) error {
 
 // DeleteSessionsByUserID implements auth.SessionAdapter.
 func (a *Adapter) DeleteSessionsByUserID(ctx context.Context, userID string) error {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("user id", userID); err != nil {
 		return err
 	}
@@ -453,6 +470,7 @@ func (a *Adapter) DeleteSessionsByUserID(ctx context.Context, userID string) err
 // GetSessionAndUser implements auth.SessionAndUserGetter: one aggregation
 // with $lookup where the server has it, two finds where it does not.
 func (a *Adapter) GetSessionAndUser(ctx context.Context, sessionID string) (auth.SessionRecord, auth.UserRecord, error) {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("session id", sessionID); err != nil {
 		return auth.SessionRecord{}, auth.UserRecord{}, err
 	}
