@@ -35,20 +35,18 @@ import (
 type TransactionMode int
 
 const (
-	// TransactionsAuto uses transactions when the server supports them
-	// (a replica set or sharded cluster) and the standalone protocol
-	// otherwise. It is the default.
+	// TransactionsAuto uses transactions when the server proves it can run
+	// them: hello reports a replica set or a mongos, and a probe transaction
+	// (one that changes nothing) commits. Otherwise the standalone protocol
+	// runs; UsesTransactions and TransactionsReason say which and why. It is
+	// the default.
 	TransactionsAuto TransactionMode = iota
-	// TransactionsRequired makes New fail with ErrNoTransactions on a
-	// server without transactions.
+	// TransactionsRequired makes New fail with a *CapabilityError matching
+	// ErrNoTransactions where TransactionsAuto would fall back.
 	TransactionsRequired
-	// TransactionsOff always uses the standalone protocol.
+	// TransactionsOff always uses the standalone protocol, without probing.
 	TransactionsOff
 )
-
-// ErrNoTransactions is returned by New in TransactionsRequired mode when the
-// server is neither a replica set member nor a mongos.
-var ErrNoTransactions = errors.New("mongoauth: transactions required, but the server is a standalone (transactions need a replica set or a sharded cluster)")
 
 // Options configure an Adapter. The zero value is ready to use.
 type Options struct {
@@ -87,8 +85,9 @@ type Adapter struct {
 	sessions     *mongo.Collection
 	keys         *mongo.Collection
 
-	transactions bool
-	lookup       bool
+	transactions       bool
+	transactionsReason string
+	lookup             bool
 
 	sessionTTL bool
 	// ttlUnsupported is set once the server has refused the TTL index.
@@ -137,21 +136,12 @@ func New(ctx context.Context, db *mongo.Database, opts Options) (*Adapter, error
 
 		sessionTTL: opts.SessionTTL,
 	}
-	supported, err := supportsTransactions(ctx, db)
+	server, err := askServer(ctx, db)
 	if err != nil {
 		return nil, err
 	}
-	switch opts.Transactions {
-	case TransactionsAuto:
-		a.transactions = supported
-	case TransactionsRequired:
-		if !supported {
-			return nil, ErrNoTransactions
-		}
-		a.transactions = true
-	case TransactionsOff:
-	default:
-		return nil, fmt.Errorf("mongoauth: unknown transaction mode %d", opts.Transactions)
+	if err := a.chooseTransactions(ctx, opts.Transactions, server); err != nil {
+		return nil, err
 	}
 	if a.lookup, err = a.supportsLookup(ctx); err != nil {
 		return nil, err
@@ -162,22 +152,14 @@ func New(ctx context.Context, db *mongo.Database, opts Options) (*Adapter, error
 // UsesTransactions reports whether multi-document writes run in transactions.
 func (a *Adapter) UsesTransactions() bool { return a.transactions }
 
+// TransactionsReason says why UsesTransactions is what it is: the option,
+// the kind of deployment, or the outcome of New's probe transaction (with
+// the server's error when it failed).
+func (a *Adapter) TransactionsReason() string { return a.transactionsReason }
+
 // UsesLookup reports whether GetSessionAndUser reads session and user in one
 // aggregation ($lookup) rather than two finds.
 func (a *Adapter) UsesLookup() bool { return a.lookup }
-
-// supportsTransactions asks the server whether it is a replica set member
-// or a mongos, the deployments where transactions exist.
-func supportsTransactions(ctx context.Context, db *mongo.Database) (bool, error) {
-	var hello struct {
-		SetName string `bson:"setName"`
-		Msg     string `bson:"msg"`
-	}
-	if err := db.RunCommand(ctx, bson.D{{Key: "hello", Value: 1}}).Decode(&hello); err != nil {
-		return false, fmt.Errorf("mongoauth: hello: %w", err)
-	}
-	return hello.SetName != "" || hello.Msg == "isdbgrid", nil
-}
 
 // supportsLookup runs a $lookup that matches nothing: a server error means
 // the stage is not implemented (FerretDB v1, for one).

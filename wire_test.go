@@ -32,10 +32,15 @@ type wireProxy struct {
 	upstream string
 
 	mu sync.Mutex
-	// answer, when set, may answer a command instead of the server.
+	// answer, when set, may answer a command instead of the server (it may
+	// also take its time, to make the caller wait).
 	answer func(cmd bson.Raw) (reply bson.D, ok bool)
-	// hello, when set, rewrites every hello (and isMaster) reply.
-	hello func(reply bson.D) bson.D
+	// rewrite, when set, may change a command before the server gets it.
+	rewrite func(cmd bson.Raw) (bson.Raw, bool)
+	// hello, when set, rewrites every hello (and isMaster) reply; request
+	// is the command it answers, nil for the driver's first handshake
+	// (a legacy OP_QUERY).
+	hello func(request bson.Raw, reply bson.D) bson.D
 
 	wg    sync.WaitGroup
 	conns map[net.Conn]struct{}
@@ -92,16 +97,29 @@ func (p *wireProxy) client(t *testing.T, uriOptions string, monitor *event.Comma
 }
 
 // set replaces the proxy's rules; nil leaves a rule out.
-func (p *wireProxy) set(answer func(bson.Raw) (bson.D, bool), hello func(bson.D) bson.D) {
+func (p *wireProxy) set(answer func(bson.Raw) (bson.D, bool), hello func(bson.Raw, bson.D) bson.D) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.answer, p.hello = answer, hello
 }
 
-func (p *wireProxy) rules() (func(bson.Raw) (bson.D, bool), func(bson.D) bson.D) {
+func (p *wireProxy) rules() (func(bson.Raw) (bson.D, bool), func(bson.Raw, bson.D) bson.D) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.answer, p.hello
+}
+
+// setRewrite sets the rule that changes commands on their way.
+func (p *wireProxy) setRewrite(rewrite func(bson.Raw) (bson.Raw, bool)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.rewrite = rewrite
+}
+
+func (p *wireProxy) rewriteRule() func(bson.Raw) (bson.Raw, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.rewrite
 }
 
 func (p *wireProxy) serve() {
@@ -140,6 +158,7 @@ func (p *wireProxy) forward(client net.Conn) {
 	defer client.Close()
 	defer server.Close()
 	var toClient sync.Mutex // both directions may write to the client
+	var pending sync.Map    // request id → command, for the replies
 	writeClient := func(msg []byte) error {
 		toClient.Lock()
 		defer toClient.Unlock()
@@ -156,7 +175,9 @@ func (p *wireProxy) forward(client net.Conn) {
 				return
 			}
 			if _, hello := p.rules(); hello != nil {
-				msg = rewriteHello(msg, hello)
+				request, _ := pending.LoadAndDelete(binary.LittleEndian.Uint32(msg[8:]))
+				cmd, _ := request.(bson.Raw)
+				msg = rewriteHello(msg, func(reply bson.D) bson.D { return hello(cmd, reply) })
 			}
 			if writeClient(msg) != nil {
 				return
@@ -175,6 +196,12 @@ func (p *wireProxy) forward(client net.Conn) {
 				}
 				continue
 			}
+		}
+		if rewrite := p.rewriteRule(); rewrite != nil {
+			msg = rewriteRequest(msg, rewrite)
+		}
+		if cmd, ok := opMsgBody(msg); ok {
+			pending.Store(binary.LittleEndian.Uint32(msg[4:]), cmd)
 		}
 		if _, err := server.Write(msg); err != nil {
 			break
@@ -256,6 +283,44 @@ func answerMessage(msg []byte, answer func(bson.Raw) (bson.D, bool)) ([]byte, bo
 	return append(out, body...), true
 }
 
+// rewriteRequest replaces the command document of an OP_MSG if rewrite
+// says so, keeping its other sections (document sequences).
+func rewriteRequest(msg []byte, rewrite func(bson.Raw) (bson.Raw, bool)) []byte {
+	cmd, ok := opMsgBody(msg)
+	if !ok {
+		return msg
+	}
+	changed, ok := rewrite(cmd)
+	if !ok {
+		return msg
+	}
+	out := append([]byte(nil), msg[:21]...)
+	out = append(out, changed...)
+	out = append(out, msg[21+len(cmd):]...)
+	binary.LittleEndian.PutUint32(out, uint32(len(out)))
+	return out
+}
+
+// without returns cmd without the named fields.
+func without(cmd bson.Raw, names ...string) bson.Raw {
+	elems, _ := cmd.Elements()
+	var d bson.D
+	for _, e := range elems {
+		keep := true
+		for _, n := range names {
+			keep = keep && e.Key() != n
+		}
+		if keep {
+			d = append(d, bson.E{Key: e.Key(), Value: e.Value()})
+		}
+	}
+	out, err := bson.Marshal(d)
+	if err != nil {
+		panic(err)
+	}
+	return out
+}
+
 // rewriteHello applies rewrite to a hello or legacy isMaster reply, in an
 // OP_MSG or an OP_REPLY (the driver's first handshake is OP_QUERY). Other
 // messages pass unchanged.
@@ -307,8 +372,29 @@ func setField(d bson.D, key string, value any) bson.D {
 	return append(d, bson.E{Key: key, Value: value})
 }
 
+// removeField returns d without key.
+func removeField(d bson.D, key string) bson.D {
+	out := bson.D{}
+	for _, e := range d {
+		if e.Key != key {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 // asReplicaSet makes a hello reply claim membership of replica set rs0.
-func asReplicaSet(reply bson.D) bson.D { return setField(reply, "setName", "rs0") }
+func asReplicaSet(_ bson.Raw, reply bson.D) bson.D { return setField(reply, "setName", "rs0") }
+
+// emptyCursor is the reply of a find or aggregate that found nothing.
+func emptyCursor(cmd bson.Raw) bson.D {
+	name := commandName(cmd)
+	coll, _ := cmd.Lookup(name).StringValueOK()
+	db, _ := cmd.Lookup("$db").StringValueOK()
+	return bson.D{{Key: "cursor", Value: bson.D{
+		{Key: "firstBatch", Value: bson.A{}}, {Key: "id", Value: int64(0)}, {Key: "ns", Value: db + "." + coll},
+	}}, {Key: "ok", Value: 1.0}}
+}
 
 // commandName is the first key of a command document.
 func commandName(cmd bson.Raw) string {
@@ -337,11 +423,7 @@ func commitsTransactions(cmd bson.Raw) (bson.D, bool) {
 	case !inTransaction(cmd):
 		return nil, false
 	case name == "find" || name == "aggregate":
-		coll, _ := cmd.Lookup(name).StringValueOK()
-		db, _ := cmd.Lookup("$db").StringValueOK()
-		return bson.D{{Key: "cursor", Value: bson.D{
-			{Key: "firstBatch", Value: bson.A{}}, {Key: "id", Value: int64(0)}, {Key: "ns", Value: db + "." + coll},
-		}}, {Key: "ok", Value: 1.0}}, true
+		return emptyCursor(cmd), true
 	default: // insert, update, delete
 		return bson.D{{Key: "n", Value: int32(1)}, {Key: "ok", Value: 1.0}}, true
 	}
