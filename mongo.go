@@ -20,7 +20,6 @@ package mongoauth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync/atomic"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -58,6 +57,10 @@ type Options struct {
 	KeyCollection string
 	// Transactions chooses when to use transactions; default TransactionsAuto.
 	Transactions TransactionMode
+	// ReadPath chooses how GetSessionAndUser reads a session and its user:
+	// one aggregation with $lookup, or two finds by _id; default
+	// ReadPathAuto, which measures both at New. See ReadPath.
+	ReadPath ReadPath
 	// SessionTTL, when set, stores each new session with an extra field
 	// expires_at (a BSON Date equal to idle_expires), and EnsureIndexes adds
 	// a TTL index on it so that the server deletes dead sessions by itself.
@@ -87,7 +90,9 @@ type Adapter struct {
 
 	transactions       bool
 	transactionsReason string
-	lookup             bool
+	// readPath is the current choice of GetSessionAndUser; it changes only
+	// if the users collection turns out to be sharded (see readpath.go).
+	readPath atomic.Pointer[readPathChoice]
 
 	sessionTTL bool
 	// ttlUnsupported is set once the server has refused the TTL index.
@@ -100,9 +105,14 @@ var (
 	_ auth.KeyConsumer          = (*Adapter)(nil)
 )
 
-// New returns an adapter over db. It asks the server once what it supports
-// (transactions, $lookup), so it needs a reachable server; it does not
-// create collections or indexes (see EnsureIndexes).
+// New returns an adapter over db. It asks the server what it is and what it
+// supports, so it needs a reachable server: the wire version (MongoDB 4.4 or
+// newer, else a *ServerVersionError), whether transactions work (a probe
+// transaction that changes nothing; see TransactionMode) and whether
+// $lookup works and pays (see ReadPath). A failed probe that says nothing
+// about the capability (an election, a timeout, missing privileges) fails
+// New rather than fix a guess for the life of the process. New creates no
+// collection, index or document (see EnsureIndexes).
 //
 // All reads go to the primary, at read concern "local", and all writes wait
 // for Options.WriteConcern (default w: "majority"), whatever the client's
@@ -143,7 +153,7 @@ func New(ctx context.Context, db *mongo.Database, opts Options) (*Adapter, error
 	if err := a.chooseTransactions(ctx, opts.Transactions, server); err != nil {
 		return nil, err
 	}
-	if a.lookup, err = a.supportsLookup(ctx); err != nil {
+	if err := a.chooseReadPath(ctx, opts.ReadPath); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -156,24 +166,6 @@ func (a *Adapter) UsesTransactions() bool { return a.transactions }
 // the kind of deployment, or the outcome of New's probe transaction (with
 // the server's error when it failed).
 func (a *Adapter) TransactionsReason() string { return a.transactionsReason }
-
-// UsesLookup reports whether GetSessionAndUser reads session and user in one
-// aggregation ($lookup) rather than two finds.
-func (a *Adapter) UsesLookup() bool { return a.lookup }
-
-// supportsLookup runs a $lookup that matches nothing: a server error means
-// the stage is not implemented (FerretDB v1, for one).
-func (a *Adapter) supportsLookup(ctx context.Context) (bool, error) {
-	cur, err := a.sessions.Aggregate(ctx, a.sessionAndUserPipeline(""))
-	if err != nil {
-		var se mongo.ServerError
-		if errors.As(err, &se) {
-			return false, nil
-		}
-		return false, fmt.Errorf("mongoauth: probe $lookup: %w", err)
-	}
-	return true, cur.Close(ctx)
-}
 
 // GetUser implements auth.UserAdapter.
 func (a *Adapter) GetUser(ctx context.Context, userID string) (auth.UserRecord, error) {
@@ -447,70 +439,6 @@ func (a *Adapter) DeleteSessionsByUserID(ctx context.Context, userID string) err
 	}
 	_, err := a.sessions.DeleteMany(ctx, byUserID(userID))
 	return wrap("delete sessions", err)
-}
-
-// GetSessionAndUser implements auth.SessionAndUserGetter: one aggregation
-// with $lookup where the server has it, two finds where it does not.
-func (a *Adapter) GetSessionAndUser(ctx context.Context, sessionID string) (auth.SessionRecord, auth.UserRecord, error) {
-	ctx = isolate(ctx)
-	if err := auth.CheckID("session id", sessionID); err != nil {
-		return auth.SessionRecord{}, auth.UserRecord{}, err
-	}
-	if !a.lookup {
-		s, err := a.GetSession(ctx, sessionID)
-		if err != nil {
-			return s, auth.UserRecord{}, err
-		}
-		u, err := a.GetUser(ctx, s.UserID)
-		if err != nil {
-			return auth.SessionRecord{}, auth.UserRecord{}, err
-		}
-		return s, u, nil
-	}
-	cur, err := a.sessions.Aggregate(ctx, a.sessionAndUserPipeline(sessionID))
-	if err != nil {
-		return auth.SessionRecord{}, auth.UserRecord{}, wrap("aggregate session and user", err)
-	}
-	defer cur.Close(context.WithoutCancel(ctx))
-	if !cur.Next(ctx) {
-		if err := cur.Err(); err != nil {
-			return auth.SessionRecord{}, auth.UserRecord{}, wrap("aggregate session and user", err)
-		}
-		return auth.SessionRecord{}, auth.UserRecord{}, auth.ErrNotFound
-	}
-	s, err := decodeSession(cur.Current)
-	if err != nil {
-		return auth.SessionRecord{}, auth.UserRecord{}, err
-	}
-	users, _ := cur.Current.Lookup(joinedUser).ArrayOK()
-	first, err := users.IndexErr(0)
-	if err != nil { // no user: the session is an orphan and reads as none
-		return auth.SessionRecord{}, auth.UserRecord{}, auth.ErrNotFound
-	}
-	doc, ok := first.DocumentOK()
-	if !ok {
-		return auth.SessionRecord{}, auth.UserRecord{}, &DocumentError{Record: "user", ID: s.UserID, Field: joinedUser, Reason: "not a document"}
-	}
-	u, err := decodeUser(doc)
-	if err != nil {
-		return auth.SessionRecord{}, auth.UserRecord{}, err
-	}
-	return s, u, nil
-}
-
-// joinedUser is the array field the $lookup stage adds to a session.
-const joinedUser = "__user"
-
-func (a *Adapter) sessionAndUserPipeline(sessionID string) mongo.Pipeline {
-	return mongo.Pipeline{
-		{{Key: "$match", Value: byID(sessionID)}},
-		{{Key: "$lookup", Value: bson.D{
-			{Key: "from", Value: a.users.Name()},
-			{Key: "localField", Value: fieldUserID},
-			{Key: "foreignField", Value: fieldID},
-			{Key: "as", Value: joinedUser},
-		}}},
-	}
 }
 
 func checkKey(k auth.KeyRecord) error {

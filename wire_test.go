@@ -11,12 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/luciago/mongoauth"
 	"github.com/luciago/mongoauth/mongotest"
 )
 
@@ -28,8 +30,7 @@ import (
 // not: a replica set whose transactions commit, FerretDB v2 (which
 // advertises a replica set it does not have), an election during New.
 type wireProxy struct {
-	ln       net.Listener
-	upstream string
+	*relay
 
 	mu sync.Mutex
 	// answer, when set, may answer a command instead of the server (it may
@@ -65,12 +66,8 @@ func startWireProxy(t *testing.T) *wireProxy {
 	if strings.ContainsAny(addr, ",@") {
 		t.Skipf("wireProxy needs a single host without credentials, have %s", srv.Description())
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	p := &wireProxy{ln: ln, upstream: addr, conns: map[net.Conn]struct{}{}}
-	p.wg.Add(1)
-	go p.serve()
-	t.Cleanup(p.close)
+	p := &wireProxy{}
+	p.relay = startRelay(t, addr, p.forward)
 	return p
 }
 
@@ -78,7 +75,7 @@ func startWireProxy(t *testing.T) *wireProxy {
 // an optional command monitor; it is disconnected when the test ends.
 func (p *wireProxy) client(t *testing.T, uriOptions string, monitor *event.CommandMonitor) *mongo.Client {
 	t.Helper()
-	uri := "mongodb://" + p.ln.Addr().String() + "/?directConnection=true&serverSelectionTimeoutMS=5000"
+	uri := "mongodb://" + p.addr() + "/?directConnection=true&serverSelectionTimeoutMS=5000"
 	if uriOptions != "" {
 		uri += "&" + uriOptions
 	}
@@ -122,39 +119,7 @@ func (p *wireProxy) rewriteRule() func(bson.Raw) (bson.Raw, bool) {
 	return p.rewrite
 }
 
-func (p *wireProxy) serve() {
-	defer p.wg.Done()
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.wg.Add(1)
-		go p.forward(c)
-	}
-}
-
-func (p *wireProxy) track(c net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.conns == nil {
-		c.Close()
-		return false
-	}
-	p.conns[c] = struct{}{}
-	return true
-}
-
-func (p *wireProxy) forward(client net.Conn) {
-	defer p.wg.Done()
-	if !p.track(client) {
-		return
-	}
-	server, err := net.Dial("tcp", p.upstream)
-	if err != nil || !p.track(server) {
-		client.Close()
-		return
-	}
+func (p *wireProxy) forward(client, server net.Conn) {
 	defer client.Close()
 	defer server.Close()
 	var toClient sync.Mutex // both directions may write to the client
@@ -209,18 +174,6 @@ func (p *wireProxy) forward(client net.Conn) {
 	}
 	server.Close()
 	<-done
-}
-
-func (p *wireProxy) close() {
-	p.mu.Lock()
-	conns := p.conns
-	p.conns = nil
-	p.mu.Unlock()
-	_ = p.ln.Close()
-	for c := range conns {
-		c.Close()
-	}
-	p.wg.Wait()
 }
 
 func readMessage(r io.Reader) ([]byte, error) {
@@ -471,4 +424,16 @@ func (l *commandLog) reset() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.cmds = nil
+}
+
+// assertNewFailsByItsDeadline: New, given half a second, fails by its
+// deadline while the proxy holds an answer back for two seconds.
+func assertNewFailsByItsDeadline(t *testing.T, db *mongo.Database) {
+	t.Helper()
+	c, cancel := context.WithTimeout(ctx(t), 500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := mongoauth.New(c, db, mongoauth.Options{})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), 2*time.Second)
 }
