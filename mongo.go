@@ -109,7 +109,9 @@ var (
 // supports, so it needs a reachable server: the wire version (MongoDB 4.4 or
 // newer, else a *ServerVersionError), whether transactions work (a probe
 // transaction that changes nothing; see TransactionMode) and whether
-// $lookup works and pays (see ReadPath). A failed probe that says nothing
+// $lookup works and pays (see ReadPath), and, on a mongos, that no
+// collection is sharded on a key other than _id (*ShardKeyError; checked
+// when config.collections is readable). A failed probe that says nothing
 // about the capability (an election, a timeout, missing privileges) fails
 // New rather than fix a guess for the life of the process. New creates no
 // collection, index or document (see EnsureIndexes).
@@ -148,6 +150,9 @@ func New(ctx context.Context, db *mongo.Database, opts Options) (*Adapter, error
 	}
 	server, err := askServer(ctx, db)
 	if err != nil {
+		return nil, err
+	}
+	if err := a.checkShardKeys(ctx, server); err != nil {
 		return nil, err
 	}
 	if err := a.chooseTransactions(ctx, opts.Transactions, server); err != nil {
