@@ -103,9 +103,11 @@ func (a *Adapter) chooseReadPath(ctx context.Context, opt ReadPath) error {
 	switch {
 	case err == nil || errors.Is(err, auth.ErrNotFound):
 	case lookupUnsupported(err):
-		reason := "the server cannot run $lookup: " + err.Error()
+		var se mongo.ServerError
+		errors.As(err, &se) // lookupUnsupported found one
+		reason := "the server cannot run $lookup: " + se.Error()
 		if hasCode(err, codeLookupFromSharded) {
-			reason = lookupFromShardedReason + ": " + err.Error()
+			reason = lookupFromShardedReason + ": " + se.Error()
 		}
 		if opt == ReadPathLookup {
 			return &CapabilityError{Capability: capabilityLookup, Reason: reason, Err: err}
