@@ -10,11 +10,18 @@
 //   - deleting a user deletes its sessions and keys;
 //   - creating a user with its primary key stores both or neither.
 //
-// Where the deployment supports transactions (a replica set or a sharded
-// cluster) multi-document writes run in one transaction. Where it does not
-// (a standalone server, FerretDB) the same steps run in a fixed order, with
-// compensating deletes on failure; see the README's "Standalone servers"
-// section for the protocol and what a crash in the middle can leave behind.
+// Where the deployment can run transactions (a replica set or a sharded
+// cluster whose probe transaction commits at New) multi-document writes run
+// in one transaction. Where it cannot (a standalone server, FerretDB) the
+// same steps run in a fixed order, with compensating deletes on failure; see
+// the README's "Standalone servers" section for the protocol and what a
+// crash in the middle can leave behind.
+//
+// The adapter fixes its own read and write concerns (concerns.go), never
+// joins a MongoDB session carried by a caller's context (isolation.go),
+// chooses how to read a session with its user by measuring (readpath.go),
+// and supports MongoDB 4.4 and newer (server.go), sharded on _id
+// (sharding.go).
 package mongoauth
 
 import (
