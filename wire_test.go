@@ -32,7 +32,7 @@ import (
 type wireProxy struct {
 	*relay
 
-	mu sync.Mutex
+	mu sync.Mutex // guards the rules
 	// answer, when set, may answer a command instead of the server (it may
 	// also take its time, to make the caller wait).
 	answer func(cmd bson.Raw) (reply bson.D, ok bool)
@@ -42,9 +42,6 @@ type wireProxy struct {
 	// is the command it answers, nil for the driver's first handshake
 	// (a legacy OP_QUERY).
 	hello func(request bson.Raw, reply bson.D) bson.D
-
-	wg    sync.WaitGroup
-	conns map[net.Conn]struct{}
 }
 
 // Wire protocol opcodes.
