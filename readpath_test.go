@@ -116,9 +116,7 @@ func TestLookupProbeOutlastsAnElection(t *testing.T) {
 // TestLookupProbeOnTheEmbeddedServer: FerretDB v1 answers $lookup with
 // NotImplemented.
 func TestLookupProbeOnTheEmbeddedServer(t *testing.T) {
-	if mongotest.Shared(t).Kind != mongotest.KindFerretDB {
-		t.Skip("about the embedded FerretDB v1")
-	}
+	skipUnlessFerretDB(t)
 	db := mongotest.Database(t)
 	a, err := mongoauth.New(ctx(t), db, mongoauth.Options{})
 	require.NoError(t, err)

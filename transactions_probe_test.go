@@ -46,21 +46,23 @@ func TestTransactionProbe(t *testing.T) {
 		use      bool
 		fallback []string
 		code     int // the server's error code New reports, if any
+		// ferretDB: the case needs the embedded server's own answers.
+		ferretDB bool
 	}{
 		{name: "replica set that commits", setup: func(p *wireProxy) { p.set(commitsTransactions, asReplicaSet) }, use: true},
 		{name: "mongos that commits", setup: func(p *wireProxy) {
 			p.set(commitsTransactions, func(_ bson.Raw, r bson.D) bson.D { return setField(r, "msg", "isdbgrid") })
 		}, use: true},
-		{name: "standalone", setup: func(*wireProxy) {}, fallback: []string{"standalone server"}},
+		{name: "standalone", setup: func(*wireProxy) {}, fallback: []string{"standalone server"}, ferretDB: true},
 		{name: "replica set without sessions", setup: func(p *wireProxy) {
 			p.set(nil, func(req bson.Raw, r bson.D) bson.D {
 				return asReplicaSet(req, removeField(r, "logicalSessionTimeoutMinutes"))
 			})
 		}, fallback: []string{`replica set "rs0" without sessions`}},
 		{name: "FerretDB v1 claiming a replica set", setup: func(p *wireProxy) { p.set(nil, asReplicaSet) },
-			fallback: []string{`replica set "rs0" advertised, but a probe transaction failed`, "delete in a transaction"}, code: 9},
+			fallback: []string{`replica set "rs0" advertised, but a probe transaction failed`, "delete in a transaction"}, code: 9, ferretDB: true},
 		{name: "FerretDB v2", setup: likeFerretDBv2,
-			fallback: []string{`replica set "rs0" advertised, but a probe transaction failed`, "commitTransaction", "CommandNotFound"}, code: 59},
+			fallback: []string{`replica set "rs0" advertised, but a probe transaction failed`, "commitTransaction", "CommandNotFound"}, code: 59, ferretDB: true},
 		{name: "standalone mongod told to run one", setup: func(p *wireProxy) {
 			p.set(failsInTransaction(serverError(20, "IllegalOperation")), asReplicaSet)
 		}, fallback: []string{"IllegalOperation"}, code: 20},
@@ -75,8 +77,8 @@ func TestTransactionProbe(t *testing.T) {
 		}, code: 13},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.name == "standalone" && mongotest.Shared(t).Kind != mongotest.KindFerretDB {
-				t.Skip("needs a standalone server: the embedded FerretDB")
+			if tc.ferretDB {
+				skipUnlessFerretDB(t)
 			}
 			proxy := startWireProxy(t)
 			tc.setup(proxy)
@@ -141,6 +143,7 @@ func TestTransactionProbeHonoursTheDeadline(t *testing.T) {
 // failing after its writes were applied, does not happen: New falls back to
 // the standalone protocol.
 func TestOnFerretDBv2SetUserWorks(t *testing.T) {
+	skipUnlessFerretDB(t)
 	proxy := startWireProxy(t)
 	likeFerretDBv2(proxy)
 	a, err := mongoauth.New(ctx(t), scratchDatabase(t, proxy.client(t, "", nil)), mongoauth.Options{})

@@ -434,3 +434,12 @@ func assertNewFailsByItsDeadline(t *testing.T, db *mongo.Database) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Less(t, time.Since(start), 2*time.Second)
 }
+
+// skipUnlessFerretDB skips a test that needs the embedded FerretDB v1's own
+// answers (no transactions, no $lookup).
+func skipUnlessFerretDB(t *testing.T) {
+	t.Helper()
+	if srv := mongotest.Shared(t); srv.Kind != mongotest.KindFerretDB {
+		t.Skip("needs the embedded FerretDB v1's own answers; the server is " + srv.Description())
+	}
+}
