@@ -60,7 +60,7 @@ func TestTransactionProbe(t *testing.T) {
 			})
 		}, fallback: []string{`replica set "rs0" without sessions`}},
 		{name: "FerretDB v1 claiming a replica set", setup: func(p *wireProxy) { p.set(nil, asReplicaSet) },
-			fallback: []string{`replica set "rs0" advertised, but a probe transaction failed`, "delete in a transaction"}, code: 9, ferretDB: true},
+			fallback: []string{`replica set "rs0" advertised, but a probe transaction failed`, "commitTransaction", "CommandNotFound"}, code: 59, ferretDB: true},
 		{name: "FerretDB v2", setup: likeFerretDBv2,
 			fallback: []string{`replica set "rs0" advertised, but a probe transaction failed`, "commitTransaction", "CommandNotFound"}, code: 59, ferretDB: true},
 		{name: "standalone mongod told to run one", setup: func(p *wireProxy) {
