@@ -172,8 +172,7 @@ type indexInfo struct {
 func listIndexes(ctx context.Context, coll *mongo.Collection) ([]indexInfo, error) {
 	cur, err := coll.Indexes().List(ctx)
 	if err != nil {
-		var se mongo.ServerError
-		if errors.As(err, &se) && se.HasErrorCode(26) { // NamespaceNotFound: no collection yet
+		if hasCode(err, 26) { // NamespaceNotFound: no collection yet
 			return nil, nil
 		}
 		return nil, wrap("list indexes of "+coll.Name(), err)
@@ -222,12 +221,11 @@ func (s indexSpec) create(ctx context.Context) error {
 		opts.SetExpireAfterSeconds(0)
 	}
 	_, err := s.coll.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: s.key, Options: opts})
-	var se mongo.ServerError
 	switch {
 	case err == nil:
-	case errors.As(err, &se) && (se.HasErrorCode(85) || se.HasErrorCode(86)): // IndexOptionsConflict, IndexKeySpecsConflict
-		return &IndexConflictError{s.coll.Name(), s.name, se.Error()}
-	case s.ttl && errors.As(err, &se) && (se.HasErrorCode(codeNotImplemented) || se.HasErrorCode(codeCommandNotSupported)):
+	case hasCode(err, 85, 86): // IndexOptionsConflict, IndexKeySpecsConflict
+		return &IndexConflictError{s.coll.Name(), s.name, serverMessage(err)}
+	case s.ttl && hasCode(err, codeNotImplemented, codeCommandNotSupported):
 		return fmt.Errorf("%w: %s: %w", errIndexUnsupported, s, err)
 	default:
 		return wrap("create index "+s.String(), err)

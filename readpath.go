@@ -103,11 +103,9 @@ func (a *Adapter) chooseReadPath(ctx context.Context, opt ReadPath) error {
 	switch {
 	case err == nil || errors.Is(err, auth.ErrNotFound):
 	case lookupUnsupported(err):
-		var se mongo.ServerError
-		errors.As(err, &se) // lookupUnsupported found one
-		reason := "the server cannot run $lookup: " + se.Error()
+		reason := "the server cannot run $lookup: " + serverMessage(err)
 		if hasCode(err, codeLookupFromSharded) {
-			reason = lookupFromShardedReason + ": " + se.Error()
+			reason = lookupFromShardedReason + ": " + serverMessage(err)
 		}
 		if opt == ReadPathLookup {
 			return &CapabilityError{Capability: capabilityLookup, Reason: reason, Err: err}

@@ -80,6 +80,16 @@ func (s serverInfo) topology() string {
 	return "standalone server"
 }
 
+// serverMessage is the server's error within err, as the driver prints
+// it, without the operations wrapped around it.
+func serverMessage(err error) string {
+	var se mongo.ServerError
+	if errors.As(err, &se) {
+		return se.Error()
+	}
+	return err.Error()
+}
+
 // hasCode reports whether err is a server error with one of the codes.
 func hasCode(err error, codes ...int) bool {
 	var se mongo.ServerError
