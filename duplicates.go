@@ -94,8 +94,7 @@ func insertDuplicate(ctx context.Context, coll *mongo.Collection, id string, err
 		}
 		return &auth.DuplicateValueError{Fields: fields, Err: err}
 	}
-	lookup := mongo.NewSessionContext(ctx, nil)
-	found := coll.FindOne(lookup, byID(id), options.FindOne().SetProjection(bson.D{{Key: fieldID, Value: 1}})).Err()
+	found := coll.FindOne(isolate(ctx), byID(id), options.FindOne().SetProjection(bson.D{{Key: fieldID, Value: 1}})).Err()
 	switch {
 	case found == nil:
 		return duplicateID

@@ -358,64 +358,18 @@ func TestConnectionsCut(t *testing.T) {
 // chaosProxy forwards TCP connections and cuts each one, both ways, after
 // a random number of bytes between min and max.
 type chaosProxy struct {
-	ln       net.Listener
-	upstream string
+	*relay
 	min, max int64
 	cuts     atomic.Int64
-	mu       sync.Mutex
-	conns    map[net.Conn]struct{}
-	wg       sync.WaitGroup
 }
 
 func startChaosProxy(t *testing.T, upstream string, minBytes, maxBytes int64) *chaosProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	p := &chaosProxy{ln: ln, upstream: upstream, min: minBytes, max: maxBytes, conns: map[net.Conn]struct{}{}}
-	p.wg.Add(1)
-	go p.serve()
-	t.Cleanup(p.close)
+	p := &chaosProxy{min: minBytes, max: maxBytes}
+	p.relay = startRelay(t, upstream, p.forward)
 	return p
 }
 
-func (p *chaosProxy) addr() string { return p.ln.Addr().String() }
-
-func (p *chaosProxy) serve() {
-	defer p.wg.Done()
-	for {
-		conn, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.wg.Add(1)
-		go p.forward(conn)
-	}
-}
-
-func (p *chaosProxy) track(c net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.conns == nil { // closed
-		c.Close()
-		return false
-	}
-	p.conns[c] = struct{}{}
-	return true
-}
-
-func (p *chaosProxy) forward(client net.Conn) {
-	defer p.wg.Done()
-	if !p.track(client) {
-		return
-	}
-	server, err := net.Dial("tcp", p.upstream)
-	if err != nil {
-		client.Close()
-		return
-	}
-	if !p.track(server) {
-		client.Close()
-		return
-	}
+func (p *chaosProxy) forward(client, server net.Conn) {
 	var budget atomic.Int64
 	budget.Store(p.min + rand.Int64N(p.max-p.min))
 	var once sync.Once
@@ -456,18 +410,4 @@ func (p *chaosProxy) forward(client net.Conn) {
 	go func() { defer both.Done(); pipe(server, client) }()
 	go func() { defer both.Done(); pipe(client, server) }()
 	both.Wait()
-}
-
-// close stops accepting, cuts every connection and waits for its
-// goroutines.
-func (p *chaosProxy) close() {
-	p.mu.Lock()
-	conns := p.conns
-	p.conns = nil
-	p.mu.Unlock()
-	_ = p.ln.Close()
-	for c := range conns {
-		c.Close()
-	}
-	p.wg.Wait()
 }

@@ -41,13 +41,19 @@ func (e *IndexConflictError) Error() string {
 	return fmt.Sprintf("mongoauth: index %s.%s conflicts: %s", e.Collection, e.Index, e.Reason)
 }
 
-// EnsureIndexes creates the indexes the adapter's queries need (user_id on
-// sessions and keys, and the TTL index with Options.SessionTTL) if they are
-// missing. It is idempotent and safe to call at every start; it is never
-// called implicitly. An equivalent index under another name counts as
+// EnsureIndexes creates the three collections and the indexes the adapter's
+// queries need (user_id on sessions and keys, and the TTL index with
+// Options.SessionTTL) if they are missing. It is idempotent and safe to
+// call at every start; it is never called implicitly. Creating the
+// collections up front matters with transactions: a transaction that writes
+// to more than one shard cannot create a collection. An equivalent index under another name counts as
 // existing. The first conflict found is returned as an *IndexConflictError,
 // after the indexes without conflict have been made.
 func (a *Adapter) EnsureIndexes(ctx context.Context) (IndexReport, error) {
+	ctx = isolate(ctx)
+	if err := a.ensureCollections(ctx); err != nil {
+		return IndexReport{}, err
+	}
 	state, err := a.syncIndexes(ctx, true)
 	report := IndexReport{Created: state.Created, Existing: state.Existing, Unsupported: state.Unsupported}
 	if err == nil && len(state.Conflicts) > 0 {
@@ -55,6 +61,19 @@ func (a *Adapter) EnsureIndexes(ctx context.Context) (IndexReport, error) {
 	}
 	return report, err
 }
+
+// ensureCollections creates the users, sessions and keys collections; one
+// that exists already (NamespaceExists) is left as it is.
+func (a *Adapter) ensureCollections(ctx context.Context) error {
+	for _, coll := range []*mongo.Collection{a.users, a.sessions, a.keys} {
+		if err := a.db.CreateCollection(ctx, coll.Name()); err != nil && !hasCode(err, codeNamespaceExists) {
+			return wrap("create collection "+coll.Name(), err)
+		}
+	}
+	return nil
+}
+
+const codeNamespaceExists = 48
 
 // IndexState is what Check and Repair found out about the adapter's
 // indexes, as "collection.index" strings.
@@ -153,8 +172,7 @@ type indexInfo struct {
 func listIndexes(ctx context.Context, coll *mongo.Collection) ([]indexInfo, error) {
 	cur, err := coll.Indexes().List(ctx)
 	if err != nil {
-		var se mongo.ServerError
-		if errors.As(err, &se) && se.HasErrorCode(26) { // NamespaceNotFound: no collection yet
+		if hasCode(err, 26) { // NamespaceNotFound: no collection yet
 			return nil, nil
 		}
 		return nil, wrap("list indexes of "+coll.Name(), err)
@@ -203,12 +221,11 @@ func (s indexSpec) create(ctx context.Context) error {
 		opts.SetExpireAfterSeconds(0)
 	}
 	_, err := s.coll.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: s.key, Options: opts})
-	var se mongo.ServerError
 	switch {
 	case err == nil:
-	case errors.As(err, &se) && (se.HasErrorCode(85) || se.HasErrorCode(86)): // IndexOptionsConflict, IndexKeySpecsConflict
-		return &IndexConflictError{s.coll.Name(), s.name, se.Error()}
-	case s.ttl && errors.As(err, &se) && (se.HasErrorCode(codeNotImplemented) || se.HasErrorCode(codeCommandNotSupported)):
+	case hasCode(err, 85, 86): // IndexOptionsConflict, IndexKeySpecsConflict
+		return &IndexConflictError{s.coll.Name(), s.name, serverMessage(err)}
+	case s.ttl && hasCode(err, codeNotImplemented, codeCommandNotSupported):
 		return fmt.Errorf("%w: %s: %w", errIndexUnsupported, s, err)
 	default:
 		return wrap("create index "+s.String(), err)

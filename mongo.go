@@ -10,23 +10,29 @@
 //   - deleting a user deletes its sessions and keys;
 //   - creating a user with its primary key stores both or neither.
 //
-// Where the deployment supports transactions (a replica set or a sharded
-// cluster) multi-document writes run in one transaction. Where it does not
-// (a standalone server, FerretDB) the same steps run in a fixed order, with
-// compensating deletes on failure; see the README's "Standalone servers"
-// section for the protocol and what a crash in the middle can leave behind.
+// Where the deployment can run transactions (a replica set or a sharded
+// cluster whose probe transaction commits at New) multi-document writes run
+// in one transaction. Where it cannot (a standalone server, FerretDB) the
+// same steps run in a fixed order, with compensating deletes on failure; see
+// the README's "Standalone servers" section for the protocol and what a
+// crash in the middle can leave behind.
+//
+// The adapter fixes its own read and write concerns (concerns.go), never
+// joins a MongoDB session carried by a caller's context (isolation.go),
+// chooses how to read a session with its user by measuring (readpath.go),
+// and supports MongoDB 4.4 and newer (server.go), sharded on _id
+// (sharding.go).
 package mongoauth
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync/atomic"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 
 	"github.com/luciago/mongoauth/auth"
 )
@@ -35,20 +41,18 @@ import (
 type TransactionMode int
 
 const (
-	// TransactionsAuto uses transactions when the server supports them
-	// (a replica set or sharded cluster) and the standalone protocol
-	// otherwise. It is the default.
+	// TransactionsAuto uses transactions when the server proves it can run
+	// them: hello reports a replica set or a mongos, and a probe transaction
+	// (one that changes nothing) commits. Otherwise the standalone protocol
+	// runs; UsesTransactions and TransactionsReason say which and why. It is
+	// the default.
 	TransactionsAuto TransactionMode = iota
-	// TransactionsRequired makes New fail with ErrNoTransactions on a
-	// server without transactions.
+	// TransactionsRequired makes New fail with a *CapabilityError matching
+	// ErrNoTransactions where TransactionsAuto would fall back.
 	TransactionsRequired
-	// TransactionsOff always uses the standalone protocol.
+	// TransactionsOff always uses the standalone protocol, without probing.
 	TransactionsOff
 )
-
-// ErrNoTransactions is returned by New in TransactionsRequired mode when the
-// server is neither a replica set member nor a mongos.
-var ErrNoTransactions = errors.New("mongoauth: transactions required, but the server is a standalone (transactions need a replica set or a sharded cluster)")
 
 // Options configure an Adapter. The zero value is ready to use.
 type Options struct {
@@ -60,23 +64,42 @@ type Options struct {
 	KeyCollection string
 	// Transactions chooses when to use transactions; default TransactionsAuto.
 	Transactions TransactionMode
+	// ReadPath chooses how GetSessionAndUser reads a session and its user:
+	// one aggregation with $lookup, or two finds by _id; default
+	// ReadPathAuto, which measures both at New. See ReadPath.
+	ReadPath ReadPath
 	// SessionTTL, when set, stores each new session with an extra field
 	// expires_at (a BSON Date equal to idle_expires), and EnsureIndexes adds
 	// a TTL index on it so that the server deletes dead sessions by itself.
 	// Reads still never treat a session as gone because of a date. Off by
 	// default: documents then follow the seed schema exactly. See ttl.go.
 	SessionTTL bool
+	// WriteConcern is the write concern of every write and transaction
+	// commit of the adapter, whatever the client's; default w: "majority".
+	// It must be acknowledged: New refuses w: 0. Lowering it to w: 1 keeps
+	// the adapter correct while a primary lives, but a failover may then
+	// roll back an acknowledged write (a new session, or a deletion).
+	// Reads always use read concern "local" on the primary, and
+	// transactions "snapshot"; see concerns.go.
+	WriteConcern *writeconcern.WriteConcern
 }
 
 // Adapter is the MongoDB adapter. It is safe for concurrent use.
 type Adapter struct {
-	client   *mongo.Client
-	users    *mongo.Collection
-	sessions *mongo.Collection
-	keys     *mongo.Collection
+	client *mongo.Client
+	// db carries the adapter's concerns (see ownDatabase), and so do the
+	// collections taken from it.
+	db           *mongo.Database
+	writeConcern *writeconcern.WriteConcern
+	users        *mongo.Collection
+	sessions     *mongo.Collection
+	keys         *mongo.Collection
 
-	transactions bool
-	lookup       bool
+	transactions       bool
+	transactionsReason string
+	// readPath is the current choice of GetSessionAndUser; it changes only
+	// if the users collection turns out to be sharded (see readpath.go).
+	readPath atomic.Pointer[readPathChoice]
 	// atomicUpdates: a conditional single-document update is atomic
 	// (false on FerretDB; see updates.go).
 	atomicUpdates bool
@@ -92,13 +115,22 @@ var (
 	_ auth.KeyConsumer          = (*Adapter)(nil)
 )
 
-// New returns an adapter over db. It asks the server once what it supports
-// (transactions, $lookup), so it needs a reachable server; it does not
-// create collections or indexes (see EnsureIndexes).
+// New returns an adapter over db. It asks the server what it is and what it
+// supports, so it needs a reachable server: the wire version (MongoDB 4.4 or
+// newer, else a *ServerVersionError), whether transactions work (a probe
+// transaction that changes nothing; see TransactionMode) and whether
+// $lookup works and pays (see ReadPath), and, on a mongos, that no
+// collection is sharded on a key other than _id (*ShardKeyError; checked
+// when config.collections is readable). A failed probe that says nothing
+// about the capability (an election, a timeout, missing privileges) fails
+// New rather than fix a guess for the life of the process. New creates no
+// collection, index or document (see EnsureIndexes).
 //
-// All reads go to the primary: the adapter's integrity checks read what was
-// just written.
+// All reads go to the primary, at read concern "local", and all writes wait
+// for Options.WriteConcern (default w: "majority"), whatever the client's
+// URI says: the adapter's integrity checks read what was just written.
 func New(ctx context.Context, db *mongo.Database, opts Options) (*Adapter, error) {
+	ctx = isolate(ctx)
 	if db == nil {
 		return nil, errors.New("mongoauth: nil database")
 	}
@@ -111,32 +143,32 @@ func New(ctx context.Context, db *mongo.Database, opts Options) (*Adapter, error
 	if opts.UserCollection == opts.SessionCollection || opts.UserCollection == opts.KeyCollection || opts.SessionCollection == opts.KeyCollection {
 		return nil, errors.New("mongoauth: users, sessions and keys need three different collections")
 	}
-	primary := options.Collection().SetReadPreference(readpref.Primary())
-	a := &Adapter{
-		client:   db.Client(),
-		users:    db.Collection(opts.UserCollection, primary),
-		sessions: db.Collection(opts.SessionCollection, primary),
-		keys:     db.Collection(opts.KeyCollection, primary),
-
-		sessionTTL: opts.SessionTTL,
-	}
-	supported, err := supportsTransactions(ctx, db)
+	wc, err := writeConcern(opts.WriteConcern)
 	if err != nil {
 		return nil, err
 	}
-	switch opts.Transactions {
-	case TransactionsAuto:
-		a.transactions = supported
-	case TransactionsRequired:
-		if !supported {
-			return nil, ErrNoTransactions
-		}
-		a.transactions = true
-	case TransactionsOff:
-	default:
-		return nil, fmt.Errorf("mongoauth: unknown transaction mode %d", opts.Transactions)
+	db = ownDatabase(db, wc)
+	a := &Adapter{
+		client:       db.Client(),
+		db:           db,
+		writeConcern: wc,
+		users:        db.Collection(opts.UserCollection),
+		sessions:     db.Collection(opts.SessionCollection),
+		keys:         db.Collection(opts.KeyCollection),
+
+		sessionTTL: opts.SessionTTL,
 	}
-	if a.lookup, err = a.supportsLookup(ctx); err != nil {
+	server, err := askServer(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.checkShardKeys(ctx, server); err != nil {
+		return nil, err
+	}
+	if err := a.chooseTransactions(ctx, opts.Transactions, server); err != nil {
+		return nil, err
+	}
+	if err := a.chooseReadPath(ctx, opts.ReadPath); err != nil {
 		return nil, err
 	}
 	if a.atomicUpdates, err = atomicUpdates(ctx, db); err != nil {
@@ -148,39 +180,14 @@ func New(ctx context.Context, db *mongo.Database, opts Options) (*Adapter, error
 // UsesTransactions reports whether multi-document writes run in transactions.
 func (a *Adapter) UsesTransactions() bool { return a.transactions }
 
-// UsesLookup reports whether GetSessionAndUser reads session and user in one
-// aggregation ($lookup) rather than two finds.
-func (a *Adapter) UsesLookup() bool { return a.lookup }
-
-// supportsTransactions asks the server whether it is a replica set member
-// or a mongos, the deployments where transactions exist.
-func supportsTransactions(ctx context.Context, db *mongo.Database) (bool, error) {
-	var hello struct {
-		SetName string `bson:"setName"`
-		Msg     string `bson:"msg"`
-	}
-	if err := db.RunCommand(ctx, bson.D{{Key: "hello", Value: 1}}).Decode(&hello); err != nil {
-		return false, fmt.Errorf("mongoauth: hello: %w", err)
-	}
-	return hello.SetName != "" || hello.Msg == "isdbgrid", nil
-}
-
-// supportsLookup runs a $lookup that matches nothing: a server error means
-// the stage is not implemented (FerretDB v1, for one).
-func (a *Adapter) supportsLookup(ctx context.Context) (bool, error) {
-	cur, err := a.sessions.Aggregate(ctx, a.sessionAndUserPipeline(""))
-	if err != nil {
-		var se mongo.ServerError
-		if errors.As(err, &se) {
-			return false, nil
-		}
-		return false, fmt.Errorf("mongoauth: probe $lookup: %w", err)
-	}
-	return true, cur.Close(ctx)
-}
+// TransactionsReason says why UsesTransactions is what it is: the option,
+// the kind of deployment, or the outcome of New's probe transaction (with
+// the server's error when it failed).
+func (a *Adapter) TransactionsReason() string { return a.transactionsReason }
 
 // GetUser implements auth.UserAdapter.
 func (a *Adapter) GetUser(ctx context.Context, userID string) (auth.UserRecord, error) {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("user id", userID); err != nil {
 		return auth.UserRecord{}, err
 	}
@@ -195,6 +202,7 @@ func (a *Adapter) GetUser(ctx context.Context, userID string) (auth.UserRecord, 
 // inserted in one transaction, or, without transactions, the user is deleted
 // again when the key cannot be inserted.
 func (a *Adapter) SetUser(ctx context.Context, user auth.UserRecord, key *auth.KeyRecord) error {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("user id", user.ID); err != nil {
 		return err
 	}
@@ -228,6 +236,7 @@ func (a *Adapter) SetUser(ctx context.Context, user auth.UserRecord, key *auth.K
 // inserted concurrently either fail with auth.ErrInvalidUserID or are
 // deleted by this call.
 func (a *Adapter) DeleteUser(ctx context.Context, userID string) error {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("user id", userID); err != nil {
 		return err
 	}
@@ -264,6 +273,7 @@ func (a *Adapter) deleteDependents(ctx context.Context, userID string) error {
 
 // UpdateUser implements auth.UserAdapter.
 func (a *Adapter) UpdateUser(ctx context.Context, userID string, attributes map[string]any) (auth.UserRecord, error) {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("user id", userID); err != nil {
 		return auth.UserRecord{}, err
 	}
@@ -284,6 +294,7 @@ func (a *Adapter) UpdateUser(ctx context.Context, userID string, attributes map[
 
 // SetKey implements auth.UserAdapter; see SetSession for the protocol.
 func (a *Adapter) SetKey(ctx context.Context, key auth.KeyRecord) error {
+	ctx = isolate(ctx)
 	if err := checkKey(key); err != nil {
 		return err
 	}
@@ -292,6 +303,7 @@ func (a *Adapter) SetKey(ctx context.Context, key auth.KeyRecord) error {
 
 // GetKey implements auth.UserAdapter.
 func (a *Adapter) GetKey(ctx context.Context, keyID string) (auth.KeyRecord, error) {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("key id", keyID); err != nil {
 		return auth.KeyRecord{}, err
 	}
@@ -304,6 +316,7 @@ func (a *Adapter) GetKey(ctx context.Context, keyID string) (auth.KeyRecord, err
 
 // GetKeysByUserID implements auth.UserAdapter.
 func (a *Adapter) GetKeysByUserID(ctx context.Context, userID string) ([]auth.KeyRecord, error) {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("user id", userID); err != nil {
 		return nil, err
 	}
@@ -312,6 +325,7 @@ func (a *Adapter) GetKeysByUserID(ctx context.Context, userID string) ([]auth.Ke
 
 // UpdateKeyPassword implements auth.UserAdapter.
 func (a *Adapter) UpdateKeyPassword(ctx context.Context, keyID string, hashedPassword *string) (auth.KeyRecord, error) {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("key id", keyID); err != nil {
 		return auth.KeyRecord{}, err
 	}
@@ -328,6 +342,7 @@ func (a *Adapter) UpdateKeyPassword(ctx context.Context, keyID string, hashedPas
 
 // DeleteNonPrimaryKey implements auth.UserAdapter.
 func (a *Adapter) DeleteNonPrimaryKey(ctx context.Context, keyID string) error {
+	ctx = isolate(ctx)
 	if err := a.ConsumeKey(ctx, keyID); !errors.Is(err, auth.ErrNotFound) {
 		return err
 	}
@@ -339,6 +354,7 @@ func (a *Adapter) DeleteNonPrimaryKey(ctx context.Context, keyID string) error {
 // deleted the key. (findAndModify would return the document too, but
 // FerretDB v1 does not run it atomically: two callers can both get it.)
 func (a *Adapter) ConsumeKey(ctx context.Context, keyID string) error {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("key id", keyID); err != nil {
 		return err
 	}
@@ -354,6 +370,7 @@ func (a *Adapter) ConsumeKey(ctx context.Context, keyID string) error {
 
 // DeleteKeysByUserID implements auth.UserAdapter.
 func (a *Adapter) DeleteKeysByUserID(ctx context.Context, userID string) error {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("user id", userID); err != nil {
 		return err
 	}
@@ -363,6 +380,7 @@ func (a *Adapter) DeleteKeysByUserID(ctx context.Context, userID string) error {
 
 // GetSession implements auth.SessionAdapter.
 func (a *Adapter) GetSession(ctx context.Context, sessionID string) (auth.SessionRecord, error) {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("session id", sessionID); err != nil {
 		return auth.SessionRecord{}, err
 	}
@@ -375,6 +393,7 @@ func (a *Adapter) GetSession(ctx context.Context, sessionID string) (auth.Sessio
 
 // GetSessionsByUserID implements auth.SessionAdapter.
 func (a *Adapter) GetSessionsByUserID(ctx context.Context, userID string) ([]auth.SessionRecord, error) {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("user id", userID); err != nil {
 		return nil, err
 	}
@@ -388,6 +407,7 @@ func (a *Adapter) GetSessionsByUserID(ctx context.Context, userID string) ([]aut
 // gone, or the deletion, which removes the user before its sessions, sees
 // the new session.
 func (a *Adapter) SetSession(ctx context.Context, session auth.SessionRecord) error {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("session id", session.ID); err != nil {
 		return err
 	}
@@ -421,6 +441,7 @@ func (a *Adapter) insertOwned(ctx context.Context, coll *mongo.Collection, id, u
 
 // DeleteSession implements auth.SessionAdapter.
 func (a *Adapter) DeleteSession(ctx context.Context, sessionID string) error {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("session id", sessionID); err != nil {
 		return err
 	}
@@ -430,74 +451,12 @@ func (a *Adapter) DeleteSession(ctx context.Context, sessionID string) error {
 
 // DeleteSessionsByUserID implements auth.SessionAdapter.
 func (a *Adapter) DeleteSessionsByUserID(ctx context.Context, userID string) error {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("user id", userID); err != nil {
 		return err
 	}
 	_, err := a.sessions.DeleteMany(ctx, byUserID(userID))
 	return wrap("delete sessions", err)
-}
-
-// GetSessionAndUser implements auth.SessionAndUserGetter: one aggregation
-// with $lookup where the server has it, two finds where it does not.
-func (a *Adapter) GetSessionAndUser(ctx context.Context, sessionID string) (auth.SessionRecord, auth.UserRecord, error) {
-	if err := auth.CheckID("session id", sessionID); err != nil {
-		return auth.SessionRecord{}, auth.UserRecord{}, err
-	}
-	if !a.lookup {
-		s, err := a.GetSession(ctx, sessionID)
-		if err != nil {
-			return s, auth.UserRecord{}, err
-		}
-		u, err := a.GetUser(ctx, s.UserID)
-		if err != nil {
-			return auth.SessionRecord{}, auth.UserRecord{}, err
-		}
-		return s, u, nil
-	}
-	cur, err := a.sessions.Aggregate(ctx, a.sessionAndUserPipeline(sessionID))
-	if err != nil {
-		return auth.SessionRecord{}, auth.UserRecord{}, wrap("aggregate session and user", err)
-	}
-	defer cur.Close(context.WithoutCancel(ctx))
-	if !cur.Next(ctx) {
-		if err := cur.Err(); err != nil {
-			return auth.SessionRecord{}, auth.UserRecord{}, wrap("aggregate session and user", err)
-		}
-		return auth.SessionRecord{}, auth.UserRecord{}, auth.ErrNotFound
-	}
-	s, err := decodeSession(cur.Current)
-	if err != nil {
-		return auth.SessionRecord{}, auth.UserRecord{}, err
-	}
-	users, _ := cur.Current.Lookup(joinedUser).ArrayOK()
-	first, err := users.IndexErr(0)
-	if err != nil { // no user: the session is an orphan and reads as none
-		return auth.SessionRecord{}, auth.UserRecord{}, auth.ErrNotFound
-	}
-	doc, ok := first.DocumentOK()
-	if !ok {
-		return auth.SessionRecord{}, auth.UserRecord{}, &DocumentError{Record: "user", ID: s.UserID, Field: joinedUser, Reason: "not a document"}
-	}
-	u, err := decodeUser(doc)
-	if err != nil {
-		return auth.SessionRecord{}, auth.UserRecord{}, err
-	}
-	return s, u, nil
-}
-
-// joinedUser is the array field the $lookup stage adds to a session.
-const joinedUser = "__user"
-
-func (a *Adapter) sessionAndUserPipeline(sessionID string) mongo.Pipeline {
-	return mongo.Pipeline{
-		{{Key: "$match", Value: byID(sessionID)}},
-		{{Key: "$lookup", Value: bson.D{
-			{Key: "from", Value: a.users.Name()},
-			{Key: "localField", Value: fieldUserID},
-			{Key: "foreignField", Value: fieldID},
-			{Key: "as", Value: joinedUser},
-		}}},
-	}
 }
 
 func checkKey(k auth.KeyRecord) error {

@@ -133,6 +133,7 @@ func (r *Report) Problems() int {
 // looked up in batches of BatchSize distinct ids with $in (one code path for
 // every server: FerretDB has no $lookup).
 func (a *Adapter) Check(ctx context.Context, opts RepairOptions) (Report, error) {
+	ctx = isolate(ctx)
 	return a.sweep(ctx, opts, false)
 }
 
@@ -155,5 +156,6 @@ func (a *Adapter) Check(ctx context.Context, opts RepairOptions) (Report, error)
 // missing), so Repair never deletes a document that stopped qualifying
 // since it was read. On error the report holds what was done until then.
 func (a *Adapter) Repair(ctx context.Context, opts RepairOptions) (Report, error) {
+	ctx = isolate(ctx)
 	return a.sweep(ctx, opts, true)
 }

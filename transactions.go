@@ -69,6 +69,6 @@ func (a *Adapter) atomically(ctx context.Context, fn func(context.Context, *undo
 	defer sess.EndSession(context.WithoutCancel(ctx))
 	_, err = sess.WithTransaction(ctx, func(ctx context.Context) (any, error) {
 		return nil, fn(ctx, nil)
-	})
+	}, transactionOptions(a.writeConcern))
 	return err
 }

@@ -40,6 +40,7 @@ var errNoAtomicUpdates = fmt.Errorf("mongoauth: compare-and-set of a key's passw
 // errors.ErrUnsupported; the auth core then leaves hashes as they are
 // rather than risk writing back an old password.
 func (a *Adapter) ReplaceKeyPassword(ctx context.Context, keyID, oldHash, newHash string) error {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("key id", keyID); err != nil {
 		return err
 	}
@@ -62,6 +63,7 @@ func (a *Adapter) ReplaceKeyPassword(ctx context.Context, keyID, oldHash, newHas
 // (the write is an update, never an insert), so the next request finds no
 // session, as if the deletion had come just after the renewal.
 func (a *Adapter) UpdateSession(ctx context.Context, sessionID string, update auth.SessionUpdate) error {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("session id", sessionID); err != nil {
 		return err
 	}
@@ -100,6 +102,7 @@ func matchedOne(res *mongo.UpdateResult, err error) error {
 // sessions written by Lucia's mongoose adapter, whose expiries are
 // Doubles, are judged like this adapter's Int64s.
 func (a *Adapter) DeleteExpiredSessions(ctx context.Context, userID string, nowMillis int64) error {
+	ctx = isolate(ctx)
 	if err := auth.CheckID("user id", userID); err != nil {
 		return err
 	}

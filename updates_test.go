@@ -3,13 +3,11 @@ package mongoauth_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
@@ -17,34 +15,6 @@ import (
 	"github.com/luciago/mongoauth/auth"
 	"github.com/luciago/mongoauth/mongotest"
 )
-
-// commandLog records the commands a client sends, except the driver's own
-// handshakes and heartbeats (which are not command events).
-type commandLog struct {
-	mu       sync.Mutex
-	commands []bson.Raw
-}
-
-func (l *commandLog) monitor() *event.CommandMonitor {
-	return &event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		l.commands = append(l.commands, append(bson.Raw(nil), e.Command...))
-	}}
-}
-
-// since returns the commands sent after the first n.
-func (l *commandLog) since(n int) []bson.Raw {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]bson.Raw(nil), l.commands[n:]...)
-}
-
-func (l *commandLog) count() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.commands)
-}
 
 // monitoredAdapter returns an adapter over a fresh database through a
 // client of its own whose commands are logged, and the database through
@@ -59,15 +29,6 @@ func monitoredAdapter(t *testing.T, opts mongoauth.Options) (*mongoauth.Adapter,
 	a, err := mongoauth.New(ctx(t), client.Database(db.Name()), opts)
 	require.NoError(t, err)
 	return a, db, log
-}
-
-// commandName is a command's first key ("update", "delete", ...).
-func commandName(cmd bson.Raw) string {
-	elems, err := cmd.Elements()
-	if err != nil || len(elems) == 0 {
-		return ""
-	}
-	return elems[0].Key()
 }
 
 // onlyStatement returns the one statement of an update or delete command

@@ -25,6 +25,12 @@ type Env struct {
 	// Lookup and Transactions say which paths the adapter takes on this
 	// server (see mongoauth.Adapter.UsesLookup and UsesTransactions).
 	Lookup, Transactions bool
+	// ReadPath is the session-and-user read path New chose on this server
+	// (ReadPathAuto: probed and calibrated once, at Open); every measured
+	// adapter is made with it, so that one run measures one path. The
+	// reasons are New's.
+	ReadPath                           mongoauth.ReadPath
+	ReadPathReason, TransactionsReason string
 
 	srv *server
 	// monitored carries the measured operations; its CommandMonitor counts
@@ -66,6 +72,7 @@ func Open(ctx context.Context) (*Env, error) {
 		return nil, err
 	}
 	e.Lookup, e.Transactions = probe.UsesLookup(), probe.UsesTransactions()
+	e.ReadPath, e.ReadPathReason, e.TransactionsReason = probe.ReadPath(), probe.ReadPathReason(), probe.TransactionsReason()
 	e.Server = describe(ctx, e.plain, srv)
 	return e, nil
 }
@@ -146,7 +153,7 @@ func (e *Env) newDatabase(ctx context.Context) (*database, error) {
 	name := mongotest.UniqueName("bench")
 	d := &database{name: name, monitored: e.monitored.Database(name), setup: e.plain.Database(name)}
 	var err error
-	if d.measured, err = mongoauth.New(ctx, d.monitored, mongoauth.Options{}); err != nil {
+	if d.measured, err = mongoauth.New(ctx, d.monitored, mongoauth.Options{ReadPath: e.ReadPath}); err != nil {
 		return nil, err
 	}
 	if _, err = d.measured.EnsureIndexes(ctx); err != nil {

@@ -61,13 +61,15 @@ func main() {
 	hashes := measure(nil, selected(bench.Hashes(), match), *count)
 
 	fmt.Printf("Machine: %s, %d cores (GOMAXPROCS %d), %s %s/%s\n", cpuModel(), runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	fmt.Printf("Server: %s; $lookup: %v; transactions: %v\n", env.Server, env.Lookup, env.Transactions)
+	fmt.Printf("Server: %s\n", env.Server)
+	fmt.Printf("Read path (ReadPathAuto): %s, because %s\n", env.ReadPath, env.ReadPathReason)
+	fmt.Printf("Transactions: %v, because %s\n", env.Transactions, env.TransactionsReason)
 	fmt.Printf("Run: %s; -benchtime %s -count %d -others %d; medians of %d rounds, ratios within adjacent pairs; one client goroutine\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), *benchtime, *count, *others, *count)
 	fmt.Printf("Load average (1 min) before / after: %s / %s on %d cores\n\n", loadBefore, loadAverage(), runtime.NumCPU())
-	printTable(ops, true)
+	printTable(ops, readPathRows(env))
 	fmt.Println()
-	printTable(hashes, false)
+	printTable(hashes, nil)
 	fmt.Println()
 	printTargets(env, ops)
 }
@@ -205,10 +207,20 @@ func median[T any](xs []T, value func(T) float64) float64 {
 	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
-func printTable(res results, withCommands bool) {
+// readPathRows notes the read path on the rows that read a session with its
+// user.
+func readPathRows(env *bench.Env) map[string]string {
+	note := " (" + env.ReadPath.String() + ")"
+	return map[string]string{"validate-with-user": note, "core-validate-session-user": note}
+}
+
+// printTable prints the rows; notes, nil for the hash table, adds a note
+// to the names of some rows and the commands column.
+func printTable(res results, notes map[string]string) {
 	if len(res.rows) == 0 {
 		return
 	}
+	withCommands := notes != nil
 	if withCommands {
 		fmt.Println("| operation | cmds/op | ops/s | ns/op | client CPU ns/op | B/op | allocs/op | compared with | × ops/s (range) | × B/op |")
 		fmt.Println("|---|--:|--:|--:|--:|--:|--:|---|--:|--:|")
@@ -217,7 +229,7 @@ func printTable(res results, withCommands bool) {
 		fmt.Println("|---|--:|--:|--:|--:|--:|---|--:|--:|")
 	}
 	for _, r := range res.rows {
-		cells := []string{r.Name}
+		cells := []string{r.Name + notes[r.Name]}
 		if withCommands {
 			commands := fmt.Sprintf("%.0f", r.commands)
 			if r.Uncounted {
@@ -287,7 +299,7 @@ func printTargets(env *bench.Env, res results) {
 			if env.Lookup {
 				want = 1
 			}
-			report(fmt.Sprintf("%s: %.0f commands, want %.0f ($lookup: %v)", name, r.commands, want, env.Lookup), r.commands == want)
+			report(fmt.Sprintf("%s: %.0f commands, want %.0f (read path: %s)", name, r.commands, want, env.ReadPath), r.commands == want)
 		}
 	}
 	constant := func(limit float64, names ...string) {

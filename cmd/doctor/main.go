@@ -7,7 +7,10 @@
 //
 // It reads the connection string from MONGODB_URI only, never from a flag,
 // so that a password does not show in the process list or shell history, and
-// it never prints the URI. It prints what mongoauth's Check reports: missing
+// it never prints the URI. It first prints what mongoauth.New found out:
+// whether multi-document writes use transactions or the standalone
+// protocol, and how sessions are read, each with New's reason. Then it
+// prints what mongoauth's Check reports: missing
 // or conflicting indexes, orphan and expired sessions and keys, and
 // documents the adapter cannot read. With -fix it runs Repair (create
 // missing indexes, delete orphans and expired records), prints what changed,
@@ -144,6 +147,12 @@ func doctor(ctx context.Context, c config, out io.Writer) (int, error) {
 	}
 	fmt.Fprintf(out, "mongoauth doctor: database %q, collections %s, %s, %s\n",
 		c.database, c.options.UserCollection, c.options.SessionCollection, c.options.KeyCollection)
+	writes := "standalone protocol"
+	if adapter.UsesTransactions() {
+		writes = "transactions"
+	}
+	fmt.Fprintf(out, "multi-document writes: %s (%s)\nsession reads: %s (%s)\n",
+		writes, adapter.TransactionsReason(), adapter.ReadPath(), adapter.ReadPathReason())
 
 	if !c.fix {
 		report, err := adapter.Check(ctx, c.repair)

@@ -257,3 +257,15 @@ func TestDoctorUsageErrors(t *testing.T) {
 	assert.NotContains(t, errOut.String()+out.String(), "hunter2", "the URI's password is never printed")
 	assert.Empty(t, out.String())
 }
+
+// TestDoctorReportsTheAdaptersChoices: how the application's adapter would
+// write and read on this server, and why.
+func TestDoctorReportsTheAdaptersChoices(t *testing.T) {
+	_, out, _ := doctorRun(t, "-db", mongotest.Database(t).Name())
+	assert.Contains(t, out, "multi-document writes: ")
+	assert.Contains(t, out, "session reads: ")
+	if mongotest.Shared(t).Kind == mongotest.KindFerretDB {
+		assert.Contains(t, out, "multi-document writes: standalone protocol (standalone server")
+		assert.Contains(t, out, "session reads: two reads (the server cannot run $lookup: ")
+	}
+}

@@ -1,0 +1,193 @@
+package mongoauth_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/luciago/mongoauth"
+	"github.com/luciago/mongoauth/auth"
+	"github.com/luciago/mongoauth/mongotest"
+)
+
+// answerAggregate answers every aggregate of the adapter with reply.
+func answerAggregate(reply func(cmd bson.Raw) bson.D) func(bson.Raw) (bson.D, bool) {
+	return func(cmd bson.Raw) (bson.D, bool) {
+		if commandName(cmd) != "aggregate" {
+			return nil, false
+		}
+		return reply(cmd), true
+	}
+}
+
+func constant(reply bson.D) func(bson.Raw) bson.D { return func(bson.Raw) bson.D { return reply } }
+
+// TestLookupProbe: only a server that does not know the stage (or, before
+// MongoDB 5.1, a sharded users collection) makes New read with two finds;
+// any other error from the probe fails New. The driver retries the
+// transient ones (an election, a shutdown) within New's deadline.
+func TestLookupProbe(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		reply func(bson.Raw) bson.D // nil: the server's own answer
+		// fallback: auto reads twice, its reason containing these;
+		// otherwise New fails in auto and in lookup mode.
+		fallback []string
+		code     int
+		// retried: the driver retries until New's deadline.
+		retried bool
+	}{
+		{name: "MongoDB without the stage", reply: constant(serverError(40324, "Location40324")),
+			fallback: []string{"the server cannot run $lookup", "Location40324"}, code: 40324},
+		{name: "sharded users collection before MongoDB 5.1", reply: constant(serverError(28769, "Location28769")),
+			fallback: []string{"sharded", "5.1"}, code: 28769},
+		{name: "election", reply: constant(serverError(10107, "NotWritablePrimary")), code: 10107, retried: true},
+		{name: "shutdown", reply: constant(serverError(91, "ShutdownInProgress")), code: 91, retried: true},
+		{name: "unauthorized", reply: constant(serverError(13, "Unauthorized")), code: 13},
+		{name: "server time limit", reply: constant(serverError(50, "MaxTimeMSExpired")), code: 50},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			proxy := startWireProxy(t)
+			proxy.set(answerAggregate(tc.reply), nil)
+			db := scratchDatabase(t, proxy.client(t, "", nil))
+			newAdapter := func(opts mongoauth.Options) (*mongoauth.Adapter, error) {
+				c := ctx(t)
+				if tc.retried {
+					var cancel context.CancelFunc
+					c, cancel = context.WithTimeout(c, time.Second)
+					defer cancel()
+				}
+				return mongoauth.New(c, db, opts)
+			}
+			auto, autoErr := newAdapter(mongoauth.Options{})
+			_, lookupErr := newAdapter(mongoauth.Options{ReadPath: mongoauth.ReadPathLookup})
+			var capability *mongoauth.CapabilityError
+			if tc.fallback != nil {
+				require.NoError(t, autoErr)
+				assert.Equal(t, mongoauth.ReadPathTwoReads, auto.ReadPath())
+				assert.False(t, auto.UsesLookup())
+				for _, want := range tc.fallback {
+					assert.Contains(t, auto.ReadPathReason(), want)
+				}
+				require.ErrorAs(t, lookupErr, &capability)
+				assert.ErrorIs(t, lookupErr, mongoauth.ErrNoLookup)
+				assert.Equal(t, "$lookup", capability.Capability)
+			} else {
+				for _, err := range []error{autoErr, lookupErr} {
+					require.Error(t, err)
+					assert.False(t, errors.As(err, &capability), "%v", err)
+					assert.ErrorContains(t, err, "mongoauth: probe $lookup")
+				}
+			}
+			if tc.retried && errors.Is(lookupErr, context.DeadlineExceeded) {
+				return // retried to the end; else the last attempt's error follows
+			}
+			var se mongo.ServerError
+			require.ErrorAs(t, lookupErr, &se)
+			assert.True(t, se.HasErrorCode(tc.code), "%v", lookupErr)
+		})
+	}
+}
+
+// TestLookupProbeOutlastsAnElection: the probe's retries carry New over
+// an election that ends within its deadline.
+func TestLookupProbeOutlastsAnElection(t *testing.T) {
+	proxy := startWireProxy(t)
+	var failures atomic.Int32
+	proxy.set(answerAggregate(func(cmd bson.Raw) bson.D {
+		if failures.Add(1) <= 3 {
+			return serverError(10107, "NotWritablePrimary")
+		}
+		return emptyCursor(cmd)
+	}), nil)
+	a, err := mongoauth.New(ctx(t), scratchDatabase(t, proxy.client(t, "", nil)), mongoauth.Options{ReadPath: mongoauth.ReadPathLookup})
+	require.NoError(t, err)
+	assert.True(t, a.UsesLookup())
+	assert.Greater(t, failures.Load(), int32(3))
+}
+
+// TestLookupProbeOnTheEmbeddedServer: FerretDB v1 answers $lookup with
+// NotImplemented.
+func TestLookupProbeOnTheEmbeddedServer(t *testing.T) {
+	skipUnlessFerretDB(t)
+	db := mongotest.Database(t)
+	a, err := mongoauth.New(ctx(t), db, mongoauth.Options{})
+	require.NoError(t, err)
+	assert.Equal(t, mongoauth.ReadPathTwoReads, a.ReadPath())
+	assert.Contains(t, a.ReadPathReason(), "NotImplemented")
+	_, err = mongoauth.New(ctx(t), db, mongoauth.Options{ReadPath: mongoauth.ReadPathLookup})
+	require.ErrorIs(t, err, mongoauth.ErrNoLookup)
+}
+
+// TestLookupProbeHonoursTheDeadline: a probe the server does not answer
+// fails New by its deadline.
+func TestLookupProbeHonoursTheDeadline(t *testing.T) {
+	proxy := startWireProxy(t)
+	proxy.set(answerAggregate(func(cmd bson.Raw) bson.D { time.Sleep(2 * time.Second); return emptyCursor(cmd) }), nil)
+	assertNewFailsByItsDeadline(t, scratchDatabase(t, proxy.client(t, "", nil)))
+}
+
+// TestReadPathOption: each path is taken as asked, and auto calibrates
+// where $lookup works (the proxy answers the aggregates for the embedded
+// server, which has no $lookup).
+func TestReadPathOption(t *testing.T) {
+	var log commandLog
+	proxy := startWireProxy(t)
+	proxy.set(answerAggregate(emptyCursor), nil)
+	db := scratchDatabase(t, proxy.client(t, "", log.monitor()))
+
+	twice, err := mongoauth.New(ctx(t), db, mongoauth.Options{ReadPath: mongoauth.ReadPathTwoReads})
+	require.NoError(t, err)
+	assert.Empty(t, log.named("aggregate"), "no probe when two reads are asked for")
+	assert.Equal(t, "two reads", twice.ReadPath().String())
+	assert.Contains(t, twice.ReadPathReason(), "Options.ReadPath")
+
+	lookup, err := mongoauth.New(ctx(t), db, mongoauth.Options{ReadPath: mongoauth.ReadPathLookup})
+	require.NoError(t, err)
+	assert.True(t, lookup.UsesLookup())
+	assert.Equal(t, "$lookup", lookup.ReadPath().String())
+	log.reset()
+	_, _, err = lookup.GetSessionAndUser(ctx(t), "s")
+	require.ErrorIs(t, err, auth.ErrNotFound)
+	assert.Len(t, log.named("aggregate"), 1)
+	assert.Empty(t, log.named("find"))
+
+	log.reset()
+	auto, err := mongoauth.New(ctx(t), db, mongoauth.Options{})
+	require.NoError(t, err)
+	assert.Contains(t, auto.ReadPathReason(), "calibrated")
+	assert.GreaterOrEqual(t, len(log.named("aggregate")), 4, "a warm-up and at least three rounds")
+
+	_, err = mongoauth.New(ctx(t), db, mongoauth.Options{ReadPath: 7})
+	require.ErrorContains(t, err, "mongoauth: unknown read path 7")
+}
+
+// TestLookupFromShardedUsersFallsBack: if the users collection is sharded
+// after New chose $lookup, on a server before 5.1, the read still works,
+// with two finds from then on.
+func TestLookupFromShardedUsersFallsBack(t *testing.T) {
+	proxy := startWireProxy(t)
+	proxy.set(answerAggregate(emptyCursor), nil)
+	a, err := mongoauth.New(ctx(t), scratchDatabase(t, proxy.client(t, "", nil)), mongoauth.Options{ReadPath: mongoauth.ReadPathLookup})
+	require.NoError(t, err)
+	require.True(t, a.UsesLookup())
+	_, err = a.EnsureIndexes(ctx(t))
+	require.NoError(t, err)
+	require.NoError(t, a.SetUser(ctx(t), auth.UserRecord{ID: "u"}, nil))
+	require.NoError(t, a.SetSession(ctx(t), auth.SessionRecord{ID: "s", UserID: "u", ActiveExpires: future, IdleExpires: future}))
+
+	proxy.set(answerAggregate(constant(serverError(28769, "Location28769"))), nil)
+	s, u, err := a.GetSessionAndUser(ctx(t), "s")
+	require.NoError(t, err)
+	assert.Equal(t, "u", s.UserID)
+	assert.Equal(t, "u", u.ID)
+	assert.Equal(t, mongoauth.ReadPathTwoReads, a.ReadPath())
+	assert.Contains(t, a.ReadPathReason(), "sharded")
+}
