@@ -261,7 +261,7 @@ func TestDoctorUsageErrors(t *testing.T) {
 // TestDoctorReportsTheAdaptersChoices: how the application's adapter would
 // write and read on this server, and why.
 func TestDoctorReportsTheAdaptersChoices(t *testing.T) {
-	_, out, _ := doctorRun(t, "-db", mongotest.Database(t).Name())
+	_, out, _ := doctorRun(t, "-db", store(t).Name())
 	assert.Contains(t, out, "multi-document writes: ")
 	assert.Contains(t, out, "session reads: ")
 	if mongotest.Shared(t).Kind == mongotest.KindFerretDB {
