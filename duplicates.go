@@ -17,18 +17,7 @@ import (
 // and in a capped collection.
 var duplicateKeyCodes = []int{11000, 11001, 12582}
 
-func isDuplicateKey(err error) bool {
-	var se mongo.ServerError
-	if !errors.As(err, &se) {
-		return false
-	}
-	for _, code := range duplicateKeyCodes {
-		if se.HasErrorCode(code) {
-			return true
-		}
-	}
-	return false
-}
+func isDuplicateKey(err error) bool { return hasCode(err, duplicateKeyCodes...) }
 
 // keyPattern returns the key pattern of the unique index behind a
 // duplicate-key error, such as {"email": 1}. MongoDB 4.2 and later put it
