@@ -54,6 +54,7 @@ func RunWith(t *testing.T, newAdapter NewAdapter, opts Options) {
 		{"User", userTests},
 		{"Key", keyTests},
 		{"Session", sessionTests},
+		{"SessionAttributes", sessionAttributeTests},
 		{"SessionAndUser", sessionAndUserTests},
 		{"KeyConsumer", keyConsumerTests},
 		{"KeyPasswordReplacer", keyPasswordReplacerTests}, {"SessionUpdater", sessionUpdaterTests}, {"ExpiredSessionDeleter", expiredSessionDeleterTests},
