@@ -195,14 +195,15 @@ func (a *Auth[A]) requestSessionAttributes(r *http.Request) (map[string]any, err
 func lastSeenValue(now time.Time) time.Time { return now.UTC().Truncate(time.Second) }
 
 // withLastSeen returns attrs with the last-seen attribute set to now when
-// one is configured and force is set or attrs lack it. attrs is not
+// one is configured and force is set or attrs lack a time for it (a
+// struct field without omitempty gives a zero time). attrs is not
 // changed.
 func (a *Auth[A]) withLastSeen(attrs map[string]any, now time.Time, force bool) map[string]any {
 	name := a.sessions.lastSeen
 	if name == "" {
 		return attrs
 	}
-	if _, ok := attrs[name]; ok && !force {
+	if given, ok := attrs[name].(time.Time); ok && !given.IsZero() && !force {
 		return attrs
 	}
 	out := make(map[string]any, len(attrs)+1)

@@ -187,6 +187,12 @@ func TestLastSeen(t *testing.T) {
 		assert.Equal(t, map[string]any{"last_seen": e.clock.Now()}, stored.Attributes)
 		assert.Equal(t, e.clock.Now().Add(24*time.Hour).UnixMilli(), stored.ActiveExpires, "renewed in the same write")
 
+		for _, given := range []any{nil, time.Time{}} {
+			withZero, err := e.a.CreateSessionWithAttributes(e.ctx, u.ID, map[string]any{"last_seen": given})
+			require.NoError(t, err)
+			assert.Equal(t, map[string]any{"last_seen": e.clock.Now()}, e.storedSession(withZero.ID).Attributes, "%#v given: set at creation", given)
+		}
+
 		_, err := e.a.GetSession(e.ctx, s.ID)
 		require.NoError(t, err)
 		e.clock.Advance(time.Hour)
