@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
 	"github.com/luciago/mongoauth/auth"
 )
@@ -293,14 +294,39 @@ func decodeSession(doc bson.Raw) (s auth.SessionRecord, err error) {
 		ActiveExpires: r.millis(fieldActiveExpires),
 		IdleExpires:   r.millis(fieldIdleExpires),
 	}
-	if r.err != nil {
+	if r.err != nil || !hasOtherFields(doc, sessionFields) {
 		return s, r.err
 	}
 	s.Attributes, err = r.attributes(sessionFields)
-	if len(s.Attributes) == 0 {
-		s.Attributes = nil
-	}
 	return s, err
+}
+
+// hasOtherFields reports whether doc, a validated document, has a field
+// not named in names. It allocates nothing, so that reading a session
+// without attributes costs what it did before sessions had them (every
+// request reads one).
+func hasOtherFields(doc bson.Raw, names []string) bool {
+	if len(doc) < 5 {
+		return false
+	}
+	for rest := []byte(doc[4 : len(doc)-1]); len(rest) > 0; {
+		elem, next, ok := bsoncore.ReadElement(rest)
+		if !ok {
+			return true // let the full read report it
+		}
+		key, known := elem.KeyBytes(), false
+		for _, name := range names {
+			if string(key) == name {
+				known = true
+				break
+			}
+		}
+		if !known {
+			return true
+		}
+		rest = next
+	}
+	return false
 }
 
 func decodeKey(doc bson.Raw) (k auth.KeyRecord, err error) {

@@ -48,9 +48,10 @@ func CreateTablesSQL(dialect Dialect, opts Options) ([]string, error) {
 // versions created it (Lucia's four columns, beside a user table with the
 // JSON column) gets the nullable JSON column for session attributes that
 // new ones have (Syntax.SessionAttributes): ALTER TABLE auth_session ADD
-// COLUMN attributes ..., which takes no time on any of the three
-// databases and leaves every row without attributes. A migration does the
-// same with that statement. Session tables of other shapes (Lucia's
+// COLUMN attributes ..., which changes only the table's definition on
+// PostgreSQL, MariaDB 10.3+ and MySQL 8 (SQLite reads the rows once to
+// check them, MySQL 5.7 rebuilds the table) and leaves every row without
+// attributes. A migration does the same with that statement. Session tables of other shapes (Lucia's
 // tables beside a user table with attribute columns) are left alone.
 //
 // The schemas or databases that qualify table names must exist already.

@@ -78,20 +78,7 @@ func (a *Adapter) sessions(ctx context.Context) (*sessionTable, error) {
 // inspectSessions reads the session table's columns and remembers its
 // shape.
 func (a *Adapter) inspectSessions(ctx context.Context) (*sessionTable, error) {
-	var cols []Column
-	err := a.retry(ctx, func() (err error) {
-		cols, err = a.dialect.Columns(ctx, a.db, a.schema.Sessions)
-		return err
-	})
-	if err != nil {
-		return nil, a.wrap(ctx, "read the columns of "+a.schema.Sessions.String(), err)
-	}
-	t, err := a.newSessionTable(cols)
-	if err != nil {
-		return nil, err
-	}
-	a.sessionShape.Store(t)
-	return t, nil
+	return inspect(ctx, a, a.schema.Sessions, a.newSessionTable, &a.sessionShape)
 }
 
 // newSessionTable makes the shape of a session table with columns cols.

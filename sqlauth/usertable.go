@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/luciago/mongoauth/auth"
 )
@@ -50,20 +51,26 @@ func (a *Adapter) users(ctx context.Context) (*userTable, error) {
 
 // inspectUsers reads the user table's columns and remembers its shape.
 func (a *Adapter) inspectUsers(ctx context.Context) (*userTable, error) {
+	return inspect(ctx, a, a.schema.Users, a.newUserTable, &a.userShape)
+}
+
+// inspect reads the columns of table t, makes its shape with build and
+// remembers it in shape.
+func inspect[T any](ctx context.Context, a *Adapter, t Table, build func([]Column) (*T, error), shape *atomic.Pointer[T]) (*T, error) {
 	var cols []Column
 	err := a.retry(ctx, func() (err error) {
-		cols, err = a.dialect.Columns(ctx, a.db, a.schema.Users)
+		cols, err = a.dialect.Columns(ctx, a.db, t)
 		return err
 	})
 	if err != nil {
-		return nil, a.wrap(ctx, "read the columns of "+a.schema.Users.String(), err)
+		return nil, a.wrap(ctx, "read the columns of "+t.String(), err)
 	}
-	u, err := a.newUserTable(cols)
+	made, err := build(cols)
 	if err != nil {
 		return nil, err
 	}
-	a.userShape.Store(u)
-	return u, nil
+	shape.Store(made)
+	return made, nil
 }
 
 // newUserTable makes the shape of a user table with columns cols.

@@ -783,11 +783,8 @@ var inputTests = []test{
 	{"BadAttributeNamesOnSetUser", func(f *fixture) {
 		for reason, attrs := range badAttributes {
 			u := auth.UserRecord{ID: id("user"), Attributes: attrs}
-			err := f.a.SetUser(f.ctx, u, nil)
-			require.ErrorIs(f.t, err, auth.ErrInvalidInput, reason)
-			var ie *auth.InputError
-			require.ErrorAs(f.t, err, &ie, reason)
-			_, err = f.a.GetUser(f.ctx, u.ID)
+			f.requireInputError(f.a.SetUser(f.ctx, u, nil), reason)
+			_, err := f.a.GetUser(f.ctx, u.ID)
 			require.ErrorIs(f.t, err, auth.ErrNotFound, "%s: nothing may be stored", reason)
 		}
 	}},

@@ -57,6 +57,15 @@ func (f *fixture) requireSession(want auth.SessionRecord, msgAndArgs ...any) {
 	require.Equal(f.t, want, got, msgAndArgs...)
 }
 
+// requireInputError asserts that err is an *auth.InputError, which
+// matches auth.ErrInvalidInput.
+func (f *fixture) requireInputError(err error, msgAndArgs ...any) {
+	f.t.Helper()
+	require.ErrorIs(f.t, err, auth.ErrInvalidInput, msgAndArgs...)
+	var ie *auth.InputError
+	require.ErrorAs(f.t, err, &ie, msgAndArgs...)
+}
+
 // badSessionAttributes are the attribute maps every adapter must refuse
 // for sessions: those refused for users, and the session's own fields.
 func badSessionAttributes() map[string]map[string]any {
@@ -99,11 +108,8 @@ var sessionAttributeTests = []test{
 		u := f.user(nil)
 		for reason, attrs := range badSessionAttributes() {
 			s := auth.SessionRecord{ID: id("session"), UserID: u.ID, ActiveExpires: 1, IdleExpires: 2, Attributes: attrs}
-			err := f.a.SetSession(f.ctx, s)
-			require.ErrorIs(f.t, err, auth.ErrInvalidInput, reason)
-			var ie *auth.InputError
-			require.ErrorAs(f.t, err, &ie, reason)
-			_, err = f.a.GetSession(f.ctx, s.ID)
+			f.requireInputError(f.a.SetSession(f.ctx, s), reason)
+			_, err := f.a.GetSession(f.ctx, s.ID)
 			require.ErrorIs(f.t, err, auth.ErrNotFound, "%s: nothing may be stored", reason)
 		}
 	}},
@@ -173,11 +179,8 @@ var sessionAttributeTests = []test{
 		}
 		u := f.user(nil)
 		s := auth.SessionRecord{ID: id("session"), UserID: u.ID, ActiveExpires: 1, IdleExpires: 2, Attributes: map[string]any{"browser": "Firefox"}}
-		err := f.a.SetSession(f.ctx, s)
-		require.ErrorIs(f.t, err, auth.ErrInvalidInput)
-		var ie *auth.InputError
-		require.ErrorAs(f.t, err, &ie)
-		_, err = f.a.GetSession(f.ctx, s.ID)
+		f.requireInputError(f.a.SetSession(f.ctx, s))
+		_, err := f.a.GetSession(f.ctx, s.ID)
 		require.ErrorIs(f.t, err, auth.ErrNotFound, "nothing may be stored")
 
 		plain := f.session(u.ID)
