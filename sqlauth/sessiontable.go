@@ -208,7 +208,7 @@ func (t *sessionTable) refusal(attrs map[string]any) error {
 		}
 		if !t.hasPlace() {
 			return &auth.InputError{Field: "session attribute", Name: name, Reason: fmt.Sprintf(
-				"table %s has no place for session attributes: no attributes column (CreateTables adds one) and no column of that name", t.table)}
+				"table %s has no place for session attributes: no attributes column and no column of that name (CreateTables adds the attributes column to session tables it made)", t.table)}
 		}
 	}
 	return nil
