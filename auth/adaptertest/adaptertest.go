@@ -11,7 +11,9 @@
 // The suite covers Lucia v1's own adapter tests and adds what a store with
 // integrity must guarantee: cascading deletes, user-and-key atomicity, no
 // orphan sessions or keys under concurrent deletion, rejection of malformed
-// ids and attribute names, unicode and long ids, and cancelled contexts.
+// ids and attribute names, session attributes (round trips, their absence,
+// updates; or, with Options.NoSessionAttributes, their refusal), unicode
+// and long ids, and cancelled contexts.
 //
 // Optional checks need the store's help: an adapter whose store can make a
 // user attribute unique proves that it reports a clash there as
