@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
 	"github.com/luciago/mongoauth/auth"
 )
@@ -82,25 +83,40 @@ func shortSessionID(id string) string {
 func userDocument(u auth.UserRecord) bson.D {
 	doc := make(bson.D, 0, len(u.Attributes)+1)
 	doc = append(doc, bson.E{Key: fieldID, Value: u.ID})
-	names := make([]string, 0, len(u.Attributes))
-	for name := range u.Attributes {
+	return appendAttributes(doc, u.Attributes)
+}
+
+// appendAttributes appends attributes to doc as top-level fields, in name
+// order: a stable field order makes documents comparable.
+func appendAttributes(doc bson.D, attributes map[string]any) bson.D {
+	names := make([]string, 0, len(attributes))
+	for name := range attributes {
 		names = append(names, name)
 	}
-	sort.Strings(names) // stable field order makes documents comparable
+	sort.Strings(names)
 	for _, name := range names {
-		doc = append(doc, bson.E{Key: name, Value: u.Attributes[name]})
+		doc = append(doc, bson.E{Key: name, Value: attributes[name]})
 	}
 	return doc
 }
 
+// sessionDocument is a session as stored: Lucia's four fields, then the
+// session's attributes as top-level fields, as a user's are.
 func sessionDocument(s auth.SessionRecord) bson.D {
-	return bson.D{
-		{Key: fieldID, Value: s.ID},
-		{Key: fieldUserID, Value: s.UserID},
-		{Key: fieldActiveExpires, Value: s.ActiveExpires},
-		{Key: fieldIdleExpires, Value: s.IdleExpires},
-	}
+	doc := make(bson.D, 0, 4+len(s.Attributes))
+	doc = append(doc,
+		bson.E{Key: fieldID, Value: s.ID},
+		bson.E{Key: fieldUserID, Value: s.UserID},
+		bson.E{Key: fieldActiveExpires, Value: s.ActiveExpires},
+		bson.E{Key: fieldIdleExpires, Value: s.IdleExpires},
+	)
+	return appendAttributes(doc, s.Attributes)
 }
+
+// sessionFields are the fields of a session document that are not
+// attributes: Lucia's, the TTL copy of the idle expiry, mongoose's version
+// counter and the user a $lookup joins in (see auth.ReservedSessionAttributes).
+var sessionFields = []string{fieldID, fieldUserID, fieldActiveExpires, fieldIdleExpires, fieldExpiresAt, fieldVersion, joinedUser}
 
 func keyDocument(k auth.KeyRecord) bson.D {
 	var hash, expires any // nil encodes as BSON null, as Lucia stores them
@@ -267,6 +283,8 @@ func millisValue(v bson.RawValue) (int64, error) {
 	return 0, errors.New(wrongType(v, "a number", bson.TypeInt64, bson.TypeInt32, bson.TypeDouble))
 }
 
+// decodeSession reads a session; fields other than sessionFields are its
+// attributes, none (nil) in a document written by Lucia or without them.
 func decodeSession(doc bson.Raw) (s auth.SessionRecord, err error) {
 	defer recoverDocument("session", &err)
 	r := newReader(doc, "session")
@@ -276,7 +294,39 @@ func decodeSession(doc bson.Raw) (s auth.SessionRecord, err error) {
 		ActiveExpires: r.millis(fieldActiveExpires),
 		IdleExpires:   r.millis(fieldIdleExpires),
 	}
-	return s, r.err
+	if r.err != nil || !hasOtherFields(doc, sessionFields) {
+		return s, r.err
+	}
+	s.Attributes, err = r.attributes(sessionFields)
+	return s, err
+}
+
+// hasOtherFields reports whether doc, a validated document, has a field
+// not named in names. It allocates nothing, so that reading a session
+// without attributes costs what it did before sessions had them (every
+// request reads one).
+func hasOtherFields(doc bson.Raw, names []string) bool {
+	if len(doc) < 5 {
+		return false
+	}
+	for rest := []byte(doc[4 : len(doc)-1]); len(rest) > 0; {
+		elem, next, ok := bsoncore.ReadElement(rest)
+		if !ok {
+			return true // let the full read report it
+		}
+		key, known := elem.KeyBytes(), false
+		for _, name := range names {
+			if string(key) == name {
+				known = true
+				break
+			}
+		}
+		if !known {
+			return true
+		}
+		rest = next
+	}
+	return false
 }
 
 func decodeKey(doc bson.Raw) (k auth.KeyRecord, err error) {
@@ -298,23 +348,33 @@ func decodeUser(doc bson.Raw) (u auth.UserRecord, err error) {
 	if r.err != nil {
 		return auth.UserRecord{}, r.err
 	}
-	elems, err := doc.Elements()
+	attrs, err := r.attributes([]string{fieldID, fieldVersion})
 	if err != nil {
-		return auth.UserRecord{}, &DocumentError{Record: "user", ID: r.id, Field: "", Reason: err.Error()}
+		return auth.UserRecord{}, err
 	}
-	u = auth.UserRecord{ID: r.id, Attributes: make(map[string]any, len(elems))}
+	return auth.UserRecord{ID: r.id, Attributes: attrs}, nil
+}
+
+// attributes reads every field of the document but those in skip, as
+// plain values (see plainValue).
+func (r *reader) attributes(skip []string) (map[string]any, error) {
+	elems, err := r.doc.Elements()
+	if err != nil {
+		return nil, &DocumentError{Record: r.record, ID: r.id, Field: "", Reason: err.Error()}
+	}
+	attrs := make(map[string]any, len(elems))
 	for _, e := range elems {
 		name := e.Key()
-		if name == fieldID || name == fieldVersion {
+		if slices.Contains(skip, name) {
 			continue
 		}
 		value, err := plainValue(e.Value())
 		if err != nil {
-			return auth.UserRecord{}, &DocumentError{Record: "user", ID: r.id, Field: name, Reason: err.Error()}
+			return nil, &DocumentError{Record: r.record, ID: r.id, Field: name, Reason: err.Error()}
 		}
-		u.Attributes[name] = value
+		attrs[name] = value
 	}
-	return u, nil
+	return attrs, nil
 }
 
 // panicReason starts the Reason of a DocumentError made from a panic.

@@ -21,10 +21,20 @@ import (
 // return them, and checked again by the same rules; string values must be
 // valid UTF-8.
 func checkAttributes(attributes map[string]any) error {
-	if err := auth.CheckAttributes(attributes); err != nil || len(attributes) == 0 {
+	return checkLiteral(attributes, auth.CheckAttributes)
+}
+
+// checkSessionAttributes is checkAttributes for session attributes, whose
+// names auth.CheckSessionAttributes checks.
+func checkSessionAttributes(attributes map[string]any) error {
+	return checkLiteral(attributes, auth.CheckSessionAttributes)
+}
+
+func checkLiteral(attributes map[string]any, check func(map[string]any) error) error {
+	if err := check(attributes); err != nil || len(attributes) == 0 {
 		return err
 	}
-	raw, err := bson.Marshal(userDocument(auth.UserRecord{Attributes: attributes})[1:]) // without _id
+	raw, err := bson.Marshal(appendAttributes(nil, attributes))
 	if err != nil {
 		return &auth.InputError{Field: "attribute", Reason: "cannot be stored as BSON: " + err.Error()}
 	}
@@ -33,7 +43,7 @@ func checkAttributes(attributes map[string]any) error {
 		return &auth.InputError{Field: "attribute", Reason: "cannot be stored as BSON: " + err.Error()}
 	}
 	asRead, _ := read.(map[string]any)
-	if err := auth.CheckAttributes(asRead); err != nil {
+	if err := check(asRead); err != nil {
 		return err
 	}
 	return checkUTF8(bson.Raw(raw), "")

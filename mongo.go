@@ -284,7 +284,7 @@ func (a *Adapter) UpdateUser(ctx context.Context, userID string, attributes map[
 		u, err := a.GetUser(ctx, userID)
 		return u, notFoundAs(err, auth.ErrInvalidUserID)
 	}
-	set := userDocument(auth.UserRecord{Attributes: attributes})[1:] // without _id
+	set := appendAttributes(nil, attributes)
 	doc, err := findAndSet(ctx, a.users, userID, set)
 	if err != nil {
 		return auth.UserRecord{}, notFoundAs(err, auth.ErrInvalidUserID)
@@ -412,6 +412,9 @@ func (a *Adapter) SetSession(ctx context.Context, session auth.SessionRecord) er
 		return err
 	}
 	if err := auth.CheckID("user id", session.UserID); err != nil {
+		return err
+	}
+	if err := checkSessionAttributes(session.Attributes); err != nil {
 		return err
 	}
 	doc := a.withExpiresAt(sessionDocument(session), session)

@@ -56,7 +56,9 @@ func (a *Adapter) ReplaceKeyPassword(ctx context.Context, keyID, oldHash, newHas
 }
 
 // UpdateSession implements auth.SessionUpdater with one update by id (never
-// an upsert). With Options.SessionTTL, expires_at follows idle_expires.
+// an upsert), whose $set names each attribute as a top-level field, so
+// that the session's other attributes are kept. With Options.SessionTTL,
+// expires_at follows idle_expires.
 //
 // On FerretDB v1, whose updates read and then write by _id, a session
 // deleted between the two steps is reported as updated; it stays deleted
@@ -65,6 +67,9 @@ func (a *Adapter) ReplaceKeyPassword(ctx context.Context, keyID, oldHash, newHas
 func (a *Adapter) UpdateSession(ctx context.Context, sessionID string, update auth.SessionUpdate) error {
 	ctx = isolate(ctx)
 	if err := auth.CheckID("session id", sessionID); err != nil {
+		return err
+	}
+	if err := checkSessionAttributes(update.Attributes); err != nil {
 		return err
 	}
 	set := bson.D{}
@@ -77,6 +82,8 @@ func (a *Adapter) UpdateSession(ctx context.Context, sessionID string, update au
 			set = append(set, bson.E{Key: fieldExpiresAt, Value: bson.DateTime(update.IdleExpires)})
 		}
 	}
+	// Top-level fields: the other attributes are kept.
+	set = appendAttributes(set, update.Attributes)
 	if len(set) == 0 { // an empty $set is an error on older servers
 		_, err := findByID(ctx, a.sessions, sessionID)
 		return err

@@ -21,6 +21,16 @@ type SessionRecord struct {
 	UserID        string
 	ActiveExpires int64
 	IdleExpires   int64
+	// Attributes are the application's data about the session (the device
+	// it was created on, when it was last used), with the value types of
+	// UserRecord.Attributes and the names CheckSessionAttributes allows.
+	// They are nil for a session without attributes, also one written
+	// without them by Lucia v1 or an older version of this module; an
+	// empty map is stored as none. An adapter that keeps them in columns
+	// of their own reads every column back, nil where empty, as it does
+	// for users. One whose store has no place for them refuses a session
+	// with attributes with an *InputError and stores nothing.
+	Attributes map[string]any
 }
 
 // KeyRecord is a key as an adapter stores it. ID is
@@ -99,7 +109,9 @@ type SessionAdapter interface {
 	// SetSession creates a session: ErrInvalidUserID if its user does not
 	// exist, ErrDuplicateSessionID if the id is taken. A session created
 	// while its user is being deleted either fails with ErrInvalidUserID or
-	// is removed by that deletion; it never outlives its user.
+	// is removed by that deletion; it never outlives its user. Attribute
+	// names are checked with CheckSessionAttributes before anything is
+	// written.
 	SetSession(ctx context.Context, session SessionRecord) error
 
 	// DeleteSession deletes the session; a missing session is not an error.
@@ -152,6 +164,10 @@ type KeyPasswordReplacer interface {
 type SessionUpdate struct {
 	ActiveExpires int64
 	IdleExpires   int64
+	// Attributes sets the named session attributes and keeps the others,
+	// as UpdateUser does for users; nil or empty changes none. Names and
+	// values follow SessionRecord.Attributes.
+	Attributes map[string]any
 }
 
 // SessionUpdater is implemented by adapters that can change a stored
@@ -161,7 +177,8 @@ type SessionUpdate struct {
 type SessionUpdater interface {
 	// UpdateSession applies update to the session in one write. It never
 	// creates a session: a missing session gives an error matching
-	// ErrNotFound.
+	// ErrNotFound. Attributes that the store could not hold are refused as
+	// in SetSession, and then nothing changes, expiry times included.
 	UpdateSession(ctx context.Context, sessionID string, update SessionUpdate) error
 }
 

@@ -51,19 +51,24 @@ type attributeCodec struct {
 }
 
 func newAttributeCodec[A any]() (*attributeCodec, error) {
-	t := reflect.TypeFor[A]()
+	return newCodec(reflect.TypeFor[A](), "user", ReservedAttributes)
+}
+
+// newCodec returns the codec of attribute type t, for the attributes of
+// record ("user", "session"), whose reserved names are reserved.
+func newCodec(t reflect.Type, record string, reserved []string) (*attributeCodec, error) {
 	if t == rawAttrsType {
 		return &attributeCodec{typ: t, raw: true}, nil
 	}
 	if t.Kind() != reflect.Struct {
-		return nil, fmt.Errorf("auth: user attribute type %v is neither a struct nor map[string]any", t)
+		return nil, fmt.Errorf("auth: %s attribute type %v is neither a struct nor map[string]any", record, t)
 	}
 	fields, err := structFields(t)
 	if err != nil {
 		return nil, err
 	}
 	for _, f := range fields {
-		if slices.Contains(ReservedAttributes, f.name) {
+		if slices.Contains(reserved, f.name) {
 			return nil, &InputError{Field: "attribute type " + t.String(), Name: f.name, Reason: "reserved name"}
 		}
 	}

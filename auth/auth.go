@@ -68,6 +68,31 @@ type Config struct {
 	// sessions are deleted whenever a session is created for that user.
 	KeepDeadSessions bool
 
+	// SessionAttributes, when set, gives each session that LogIn and
+	// StartSession create its attributes, made from the login request:
+	// what the application wants to show on a "your devices" page, such
+	// as the browser (from the User-Agent header), the client's address
+	// (as the application determines it behind its proxies) or the time
+	// of login. It returns what CreateSessionWithAttributes takes (a
+	// struct, map[string]any, or nil for none). The default stores
+	// nothing about the request: attributes describe a person's devices
+	// and whereabouts, so store only what the page needs (see the README
+	// on privacy).
+	SessionAttributes func(r *http.Request) any
+	// LastSeenAttribute names a session attribute that ValidateSession
+	// and ValidateSessionUser (so Middleware) keep at the time of the
+	// session's latest use, to within LastSeenInterval, as a time.Time in
+	// UTC, whole seconds; a new session gets it at creation. Default ""
+	// keeps none. A validation writes it only when the stored value is
+	// LastSeenInterval old or more (one adapter write, joined with a
+	// renewal's), so that most validations stay a single read. It needs
+	// an adapter with SessionUpdater; New refuses a name no session
+	// attribute may take (CheckSessionAttributes).
+	LastSeenAttribute string
+	// LastSeenInterval is how stale LastSeenAttribute may get before a
+	// validation writes it again; default DefaultLastSeenInterval (1 h).
+	LastSeenInterval time.Duration
+
 	// Now returns the current time; default time.Now. Tests set it to move
 	// sessions and keys through their expiry without sleeping.
 	Now func() time.Time
@@ -114,6 +139,7 @@ type Config struct {
 type Auth[A any] struct {
 	adapter    Adapter
 	attributes *attributeCodec
+	sessions   sessionAttributeConfig
 
 	activePeriod   time.Duration
 	idlePeriod     time.Duration
@@ -187,6 +213,9 @@ func New[A any](adapter Adapter, config Config) (*Auth[A], error) {
 		cookiePath:     config.CookiePath,
 		cookieSameSite: config.CookieSameSite,
 		errorHandler:   config.ErrorHandler,
+	}
+	if err := a.sessions.setUp(config); err != nil {
+		return nil, err
 	}
 	switch {
 	case a.activePeriod < 0 || a.idlePeriod < 0:

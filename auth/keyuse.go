@@ -144,17 +144,18 @@ func (a *Auth[A]) UseKeyAndCreateSession(ctx context.Context, providerID, provid
 	if err != nil {
 		return Key{}, Session{}, err
 	}
-	session, err := a.createSessionForKey(ctx, verified)
+	session, err := a.createSessionForKey(ctx, verified, nil)
 	if err != nil {
 		return Key{}, Session{}, err
 	}
 	return key, session, nil
 }
 
-// createSessionForKey creates a session for the user of the verified key
-// and keeps it only if the key passes checkKeyUnchanged afterwards.
-func (a *Auth[A]) createSessionForKey(ctx context.Context, v verifiedKey) (Session, error) {
-	session, err := a.CreateSession(ctx, v.userID)
+// createSessionForKey creates a session for the user of the verified key,
+// with attributes attrs, and keeps it only if the key passes
+// checkKeyUnchanged afterwards.
+func (a *Auth[A]) createSessionForKey(ctx context.Context, v verifiedKey, attrs map[string]any) (Session, error) {
+	session, err := a.createSession(ctx, v.userID, attrs)
 	if errors.Is(err, ErrInvalidUserID) {
 		return Session{}, errKeyUserGone
 	}

@@ -88,6 +88,21 @@ func copyUser(u auth.UserRecord) auth.UserRecord {
 	return auth.UserRecord{ID: u.ID, Attributes: attrs}
 }
 
+// copySession deep-copies a session, with attributes normalized as a real
+// adapter reads them: nil when there are none.
+func copySession(s auth.SessionRecord) auth.SessionRecord {
+	if len(s.Attributes) == 0 {
+		s.Attributes = nil
+		return s
+	}
+	attrs := make(map[string]any, len(s.Attributes))
+	for k, v := range s.Attributes {
+		attrs[k] = normalize(v)
+	}
+	s.Attributes = attrs
+	return s
+}
+
 func copyKey(k auth.KeyRecord) auth.KeyRecord {
 	if k.HashedPassword != nil {
 		h := *k.HashedPassword
@@ -295,7 +310,7 @@ func (m *memoryAdapter) GetSession(ctx context.Context, sessionID string) (auth.
 	if !ok {
 		return auth.SessionRecord{}, auth.ErrNotFound
 	}
-	return s, nil
+	return copySession(s), nil
 }
 
 func (m *memoryAdapter) GetSessionsByUserID(ctx context.Context, userID string) ([]auth.SessionRecord, error) {
@@ -307,13 +322,16 @@ func (m *memoryAdapter) GetSessionsByUserID(ctx context.Context, userID string) 
 	sessions := []auth.SessionRecord{}
 	for _, s := range m.sessions {
 		if s.UserID == userID {
-			sessions = append(sessions, s)
+			sessions = append(sessions, copySession(s))
 		}
 	}
 	return sessions, nil
 }
 
 func (m *memoryAdapter) SetSession(ctx context.Context, session auth.SessionRecord) error {
+	if err := auth.CheckSessionAttributes(session.Attributes); err != nil {
+		return err
+	}
 	unlock, err := m.enter(ctx, "session id", session.ID, "user id", session.UserID)
 	if err != nil {
 		return err
@@ -325,7 +343,7 @@ func (m *memoryAdapter) SetSession(ctx context.Context, session auth.SessionReco
 	if _, ok := m.sessions[session.ID]; ok {
 		return auth.ErrDuplicateSessionID
 	}
-	m.sessions[session.ID] = session
+	m.sessions[session.ID] = copySession(session)
 	return nil
 }
 
@@ -363,7 +381,7 @@ func (m *memoryAdapter) GetSessionAndUser(ctx context.Context, sessionID string)
 	if !ok {
 		return auth.SessionRecord{}, auth.UserRecord{}, auth.ErrNotFound
 	}
-	return s, copyUser(u), nil
+	return copySession(s), copyUser(u), nil
 }
 
 func (m *memoryAdapter) ReplaceKeyPassword(ctx context.Context, keyID, oldHash, newHash string) error {
@@ -385,6 +403,9 @@ func (m *memoryAdapter) ReplaceKeyPassword(ctx context.Context, keyID, oldHash, 
 }
 
 func (m *memoryAdapter) UpdateSession(ctx context.Context, sessionID string, update auth.SessionUpdate) error {
+	if err := auth.CheckSessionAttributes(update.Attributes); err != nil {
+		return err
+	}
 	unlock, err := m.enter(ctx, "session id", sessionID)
 	if err != nil {
 		return err
@@ -400,7 +421,14 @@ func (m *memoryAdapter) UpdateSession(ctx context.Context, sessionID string, upd
 	if update.IdleExpires != 0 {
 		s.IdleExpires = update.IdleExpires
 	}
-	m.sessions[sessionID] = s
+	if len(update.Attributes) > 0 {
+		s.Attributes = maps.Clone(s.Attributes)
+		if s.Attributes == nil {
+			s.Attributes = map[string]any{}
+		}
+		maps.Copy(s.Attributes, update.Attributes)
+	}
+	m.sessions[sessionID] = copySession(s)
 	return nil
 }
 

@@ -125,17 +125,26 @@ func (a *Auth[A]) StartSession(w http.ResponseWriter, r *http.Request, userID st
 	if err := a.CheckOrigin(r); err != nil {
 		return Session{}, err
 	}
-	return a.startSession(w, r, func(ctx context.Context) (Session, error) { return a.CreateSession(ctx, userID) })
+	return a.startSession(w, r, func(ctx context.Context, attrs map[string]any) (Session, error) {
+		return a.createSession(ctx, userID, attrs)
+	})
 }
 
 // startSession invalidates the request's sessions, creates one with
-// create and sets its cookie. When create fails (the user is gone, say),
-// the cookie is cleared: the request's session has been ended already.
-func (a *Auth[A]) startSession(w http.ResponseWriter, r *http.Request, create func(context.Context) (Session, error)) (Session, error) {
+// create, with the attributes Config.SessionAttributes makes of the
+// request, and sets its cookie. Attributes that cannot be stored fail the
+// call before the request's sessions are touched. When create fails (the
+// user is gone, say), the cookie is cleared: the request's session has
+// been ended already.
+func (a *Auth[A]) startSession(w http.ResponseWriter, r *http.Request, create func(context.Context, map[string]any) (Session, error)) (Session, error) {
+	attrs, err := a.requestSessionAttributes(r)
+	if err != nil {
+		return Session{}, err
+	}
 	if err := a.invalidateRequestSessions(r); err != nil {
 		return Session{}, err
 	}
-	session, err := create(r.Context())
+	session, err := create(r.Context(), attrs)
 	if err != nil {
 		a.ClearSessionCookie(w)
 		return Session{}, err
@@ -160,7 +169,9 @@ func (a *Auth[A]) LogIn(w http.ResponseWriter, r *http.Request, providerID, prov
 	if _, err := a.useKey(r.Context(), providerID, providerUserID, password, &verified); err != nil {
 		return Session{}, err
 	}
-	return a.startSession(w, r, func(ctx context.Context) (Session, error) { return a.createSessionForKey(ctx, verified) })
+	return a.startSession(w, r, func(ctx context.Context, attrs map[string]any) (Session, error) {
+		return a.createSessionForKey(ctx, verified, attrs)
+	})
 }
 
 // LogOut invalidates the request's sessions, if any (every session

@@ -42,6 +42,10 @@ type Session struct {
 	// (CreateSession, ValidateSession): it has to be sent to the client in
 	// a new cookie, with its new expiry (and, for a new session, its id).
 	Fresh bool
+	// Attributes are the session's attributes as stored (see
+	// SessionRecord.Attributes): nil for none. Read them typed with
+	// SessionAttributes.
+	Attributes map[string]any
 }
 
 // sessionFromRecord returns the session and whether it is still valid at
@@ -53,6 +57,7 @@ func sessionFromRecord(rec SessionRecord, nowMillis int64) (Session, bool) {
 		ActiveExpires: time.UnixMilli(rec.ActiveExpires).UTC(),
 		IdleExpires:   time.UnixMilli(rec.IdleExpires).UTC(),
 		State:         SessionIdle,
+		Attributes:    rec.Attributes,
 	}
 	if nowMillis < rec.ActiveExpires {
 		s.State = SessionActive
@@ -68,15 +73,21 @@ var malformedSessionID = fmt.Errorf("%w: malformed (not 40 letters and digits)",
 // if there is no such user, also one deleted while the call runs. Unless
 // Config.KeepDeadSessions is set, the user's dead sessions are deleted
 // first (see DeleteDeadUserSessions), as Lucia's automatic database
-// cleanup did.
+// cleanup did. The session has no attributes but the last-seen one, if
+// Config.LastSeenAttribute names one; see CreateSessionWithAttributes.
 func (a *Auth[A]) CreateSession(ctx context.Context, userID string) (Session, error) {
+	return a.createSession(ctx, userID, nil)
+}
+
+// createSession creates a session with the stored attributes attrs.
+func (a *Auth[A]) createSession(ctx context.Context, userID string, attrs map[string]any) (Session, error) {
 	if a.cleanup {
 		if err := a.DeleteDeadUserSessions(ctx, userID); err != nil {
 			return Session{}, err
 		}
 	}
 	now := a.now()
-	rec := SessionRecord{ID: RandomID(SessionIDLength), UserID: userID}
+	rec := SessionRecord{ID: RandomID(SessionIDLength), UserID: userID, Attributes: a.withLastSeen(attrs, now, false)}
 	rec.ActiveExpires, rec.IdleExpires = a.newExpiries(now)
 	if err := a.adapter.SetSession(ctx, rec); err != nil {
 		return Session{}, err
@@ -143,45 +154,18 @@ func (a *Auth[A]) liveSession(ctx context.Context, rec SessionRecord) (Session, 
 // requests still carrying it keep working; each concurrent validation of
 // an idle session then creates a session of its own.
 //
+// A renewed session keeps its attributes, in place or as a new session.
+// With Config.LastSeenAttribute, the validation also writes the time of
+// use when the stored one is due (see Config), in the same write as a
+// renewal.
+//
 // Invalid ids and sessions give ErrInvalidSessionID, as for GetSession.
 func (a *Auth[A]) ValidateSession(ctx context.Context, sessionID string) (Session, error) {
 	s, err := a.GetSession(ctx, sessionID)
 	if err != nil {
 		return Session{}, err
 	}
-	return a.renewIfIdle(ctx, s)
-}
-
-func (a *Auth[A]) renewIfIdle(ctx context.Context, s Session) (Session, error) {
-	if s.State == SessionActive {
-		return s, nil
-	}
-	if updater, ok := a.adapter.(SessionUpdater); ok {
-		return a.renewInPlace(ctx, updater, s)
-	}
-	renewed, err := a.CreateSession(ctx, s.UserID)
-	if errors.Is(err, ErrInvalidUserID) {
-		// The user was deleted since the session was read.
-		return Session{}, ErrInvalidSessionID
-	}
-	return renewed, err
-}
-
-// renewInPlace gives the idle session s new expiry times under its own id.
-func (a *Auth[A]) renewInPlace(ctx context.Context, updater SessionUpdater, s Session) (Session, error) {
-	now := a.now()
-	rec := SessionRecord{ID: s.ID, UserID: s.UserID}
-	rec.ActiveExpires, rec.IdleExpires = a.newExpiries(now)
-	err := updater.UpdateSession(ctx, s.ID, SessionUpdate{ActiveExpires: rec.ActiveExpires, IdleExpires: rec.IdleExpires})
-	if errors.Is(err, ErrNotFound) {
-		return Session{}, ErrInvalidSessionID // deleted since it was read
-	}
-	if err != nil {
-		return Session{}, err
-	}
-	renewed, _ := sessionFromRecord(rec, now.UnixMilli())
-	renewed.Fresh = true
-	return renewed, nil
+	return a.refresh(ctx, s)
 }
 
 // ValidateSessionUser is ValidateSession that also returns the session's
@@ -223,7 +207,7 @@ func (a *Auth[A]) ValidateSessionUser(ctx context.Context, sessionID string) (Se
 	if err != nil {
 		return Session{}, User[A]{}, err
 	}
-	if s, err = a.renewIfIdle(ctx, s); err != nil {
+	if s, err = a.refresh(ctx, s); err != nil {
 		return Session{}, User[A]{}, err
 	}
 	return s, user, nil

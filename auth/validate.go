@@ -2,6 +2,7 @@ package auth
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -40,6 +41,13 @@ func CheckID(field, id string) error {
 // Lucia's mongoose adapter writes.
 var ReservedAttributes = []string{"id", "_id", "__v"}
 
+// ReservedSessionAttributes are names no session attribute may take: those
+// of ReservedAttributes, and the session's own fields under every
+// adapter's spelling: user_id, active_expires and idle_expires (Lucia's
+// columns), expires_at (the MongoDB adapter's TTL field) and __user (the
+// field its $lookup joins the user into).
+var ReservedSessionAttributes = []string{"id", "_id", "__v", "user_id", "active_expires", "idle_expires", "expires_at", "__user"}
+
 // CheckAttributes returns an *InputError for the first attribute that no
 // adapter could store literally: a name that is empty, starts with '$',
 // contains '.' or a control character, is invalid UTF-8, or is reserved; or
@@ -48,14 +56,22 @@ var ReservedAttributes = []string{"id", "_id", "__v"}
 // reservation, so that no value is ever read by a database as an operator
 // or a path.
 func CheckAttributes(attributes map[string]any) error {
+	return checkAttributes("attribute", attributes, ReservedAttributes)
+}
+
+// CheckSessionAttributes is CheckAttributes for session attributes: the
+// same rules, with ReservedSessionAttributes as the reserved names.
+func CheckSessionAttributes(attributes map[string]any) error {
+	return checkAttributes("session attribute", attributes, ReservedSessionAttributes)
+}
+
+func checkAttributes(field string, attributes map[string]any, reserved []string) error {
 	for name, value := range attributes {
 		if reason := badAttributeName(name); reason != "" {
-			return &InputError{Field: "attribute", Name: name, Reason: reason}
+			return &InputError{Field: field, Name: name, Reason: reason}
 		}
-		for _, reserved := range ReservedAttributes {
-			if name == reserved {
-				return &InputError{Field: "attribute", Name: name, Reason: "reserved name"}
-			}
+		if slices.Contains(reserved, name) {
+			return &InputError{Field: field, Name: name, Reason: "reserved name"}
 		}
 		if err := checkNested(name, value); err != nil {
 			return err

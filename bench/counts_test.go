@@ -35,16 +35,23 @@ func TestCommandCounts(t *testing.T) {
 		"use-key":                      {2, true}, // key, then user
 		"create-session-1-existing":    {2, true}, // insert, then check the user: never in a transaction
 		"create-session-1000-existing": {2, true},
-		"create-user-with-key":         {2, standalone}, // insert user, insert key
-		"delete-user-1-session":        {3, standalone}, // user, sessions, keys
-		"delete-user-10-sessions":      {3, standalone},
-		"delete-user-1000-sessions":    {3, standalone},
-		"delete-user-10-among-others":  {3, standalone},
-		"list-sessions":                {1, true},
+		// Session attributes: the same commands as without them.
+		"create-session-with-attributes": {2, true},
+		"validate-with-user-attributes":  {validate, true},
+		"create-user-with-key":           {2, standalone}, // insert user, insert key
+		"delete-user-1-session":          {3, standalone}, // user, sessions, keys
+		"delete-user-10-sessions":        {3, standalone},
+		"delete-user-1000-sessions":      {3, standalone},
+		"delete-user-10-among-others":    {3, standalone},
+		"list-sessions":                  {1, true},
 
-		"core-validate-session-user":     {validate, true},
-		"core-use-key":                   {1, true},       // the key; a persistent key is not deleted
-		"core-create-user-with-password": {2, standalone}, // as create-user-with-key
+		"core-validate-session-user": {validate, true},
+		// A last-seen attribute costs nothing until it is due, then one
+		// update.
+		"core-validate-last-seen-not-due": {validate, true},
+		"core-validate-last-seen-due":     {validate + 1, true},
+		"core-use-key":                    {1, true},       // the key; a persistent key is not deleted
+		"core-create-user-with-password":  {2, standalone}, // as create-user-with-key
 	}
 	// A small list fixture: the count does not depend on how many other
 	// sessions the server scans, and the race detector slows the scan.
@@ -88,9 +95,12 @@ func TestCommandCounts(t *testing.T) {
 		})
 	}
 	// The targets that compare cases: neither creating a session nor
-	// deleting a user may cost more commands as the user has more sessions.
+	// deleting a user may cost more commands as the user has more
+	// sessions, and session attributes add none to creating or validating
+	// a session until a last-seen update is due.
 	for _, group := range [][]string{
-		{"create-session-1-existing", "create-session-1000-existing"},
+		{"create-session-1-existing", "create-session-1000-existing", "create-session-with-attributes"},
+		{"validate-with-user", "validate-with-user-attributes", "core-validate-session-user", "core-validate-last-seen-not-due"},
 		{"delete-user-1-session", "delete-user-10-sessions", "delete-user-1000-sessions", "delete-user-10-among-others"},
 	} {
 		for _, name := range group[1:] {

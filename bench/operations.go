@@ -61,6 +61,8 @@ func Operations(cfg Config) []Case {
 		{Name: "use-key", Baseline: RawFindOne, Prepare: useKey},
 		{Name: "create-session-1-existing", Baseline: RawInsertOne, Prepare: createSession(1)},
 		{Name: "create-session-1000-existing", Baseline: RawInsertOne, Prepare: createSession(1000)},
+		{Name: "create-session-with-attributes", Baseline: RawInsertOne, Prepare: createSessionWithAttributes},
+		{Name: "validate-with-user-attributes", Baseline: RawFindOne, Prepare: validateWithUserAttributes},
 		{Name: "create-user-with-key", Baseline: RawInsertOne, Prepare: createUserWithKey},
 		{Name: "delete-user-1-session", Baseline: RawInsertOne, Prepare: deleteUser(1)},
 		{Name: "delete-user-10-sessions", Baseline: RawInsertOne, Prepare: deleteUser(10)},
@@ -69,6 +71,8 @@ func Operations(cfg Config) []Case {
 		{Name: "list-sessions", Baseline: RawFindByUser, Prepare: listSessions(others)},
 
 		{Name: "core-validate-session-user", Baseline: RawFindOne, Prepare: coreValidateSessionUser},
+		{Name: "core-validate-last-seen-not-due", Baseline: RawFindOne, Prepare: coreValidateLastSeen(false)},
+		{Name: "core-validate-last-seen-due", Baseline: RawFindOne, Prepare: coreValidateLastSeen(true)},
 		{Name: "core-use-key", Baseline: RawFindOne, Hashes: true, Prepare: coreUseKey},
 		{Name: "core-create-user-with-password", Baseline: RawInsertOne, Hashes: true, Prepare: coreCreateUser},
 	}

@@ -135,6 +135,7 @@ func runScenarios(t *testing.T, ctx context.Context, s *sides) {
 		assert.Equal(t, js.ActivePeriodExpiresAt, session.ActiveExpires.UnixMilli())
 		assert.Equal(t, js.IdlePeriodExpiresAt, session.IdleExpires.UnixMilli())
 		assert.Equal(t, "cleo", user.Attributes.Username)
+		assert.Nil(t, session.Attributes, "Lucia v1 writes no session attributes")
 
 		// Go renews it in place when idle (same id, later expiries); Lucia
 		// accepts the renewed session.

@@ -94,7 +94,11 @@
 // columns of their own, as Lucia v1's Prisma and SQL adapters keep them;
 // the adapter tells which from the user table (see AttributeStorage and
 // Column for how values map to column types, Adapter.SetUser for the JSON
-// column).
+// column). Session attributes (auth.SessionRecord.Attributes) follow the
+// same rules in the session table, which CreateTables gives a nullable
+// JSON column, also when an earlier version created the table; Lucia v1's
+// session tables have no room for them, and refuse them (see
+// CreateTables and Adapter.SetSession).
 package sqlauth
 
 import (
@@ -119,8 +123,10 @@ type Adapter struct {
 	st      statements
 
 	// userShape is the user table's shape once the adapter has looked
-	// (see AttributeStorage).
-	userShape atomic.Pointer[userTable]
+	// (see AttributeStorage), sessionShape the session table's (see
+	// sessiontable.go).
+	userShape    atomic.Pointer[userTable]
+	sessionShape atomic.Pointer[sessionTable]
 }
 
 var (
@@ -430,14 +436,18 @@ func (a *Adapter) GetSession(ctx context.Context, sessionID string) (auth.Sessio
 	if err := auth.CheckID("session id", sessionID); err != nil {
 		return auth.SessionRecord{}, err
 	}
+	t, err := a.sessions(ctx)
+	if err != nil {
+		return auth.SessionRecord{}, err
+	}
 	var s auth.SessionRecord
-	err := a.retry(ctx, func() error {
+	err = a.retry(ctx, func() error {
 		var err error
-		s, err = scanSession(a.db.QueryRowContext(ctx, a.st.getSession, sessionID))
+		s, err = t.scanSession(a.db.QueryRowContext(ctx, t.get, sessionID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return auth.ErrNotFound
 		}
-		return a.wrap(ctx, "get session", err)
+		return a.wrapRead(ctx, "get session", err)
 	})
 	return s, err
 }
@@ -447,13 +457,19 @@ func (a *Adapter) GetSessionsByUserID(ctx context.Context, userID string) ([]aut
 	if err := auth.CheckID("user id", userID); err != nil {
 		return nil, err
 	}
-	return queryAll(ctx, a, "get sessions", a.st.getSessionsByUser, userID, scanSession)
+	t, err := a.sessions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return queryAll(ctx, a, "get sessions", t.getByUser, userID, t.scanSession)
 }
 
 // SetSession implements auth.SessionAdapter. With foreign keys it is one
 // INSERT that the database checks; with NoForeignKeys the user is locked
 // for share and checked in the inserting transaction (see the package
-// documentation).
+// documentation). Attributes go where the session table has room for them
+// (see sessiontable.go); a table without room refuses them with an
+// *auth.InputError, storing nothing.
 func (a *Adapter) SetSession(ctx context.Context, session auth.SessionRecord) error {
 	if err := auth.CheckID("session id", session.ID); err != nil {
 		return err
@@ -461,8 +477,16 @@ func (a *Adapter) SetSession(ctx context.Context, session auth.SessionRecord) er
 	if err := auth.CheckID("user id", session.UserID); err != nil {
 		return err
 	}
+	attrs, err := plainSessionAttributes(session.Attributes)
+	if err != nil {
+		return err
+	}
+	insert, args, err := a.insertSession(ctx, session, attrs)
+	if err != nil {
+		return err
+	}
 	return a.insertOwned(ctx, session.UserID, func(q querier) error {
-		_, err := q.ExecContext(ctx, a.st.insertSession, session.ID, session.UserID, session.ActiveExpires, session.IdleExpires)
+		_, err := q.ExecContext(ctx, insert, args...)
 		return a.insertError(ctx, "session", err, auth.ErrDuplicateSessionID)
 	})
 }
@@ -516,28 +540,48 @@ func (a *Adapter) GetSessionAndUser(ctx context.Context, sessionID string) (auth
 	if err != nil {
 		return auth.SessionRecord{}, auth.UserRecord{}, err
 	}
-	if !users.json() {
-		return a.getSessionAndUserColumns(ctx, users, sessionID)
+	sessions, err := a.sessions(ctx)
+	if err != nil {
+		return auth.SessionRecord{}, auth.UserRecord{}, err
 	}
+	query := a.joinWith(sessions, users)
 	var s auth.SessionRecord
 	var u auth.UserRecord
 	err = a.retry(ctx, func() error {
-		var raw []byte
-		err := a.db.QueryRowContext(ctx, a.st.getSessionAndUser, sessionID).
-			Scan(&s.ID, &s.UserID, &s.ActiveExpires, &s.IdleExpires, &raw)
+		var r sessionRow
+		row := a.db.QueryRowContext(ctx, query, sessionID)
+		var err error
+		if users.json() {
+			var raw []byte
+			if err = row.Scan(append(sessions.dest(&r), &raw)...); err == nil {
+				u, err = a.decodeUser(r.rec.UserID, raw)
+			}
+		} else {
+			u, err = a.scanUser(users, row, sessions.dest(&r)...)
+		}
 		if errors.Is(err, sql.ErrNoRows) {
 			return auth.ErrNotFound
 		}
 		if err != nil {
-			return a.wrap(ctx, "get session and user", err)
+			return a.wrapRead(ctx, "get session and user", err)
 		}
-		u, err = a.decodeUser(s.UserID, raw)
+		s, err = sessions.record(&r)
 		return err
 	})
 	if err != nil {
 		return auth.SessionRecord{}, auth.UserRecord{}, err
 	}
 	return s, u, nil
+}
+
+// wrapRead is wrap for a read whose error may be a *DataError (a stored
+// value the adapter cannot read), which is passed on as it is.
+func (a *Adapter) wrapRead(ctx context.Context, op string, err error) error {
+	var de *DataError
+	if errors.As(err, &de) {
+		return err
+	}
+	return a.wrap(ctx, op, err)
 }
 
 // querier is what *sql.DB and *sql.Tx have in common.
@@ -549,12 +593,6 @@ type querier interface {
 
 // scanner is what *sql.Row and *sql.Rows have in common.
 type scanner interface{ Scan(dest ...any) error }
-
-func scanSession(row scanner) (auth.SessionRecord, error) {
-	var s auth.SessionRecord
-	err := row.Scan(&s.ID, &s.UserID, &s.ActiveExpires, &s.IdleExpires)
-	return s, err
-}
 
 func scanKey(row scanner) (auth.KeyRecord, error) {
 	var k auth.KeyRecord
@@ -585,7 +623,7 @@ func queryAll[T any](ctx context.Context, a *Adapter, op, query, userID string, 
 		for rows.Next() {
 			v, err := scan(rows)
 			if err != nil {
-				return a.wrap(ctx, op, err)
+				return a.wrapRead(ctx, op, err)
 			}
 			out = append(out, v)
 		}

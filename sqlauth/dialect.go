@@ -79,6 +79,12 @@ type Syntax struct {
 	// Unix milliseconds (SQLite, which has no time type; Prisma's SQLite
 	// engine stores DateTime so).
 	UnixMilliTimes bool
+	// SessionAttributes defines the session table's JSON column, which
+	// holds session attributes and takes NULL for none ("attributes
+	// JSONB"). The dialect's CreateTables puts it into new session tables,
+	// and Adapter.CreateTables adds it to session tables made before it
+	// existed.
+	SessionAttributes string
 }
 
 // Quote quotes one plain identifier.
@@ -143,9 +149,10 @@ type Schema struct {
 	Attributes AttributeStorage
 }
 
-// JSONColumn returns def, the definition of the user table's JSON column
-// "attributes", for CreateTables; "" when attributes are kept in columns
-// of their own (AttributesInColumns), which applications add themselves.
+// JSONColumn returns def, the definition of the user or session table's
+// JSON column "attributes", for CreateTables; "" when attributes are kept
+// in columns of their own (AttributesInColumns), which applications add
+// themselves.
 func (s Schema) JSONColumn(def string) string {
 	if s.Attributes == AttributesInColumns {
 		return ""

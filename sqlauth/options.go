@@ -47,7 +47,9 @@ type Options struct {
 	// DetectAttributes, looks at the user table, which suits both the
 	// tables CreateTables makes (one JSON column) and those of a Lucia v1
 	// application (a column per attribute); AttributesJSON and
-	// AttributesInColumns say it explicitly. See AttributeStorage.
+	// AttributesInColumns say it explicitly. See AttributeStorage. The
+	// same setting says where session attributes are kept in the session
+	// table, which the adapter always looks at.
 	Attributes AttributeStorage
 }
 

@@ -44,6 +44,16 @@ func CreateTablesSQL(dialect Dialect, opts Options) ([]string, error) {
 // left as they are, which is why the check follows. Run it at start-up, or
 // run the statements of CreateTablesSQL in a migration instead.
 //
+// One change is made to existing tables: a session table as earlier
+// versions created it (Lucia's four columns, beside a user table with the
+// JSON column) gets the nullable JSON column for session attributes that
+// new ones have (Syntax.SessionAttributes): ALTER TABLE auth_session ADD
+// COLUMN attributes ..., which changes only the table's definition on
+// PostgreSQL, MariaDB 10.3+ and MySQL 8 (SQLite reads the rows once to
+// check them, MySQL 5.7 rebuilds the table) and leaves every row without
+// attributes. A migration does the same with that statement. Session tables of other shapes (Lucia's
+// tables beside a user table with attribute columns) are left alone.
+//
 // The schemas or databases that qualify table names must exist already.
 func (a *Adapter) CreateTables(ctx context.Context) error {
 	err := a.retry(ctx, func() error {
@@ -62,6 +72,9 @@ func (a *Adapter) CreateTables(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := a.addSessionAttributes(ctx); err != nil {
+		return err
+	}
 	return a.CheckSchema(ctx)
 }
 
@@ -72,7 +85,8 @@ func (a *Adapter) CreateTables(ctx context.Context) error {
 // a *SchemaError naming the first problem. Unless Options.Attributes is
 // AttributesJSON, it also reads the user table's columns again, which
 // tells the adapter where attributes are kept and what types their
-// columns have; run it after changing them.
+// columns have, and in any case the session table's, for session
+// attributes; run it after changing them.
 func (a *Adapter) CheckSchema(ctx context.Context) error {
 	for i, table := range []Table{a.schema.Users, a.schema.Sessions, a.schema.Keys} {
 		if i == 0 && a.schema.Attributes != AttributesJSON {
@@ -94,6 +108,9 @@ func (a *Adapter) CheckSchema(ctx context.Context) error {
 			}
 			return &SchemaError{Table: table.String(), Reason: "missing, or without the adapter's columns", Err: err}
 		}
+	}
+	if _, err := a.inspectSessions(ctx); err != nil {
+		return err
 	}
 	if !a.schema.ForeignKeys {
 		return nil

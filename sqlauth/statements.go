@@ -12,11 +12,9 @@ const (
 type statements struct {
 	getUser, insertUser, lockUser, lockUserAttributes, updateAttributes, deleteUser string
 
-	getSession, getSessionsByUser, insertSession, deleteSession, deleteSessionsByUser string
+	insertSession, deleteSession, deleteSessionsByUser string
 
 	getKey, getKeysByUser, lockKey, insertKey, updatePassword, deleteNonPrimaryKey, deleteKeysByUser string
-
-	getSessionAndUser string
 
 	// probes select every column the adapter uses and match no row: they
 	// fail when a table or column is missing.
@@ -34,8 +32,6 @@ func newStatements(syntax Syntax, s Schema) statements {
 		updateAttributes:   "UPDATE " + users + " SET attributes = ? WHERE id = ?",
 		deleteUser:         "DELETE FROM " + users + " WHERE id = ?",
 
-		getSession:           "SELECT " + sessionColumns + " FROM " + sessions + " WHERE id = ?",
-		getSessionsByUser:    "SELECT " + sessionColumns + " FROM " + sessions + " WHERE user_id = ?",
 		insertSession:        "INSERT INTO " + sessions + " (" + sessionColumns + ") VALUES (?, ?, ?, ?)",
 		deleteSession:        "DELETE FROM " + sessions + " WHERE id = ?",
 		deleteSessionsByUser: "DELETE FROM " + sessions + " WHERE user_id = ?",
@@ -48,9 +44,6 @@ func newStatements(syntax Syntax, s Schema) statements {
 		deleteNonPrimaryKey: "DELETE FROM " + keys + " WHERE id = ? AND primary_key = ?",
 		deleteKeysByUser:    "DELETE FROM " + keys + " WHERE user_id = ?",
 
-		getSessionAndUser: "SELECT s.id, s.user_id, s.active_expires, s.idle_expires, u.attributes FROM " +
-			sessions + " s JOIN " + users + " u ON u.id = s.user_id WHERE s.id = ?",
-
 		probes: [3]string{
 			"SELECT id, attributes FROM " + users + " WHERE 1 = 0",
 			"SELECT " + sessionColumns + " FROM " + sessions + " WHERE 1 = 0",
@@ -59,9 +52,8 @@ func newStatements(syntax Syntax, s Schema) statements {
 	}
 	for _, q := range []*string{
 		&st.getUser, &st.insertUser, &st.lockUser, &st.lockUserAttributes, &st.updateAttributes, &st.deleteUser,
-		&st.getSession, &st.getSessionsByUser, &st.insertSession, &st.deleteSession, &st.deleteSessionsByUser,
+		&st.insertSession, &st.deleteSession, &st.deleteSessionsByUser,
 		&st.getKey, &st.getKeysByUser, &st.lockKey, &st.insertKey, &st.updatePassword, &st.deleteNonPrimaryKey, &st.deleteKeysByUser,
-		&st.getSessionAndUser,
 	} {
 		*q = syntax.Bind(*q)
 	}

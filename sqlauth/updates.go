@@ -65,9 +65,17 @@ func (a *Adapter) exactText() string {
 
 // UpdateSession implements auth.SessionUpdater with one UPDATE by id. When
 // it affects no row, because the session is missing or, on MySQL, because
-// its values were already the ones given, one SELECT tells which.
+// its values were already the ones given, one SELECT tells which. With
+// attributes in the JSON column, the stored ones are read under a row
+// lock and merged with the given ones in the same transaction (see
+// updateSessionAttributes); a table without room for attributes refuses
+// them, changing nothing.
 func (a *Adapter) UpdateSession(ctx context.Context, sessionID string, update auth.SessionUpdate) error {
 	if err := auth.CheckID("session id", sessionID); err != nil {
+		return err
+	}
+	attrs, err := plainSessionAttributes(update.Attributes)
+	if err != nil {
 		return err
 	}
 	sessions := a.schema.Sessions.Quoted(a.syntax)
@@ -78,6 +86,9 @@ func (a *Adapter) UpdateSession(ctx context.Context, sessionID string, update au
 	}
 	if update.IdleExpires != 0 {
 		set, args = append(set, "idle_expires = ?"), append(args, update.IdleExpires)
+	}
+	if len(attrs) > 0 {
+		return a.updateSessionAttributes(ctx, sessionID, set, args, attrs)
 	}
 	if len(set) > 0 {
 		query := a.syntax.Bind("UPDATE " + sessions + " SET " + strings.Join(set, ", ") + " WHERE id = ?")

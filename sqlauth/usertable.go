@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/luciago/mongoauth/auth"
 )
@@ -15,12 +16,20 @@ import (
 // userTable is the shape of the user table as the adapter last learned it:
 // the JSON column, or attribute columns with the statements that read them.
 type userTable struct {
-	// columns are the attribute columns in table order; nil for the JSON
-	// column.
+	// attributeColumns are nil for the JSON column.
+	attributeColumns
+
+	get string
+	// selectList is the columns get reads, each qualified as "u.", for
+	// the join with the session table.
+	selectList string
+}
+
+// attributeColumns are the attribute columns of a table, in table order.
+type attributeColumns struct {
+	table   Table
 	columns []Column
 	index   map[string]int // attribute name → position in columns
-
-	get, getSessionAndUser string
 }
 
 // jsonUsers is the JSON shape, whose statements are in Adapter.st.
@@ -42,20 +51,26 @@ func (a *Adapter) users(ctx context.Context) (*userTable, error) {
 
 // inspectUsers reads the user table's columns and remembers its shape.
 func (a *Adapter) inspectUsers(ctx context.Context) (*userTable, error) {
+	return inspect(ctx, a, a.schema.Users, a.newUserTable, &a.userShape)
+}
+
+// inspect reads the columns of table t, makes its shape with build and
+// remembers it in shape.
+func inspect[T any](ctx context.Context, a *Adapter, t Table, build func([]Column) (*T, error), shape *atomic.Pointer[T]) (*T, error) {
 	var cols []Column
 	err := a.retry(ctx, func() (err error) {
-		cols, err = a.dialect.Columns(ctx, a.db, a.schema.Users)
+		cols, err = a.dialect.Columns(ctx, a.db, t)
 		return err
 	})
 	if err != nil {
-		return nil, a.wrap(ctx, "read the columns of "+a.schema.Users.String(), err)
+		return nil, a.wrap(ctx, "read the columns of "+t.String(), err)
 	}
-	u, err := a.newUserTable(cols)
+	made, err := build(cols)
 	if err != nil {
 		return nil, err
 	}
-	a.userShape.Store(u)
-	return u, nil
+	shape.Store(made)
+	return made, nil
 }
 
 // newUserTable makes the shape of a user table with columns cols.
@@ -74,7 +89,7 @@ func (a *Adapter) newUserTable(cols []Column) (*userTable, error) {
 	if a.schema.Attributes == DetectAttributes && slices.ContainsFunc(attrs, func(c Column) bool { return c.Name == "attributes" }) {
 		return jsonUsers, nil
 	}
-	u := &userTable{columns: attrs, index: make(map[string]int, len(attrs))}
+	u := &userTable{attributeColumns: attributeColumns{table: a.schema.Users, columns: attrs, index: make(map[string]int, len(attrs))}}
 	names := []string{"id"}
 	for i, c := range attrs {
 		if c.Type == UnsupportedColumn {
@@ -86,10 +101,8 @@ func (a *Adapter) newUserTable(cols []Column) (*userTable, error) {
 		u.index[c.Name] = i
 		names = append(names, quoteColumn(a.syntax, c.Name))
 	}
-	users, sessions := a.schema.Users.Quoted(a.syntax), a.schema.Sessions.Quoted(a.syntax)
-	u.get = a.syntax.Bind("SELECT " + strings.Join(names, ", ") + " FROM " + users + " WHERE id = ?")
-	u.getSessionAndUser = a.syntax.Bind("SELECT s.id, s.user_id, s.active_expires, s.idle_expires, u." + strings.Join(names, ", u.") +
-		" FROM " + sessions + " s JOIN " + users + " u ON u.id = s.user_id WHERE s.id = ?")
+	u.get = a.syntax.Bind("SELECT " + strings.Join(names, ", ") + " FROM " + a.schema.Users.Quoted(a.syntax) + " WHERE id = ?")
+	u.selectList = "u." + strings.Join(names, ", u.")
 	return u, nil
 }
 
@@ -116,15 +129,22 @@ func (a *Adapter) scanUser(u *userTable, row scanner, dest ...any) (auth.UserRec
 	if !ok {
 		return auth.UserRecord{}, &DataError{Table: a.schema.Users.String(), Column: "id", Reason: fmt.Sprintf("id is %T", values[0])}
 	}
-	rec := auth.UserRecord{ID: id, Attributes: make(map[string]any, len(u.columns))}
-	for i, c := range u.columns {
-		v, err := attributeValue(c, values[i+1])
+	attrs, err := u.read(id, values[1:])
+	return auth.UserRecord{ID: id, Attributes: attrs}, err
+}
+
+// read converts the values scanned from the attribute columns of the row
+// with the given id into attributes.
+func (c *attributeColumns) read(id string, values []any) (map[string]any, error) {
+	attrs := make(map[string]any, len(c.columns))
+	for i, col := range c.columns {
+		v, err := attributeValue(col, values[i])
 		if err != nil {
-			return auth.UserRecord{}, &DataError{Table: a.schema.Users.String(), ID: id, Column: c.Name, Reason: err.Error()}
+			return nil, &DataError{Table: c.table.String(), ID: id, Column: col.Name, Reason: err.Error()}
 		}
-		rec.Attributes[c.Name] = v
+		attrs[col.Name] = v
 	}
-	return rec, nil
+	return attrs, nil
 }
 
 // readUser reads one user in the shape u.
@@ -136,24 +156,20 @@ func (a *Adapter) readUser(ctx context.Context, q querier, u *userTable, userID 
 	if errors.Is(err, sql.ErrNoRows) {
 		return auth.UserRecord{}, auth.ErrNotFound
 	}
-	var de *DataError
-	if err != nil && !errors.As(err, &de) {
-		return auth.UserRecord{}, a.wrap(ctx, "get user", err)
-	}
-	return rec, err
+	return rec, a.wrapRead(ctx, "get user", err)
 }
 
 // columnValues checks attrs against the columns and returns the quoted
 // names of the columns they set with the values to bind, in table order.
 // An insert must also set every column that is neither optional nor
 // generated.
-func (a *Adapter) columnValues(u *userTable, attrs map[string]any, insert bool) (names []string, values []any, err error) {
+func (a *Adapter) columnValues(u *attributeColumns, attrs map[string]any, insert bool) (names []string, values []any, err error) {
 	given := make([]bool, len(u.columns))
 	for _, name := range slices.Sorted(maps.Keys(attrs)) {
 		i, ok := u.index[name]
 		if !ok {
 			return nil, nil, &auth.InputError{Field: "attribute", Name: name,
-				Reason: fmt.Sprintf("table %s has no column of that name", a.schema.Users)}
+				Reason: fmt.Sprintf("table %s has no column of that name", u.table)}
 		}
 		given[i] = true
 	}
@@ -185,7 +201,7 @@ func (a *Adapter) insertUser(ctx context.Context, userID string, attrs map[strin
 		encoded, err := encodeAttributes(attrs)
 		return a.st.insertUser, []any{userID, encoded}, err
 	}
-	names, values, err := a.columnValues(u, attrs, true)
+	names, values, err := a.columnValues(&u.attributeColumns, attrs, true)
 	if err != nil {
 		return "", nil, err
 	}
@@ -200,7 +216,7 @@ func (a *Adapter) insertUser(ctx context.Context, userID string, attrs map[strin
 // named are not written, so concurrent updates of different attributes
 // all survive without a read-modify-write.
 func (a *Adapter) updateUserColumns(ctx context.Context, u *userTable, userID string, attrs map[string]any) (auth.UserRecord, error) {
-	names, values, err := a.columnValues(u, attrs, false)
+	names, values, err := a.columnValues(&u.attributeColumns, attrs, false)
 	if err != nil {
 		return auth.UserRecord{}, err
 	}
@@ -215,29 +231,6 @@ func (a *Adapter) updateUserColumns(ctx context.Context, u *userTable, userID st
 		return notFoundAs(err, auth.ErrInvalidUserID)
 	})
 	return updated, err
-}
-
-// getSessionAndUserColumns is GetSessionAndUser for attribute columns.
-func (a *Adapter) getSessionAndUserColumns(ctx context.Context, u *userTable, sessionID string) (auth.SessionRecord, auth.UserRecord, error) {
-	var s auth.SessionRecord
-	var rec auth.UserRecord
-	err := a.retry(ctx, func() error {
-		var err error
-		rec, err = a.scanUser(u, a.db.QueryRowContext(ctx, u.getSessionAndUser, sessionID),
-			&s.ID, &s.UserID, &s.ActiveExpires, &s.IdleExpires)
-		var de *DataError
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return auth.ErrNotFound
-		case err != nil && !errors.As(err, &de):
-			return a.wrap(ctx, "get session and user", err)
-		}
-		return err
-	})
-	if err != nil {
-		return auth.SessionRecord{}, auth.UserRecord{}, err
-	}
-	return s, rec, nil
 }
 
 // UserColumns returns the attribute columns of the user table, looking at

@@ -11,7 +11,9 @@
 // The suite covers Lucia v1's own adapter tests and adds what a store with
 // integrity must guarantee: cascading deletes, user-and-key atomicity, no
 // orphan sessions or keys under concurrent deletion, rejection of malformed
-// ids and attribute names, unicode and long ids, and cancelled contexts.
+// ids and attribute names, session attributes (round trips, their absence,
+// updates; or, with Options.NoSessionAttributes, their refusal), unicode
+// and long ids, and cancelled contexts.
 //
 // Optional checks need the store's help: an adapter whose store can make a
 // user attribute unique proves that it reports a clash there as
@@ -54,6 +56,7 @@ func RunWith(t *testing.T, newAdapter NewAdapter, opts Options) {
 		{"User", userTests},
 		{"Key", keyTests},
 		{"Session", sessionTests},
+		{"SessionAttributes", sessionAttributeTests},
 		{"SessionAndUser", sessionAndUserTests},
 		{"KeyConsumer", keyConsumerTests},
 		{"KeyPasswordReplacer", keyPasswordReplacerTests}, {"SessionUpdater", sessionUpdaterTests}, {"ExpiredSessionDeleter", expiredSessionDeleterTests},
@@ -782,11 +785,8 @@ var inputTests = []test{
 	{"BadAttributeNamesOnSetUser", func(f *fixture) {
 		for reason, attrs := range badAttributes {
 			u := auth.UserRecord{ID: id("user"), Attributes: attrs}
-			err := f.a.SetUser(f.ctx, u, nil)
-			require.ErrorIs(f.t, err, auth.ErrInvalidInput, reason)
-			var ie *auth.InputError
-			require.ErrorAs(f.t, err, &ie, reason)
-			_, err = f.a.GetUser(f.ctx, u.ID)
+			f.requireInputError(f.a.SetUser(f.ctx, u, nil), reason)
+			_, err := f.a.GetUser(f.ctx, u.ID)
 			require.ErrorIs(f.t, err, auth.ErrNotFound, "%s: nothing may be stored", reason)
 		}
 	}},

@@ -24,6 +24,13 @@ type Options struct {
 	// ids on MySQL): the long-id tests then use ids of that many
 	// characters. Zero means ids of auth.MaxIDLength bytes fit.
 	MaxIDChars int
+
+	// NoSessionAttributes says that the store has no place for session
+	// attributes, as the session tables of Lucia v1 applications have none:
+	// the suite then expects a session with attributes to be refused with
+	// auth.ErrInvalidInput, writing nothing, and a session without them to
+	// work as usual.
+	NoSessionAttributes bool
 }
 
 // AttributeColumns returns the names of the attributes the suite stores,

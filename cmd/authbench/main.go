@@ -211,7 +211,10 @@ func median[T any](xs []T, value func(T) float64) float64 {
 // user.
 func readPathRows(env *bench.Env) map[string]string {
 	note := " (" + env.ReadPath.String() + ")"
-	return map[string]string{"validate-with-user": note, "core-validate-session-user": note}
+	return map[string]string{
+		"validate-with-user": note, "core-validate-session-user": note, "validate-with-user-attributes": note,
+		"core-validate-last-seen-not-due": note, "core-validate-last-seen-due": note,
+	}
 }
 
 // printTable prints the rows; notes, nil for the hash table, adds a note
@@ -293,11 +296,14 @@ func printTargets(env *bench.Env, res results) {
 		fmt.Printf("- %s — %s\n", what, verdict)
 	}
 	rows := res.byName
-	for _, name := range []string{"validate-with-user", "core-validate-session-user"} {
+	for _, name := range []string{"validate-with-user", "core-validate-session-user", "validate-with-user-attributes", "core-validate-last-seen-not-due", "core-validate-last-seen-due"} {
 		if r := rows[name]; r != nil {
 			want := 2.0
 			if env.Lookup {
 				want = 1
+			}
+			if name == "core-validate-last-seen-due" {
+				want++ // the one update of last seen
 			}
 			report(fmt.Sprintf("%s: %.0f commands, want %.0f (read path: %s)", name, r.commands, want, env.ReadPath), r.commands == want)
 		}
@@ -319,7 +325,7 @@ func printTargets(env *bench.Env, res results) {
 			report(fmt.Sprintf("%s commands, want %s", strings.Join(have, ", "), want), ok)
 		}
 	}
-	constant(2, "create-session-1-existing", "create-session-1000-existing")
+	constant(2, "create-session-1-existing", "create-session-1000-existing", "create-session-with-attributes")
 	constant(0, "delete-user-1-session", "delete-user-10-sessions", "delete-user-1000-sessions", "delete-user-10-among-others")
 	for _, r := range res.rows {
 		base := rows[r.Baseline]

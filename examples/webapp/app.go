@@ -30,8 +30,9 @@ const usernameProvider = "username"
 
 // app holds what the handlers share.
 type app struct {
-	auth  *auth.Auth[Account]
-	pages map[string]*template.Template
+	auth    *auth.Auth[Account]
+	pages   map[string]*template.Template
+	handles sessionHandles
 }
 
 // newApp sets up storage and authentication on db: the MongoDB adapter,
@@ -42,7 +43,9 @@ func newApp(ctx context.Context, db *mongo.Database, development bool) (*app, er
 }
 
 // newAppWith is newApp with the auth core configured by config (tests set
-// its PasswordHasher); the app sets the ErrorHandler.
+// its PasswordHasher); the app sets the ErrorHandler and what sessions
+// store: the device of each (see Device), last seen to within
+// lastSeenInterval.
 func newAppWith(ctx context.Context, db *mongo.Database, config auth.Config) (*app, error) {
 	adapter, err := mongoauth.New(ctx, db, mongoauth.Options{})
 	if err != nil {
@@ -55,8 +58,14 @@ func newAppWith(ctx context.Context, db *mongo.Database, config auth.Config) (*a
 	if err != nil {
 		return nil, err
 	}
-	a := &app{pages: pages}
+	a := &app{pages: pages, handles: newSessionHandles()}
 	config.ErrorHandler = a.authError
+	now := config.Now
+	if now == nil {
+		now = time.Now
+	}
+	config.SessionAttributes = deviceAttributes(now)
+	config.LastSeenAttribute, config.LastSeenInterval = "last_seen", lastSeenInterval
 	a.auth, err = auth.New[Account](adapter, config)
 	if err != nil {
 		return nil, err
@@ -80,6 +89,7 @@ func (a *app) routes() http.Handler {
 	user.HandleFunc("GET /{$}", a.home)
 	user.HandleFunc("POST /logout", a.logout)
 	user.HandleFunc("POST /sessions/end-others", a.endOtherSessions)
+	user.HandleFunc("POST /sessions/end", a.endSession)
 	user.HandleFunc("GET /password", a.passwordPage)
 	user.HandleFunc("POST /password", a.changePassword)
 	user.HandleFunc("GET /delete", a.deletePage)
@@ -173,9 +183,13 @@ type view struct {
 	Sessions []sessionView
 }
 
+// sessionView is one session in the list: never its id (see
+// sessionHandles).
 type sessionView struct {
 	Current bool // the session of this browser
-	auth.Session
+	Device
+	// Handle names the session in the form that signs it out.
+	Handle string
 }
 
 // render writes the page with status. The page is rendered to memory

@@ -157,7 +157,8 @@ func (u *browserUser) requireLoggedOut(why string) {
 }
 
 // TestBrowser walks through the app in headless Chromium: sign-up,
-// logout, login, a second browser, "sign out everywhere else", password
+// logout, login, a second browser, "sign out everywhere else", the
+// sessions list with one session signed out by its own button, password
 // change and account deletion, with the error messages on the way, and
 // checks what the database holds at each stage.
 func TestBrowser(t *testing.T) {
@@ -203,6 +204,34 @@ func TestBrowser(t *testing.T) {
 	assert.Equal(t, 1, laptop.sessionsListed())
 	phone.requireLoggedOut("after sign-out everywhere else")
 	require.Equal(t, "home", laptop.open("/"))
+	assert.Equal(t, stored{Users: 1, Sessions: 1, Keys: 1}, storedFor(t, db, userID))
+
+	// The phone logs in again; the laptop sees both sessions, each with
+	// its browser, system and times, and signs the phone out with the
+	// phone's own button.
+	require.EqualValues(t, http.StatusOK, phone.submit("/login", "username", "ann", "password", "first password"))
+	require.Equal(t, "home", laptop.open("/"))
+	assert.Equal(t, 2, laptop.sessionsListed())
+	devices := evaluate[[]string](laptop, `[...document.querySelectorAll("#sessions .device")].map(e => e.textContent)`)
+	assert.Equal(t, []string{"Chrome on Linux", "Chrome on Linux"}, devices, "headless Chromium on Linux")
+	for _, class := range []string{"created", "last-seen"} {
+		texts := evaluate[[]string](laptop, `[...document.querySelectorAll("#sessions .`+class+`")].map(e => e.textContent)`)
+		require.Len(t, texts, 2)
+		for _, text := range texts {
+			assert.Regexp(t, `\d{1,2} \w{3} \d{4} \d\d:\d\d UTC$`, text, class)
+		}
+	}
+	assert.Equal(t, 1, evaluate[int](laptop, `document.querySelectorAll("#sessions .end-session").length`), "a button for the other session only")
+	assert.Equal(t, 0, evaluate[int](laptop, `document.querySelectorAll("#sessions li.current .end-session").length`))
+	html := evaluate[string](laptop, `document.documentElement.outerHTML`)
+	for _, id := range sessionIDs(t, db, userID) {
+		assert.NotContains(t, html, id, "no session id in the page")
+	}
+	require.EqualValues(t, http.StatusOK, laptop.click("#sessions .end-session"))
+	assert.Equal(t, "That session has been signed out.", laptop.message("notice"))
+	assert.Equal(t, 1, laptop.sessionsListed())
+	phone.requireLoggedOut("after the laptop signed it out")
+	require.Equal(t, "home", laptop.open("/"), "the laptop is still logged in")
 	assert.Equal(t, stored{Users: 1, Sessions: 1, Keys: 1}, storedFor(t, db, userID))
 
 	// Change the password: the phone, logged in again, is signed out; the

@@ -16,6 +16,7 @@ const (
 	msgWrongPassword   = "That is not your current password."
 	msgCrossOrigin     = "This form was refused because it was not sent from this site's own pages (the CSRF check). If you sent it yourself, go back, reload the page and try again."
 	msgServerError     = "Something went wrong on our side. Please try again later."
+	msgSessionNotFound = "That session is not signed in any more. The list below is up to date."
 	minUsernameLength  = 3
 	maxUsernameLength  = 32
 	minPasswordLength  = 8

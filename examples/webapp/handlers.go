@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/luciago/mongoauth/auth"
@@ -15,6 +16,7 @@ var notices = map[string]string{
 	"logged-out":       "You are logged out.",
 	"deleted":          "Your account and everything stored about it have been deleted.",
 	"others-ended":     "Every other session has been signed out.",
+	"session-ended":    "That session has been signed out.",
 	"password-changed": "Your password has been changed and every other session signed out.",
 }
 
@@ -109,25 +111,36 @@ func (a *app) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/login?done=logged-out", http.StatusSeeOther)
 }
 
-// home shows the user and the user's sessions, this browser's first.
+// home shows the user and the user's sessions.
 func (a *app) home(w http.ResponseWriter, r *http.Request) {
-	user := currentUser(r)
-	current, _ := auth.SessionFromContext(r.Context())
-	sessions, err := a.auth.UserSessions(r.Context(), user.ID)
+	sessions, err := a.auth.UserSessions(r.Context(), currentUser(r).ID)
 	if err != nil {
 		a.failed(w, r, err)
 		return
 	}
-	v := view{User: &user, Notice: notice(r), Sessions: make([]sessionView, 0, len(sessions))}
+	a.renderHome(w, r, http.StatusOK, sessions, "")
+}
+
+// renderHome shows the home page with the user's sessions, this
+// browser's first, then the others by when they were last seen, and an
+// error message if errMsg is not empty.
+func (a *app) renderHome(w http.ResponseWriter, r *http.Request, status int, sessions []auth.Session, errMsg string) {
+	user := currentUser(r)
+	current, _ := auth.SessionFromContext(r.Context())
+	v := view{User: &user, Notice: notice(r), Error: errMsg, Sessions: make([]sessionView, 0, len(sessions))}
 	for _, s := range sessions {
-		sv := sessionView{Current: s.ID == current.ID, Session: s}
-		if sv.Current {
-			v.Sessions = append([]sessionView{sv}, v.Sessions...)
-		} else {
-			v.Sessions = append(v.Sessions, sv)
-		}
+		v.Sessions = append(v.Sessions, sessionView{Current: s.ID == current.ID, Device: deviceOf(r, s), Handle: a.handles.of(s.ID)})
 	}
-	a.render(w, r, http.StatusOK, "home", v)
+	slices.SortStableFunc(v.Sessions, func(x, y sessionView) int {
+		if x.Current != y.Current {
+			if x.Current {
+				return -1
+			}
+			return 1
+		}
+		return y.LastSeen.Compare(x.LastSeen)
+	})
+	a.render(w, r, status, "home", v)
 }
 
 // endOtherSessions signs the user out everywhere but in this browser.

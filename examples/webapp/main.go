@@ -1,8 +1,10 @@
 // Command webapp is an example web application built on package auth and
 // the MongoDB adapter: sign-up and login with a username and password,
-// logout, a home page listing the user's sessions with "sign out
-// everywhere else", password change and account deletion. It is
-// server-rendered with net/http and html/template and has no JavaScript.
+// logout, a home page listing the user's sessions (browser, system, when
+// signed in and last seen) with a "sign out" button for each other
+// session and "sign out everywhere else", password change and account
+// deletion. It is server-rendered with net/http and html/template and has
+// no JavaScript.
 //
 // From the repository root:
 //

@@ -34,6 +34,13 @@ func startApp(t *testing.T) (baseURL string, db *mongo.Database) {
 // startAppWith is startApp with the auth core configured by config.
 func startAppWith(t *testing.T, config auth.Config) (baseURL string, db *mongo.Database) {
 	t.Helper()
+	_, baseURL, db = startTestApp(t, config)
+	return baseURL, db
+}
+
+// startTestApp is startAppWith that also returns the app.
+func startTestApp(t *testing.T, config auth.Config) (a *app, baseURL string, db *mongo.Database) {
+	t.Helper()
 	db = mongotest.Database(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -41,7 +48,7 @@ func startAppWith(t *testing.T, config auth.Config) (baseURL string, db *mongo.D
 	require.NoError(t, err)
 	server := httptest.NewServer(a.routes())
 	t.Cleanup(server.Close)
-	return server.URL, db
+	return a, server.URL, db
 }
 
 // stored counts what the database holds of a user: the user document,
@@ -95,6 +102,8 @@ type visitor struct {
 	base   string
 	origin string
 	client *http.Client
+	// userAgent, when set, is sent as the User-Agent header.
+	userAgent string
 }
 
 func newVisitor(t *testing.T, baseURL string) *visitor {
@@ -116,6 +125,9 @@ type response struct {
 
 func (v *visitor) do(req *http.Request) response {
 	v.t.Helper()
+	if v.userAgent != "" {
+		req.Header.Set("User-Agent", v.userAgent)
+	}
 	res, err := v.client.Do(req)
 	require.NoError(v.t, err)
 	defer res.Body.Close()

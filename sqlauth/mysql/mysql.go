@@ -26,6 +26,7 @@
 //		user_id VARBINARY(2048) NOT NULL,
 //		active_expires BIGINT NOT NULL,
 //		idle_expires BIGINT NOT NULL,
+//		attributes JSON,
 //		INDEX `auth_session_user_id_idx` (user_id),
 //		FOREIGN KEY (user_id) REFERENCES `auth_user` (id) ON DELETE CASCADE
 //	) ENGINE=InnoDB ROW_FORMAT=DYNAMIC DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
@@ -134,7 +135,8 @@ var syntax = sqlauth.Syntax{
 	LockForUpdate:   " FOR UPDATE",
 	// utf8mb4_bin still ignores trailing spaces, and tables made by other
 	// tools may fold case: compare password hashes as binary strings.
-	ExactText: "CAST(? AS BINARY)",
+	ExactText:         "CAST(? AS BINARY)",
+	SessionAttributes: "attributes JSON",
 }
 
 // Syntax implements sqlauth.Dialect.
@@ -163,6 +165,7 @@ func (Dialect) CreateTables(s sqlauth.Schema) []string {
 			"\tuser_id " + idType + " NOT NULL,\n" +
 			"\tactive_expires BIGINT NOT NULL,\n" +
 			"\tidle_expires BIGINT NOT NULL,\n" +
+			s.JSONColumn("\t"+syntax.SessionAttributes+",\n") +
 			owned(s.Sessions),
 		"CREATE TABLE IF NOT EXISTS " + s.Keys.Quoted(syntax) + " (\n" +
 			"\tid " + idType + " NOT NULL PRIMARY KEY,\n" +

@@ -22,7 +22,8 @@
 //		id TEXT PRIMARY KEY,
 //		user_id TEXT NOT NULL REFERENCES "auth_user" (id) ON DELETE CASCADE,
 //		active_expires BIGINT NOT NULL,
-//		idle_expires BIGINT NOT NULL
+//		idle_expires BIGINT NOT NULL,
+//		attributes JSONB
 //	)
 //	CREATE INDEX IF NOT EXISTS "auth_session_user_id_idx" ON "auth_session" (user_id)
 //	CREATE TABLE IF NOT EXISTS "auth_key" (
@@ -104,6 +105,7 @@ var syntax = sqlauth.Syntax{
 	LockForShare:         " FOR SHARE",
 	LockForUpdate:        " FOR UPDATE",
 	TxOptions:            &sql.TxOptions{Isolation: sql.LevelReadCommitted},
+	SessionAttributes:    "attributes JSONB",
 }
 
 // Syntax implements sqlauth.Dialect.
@@ -131,7 +133,7 @@ func (Dialect) CreateTables(s sqlauth.Schema) []string {
 			"\tid TEXT PRIMARY KEY,\n" +
 			"\t" + userID + ",\n" +
 			"\tactive_expires BIGINT NOT NULL,\n" +
-			"\tidle_expires BIGINT NOT NULL\n)",
+			"\tidle_expires BIGINT NOT NULL" + s.JSONColumn(",\n\t"+syntax.SessionAttributes) + "\n)",
 		index(s.Sessions),
 		"CREATE TABLE IF NOT EXISTS " + keys + " (\n" +
 			"\tid TEXT PRIMARY KEY,\n" +

@@ -123,17 +123,19 @@ func (d Database) OpenPrisma(t testing.TB, fields []Field, opts sqlauth.Options)
 // PrismaConformance runs the conformance suite, in both modes, on the
 // seed's tables as Prisma creates them, with a column for each attribute
 // the suite uses. Every subtest applies: with adaptertest.Options the
-// suite expects the columns a user was not given to read as nil, and uses
-// ids as long as the id columns hold (on MySQL, Prisma's VARCHAR(191)
-// holds neither auth.MaxIDLength bytes nor Lucia's 260-byte e-mail key,
-// which Lucia cannot store there either).
+// suite expects the columns a user was not given to read as nil, uses ids
+// as long as the id columns hold (on MySQL, Prisma's VARCHAR(191) holds
+// neither auth.MaxIDLength bytes nor Lucia's 260-byte e-mail key, which
+// Lucia cannot store there either), and expects sessions with attributes
+// to be refused: the seed's session table has Lucia's four columns only.
+// (Session attribute columns are tested by SessionColumnTests.)
 func PrismaConformance(t *testing.T, d Database) {
 	for _, m := range Modes {
 		t.Run(m.Name, func(t *testing.T) {
 			adaptertest.RunWith(t, func(t *testing.T) auth.Adapter {
 				a, _ := d.OpenPrisma(t, suiteFields, sqlauth.Options{NoForeignKeys: m.NoForeignKeys})
 				return a
-			}, adaptertest.Options{AttributeColumns: true, MaxIDChars: d.Prisma.IDChars})
+			}, adaptertest.Options{AttributeColumns: true, MaxIDChars: d.Prisma.IDChars, NoSessionAttributes: true})
 		})
 	}
 }

@@ -190,14 +190,16 @@ func Run(t *testing.T, d Database) {
 			}
 		})
 	}
-	t.Run("Schema", func(t *testing.T) {
-		for _, tc := range schemaTests {
-			t.Run(tc.name, func(t *testing.T) {
-				t.Parallel()
-				tc.run(t, d)
-			})
-		}
-	})
+	for name, tests := range map[string][]schemaTest{"Schema": schemaTests, "SessionAttributes": sessionAttributeTests} {
+		t.Run(name, func(t *testing.T) {
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					t.Parallel()
+					tc.run(t, d)
+				})
+			}
+		})
+	}
 }
 
 type modeTest struct {

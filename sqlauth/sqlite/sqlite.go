@@ -26,7 +26,8 @@
 //		id TEXT NOT NULL PRIMARY KEY,
 //		user_id TEXT NOT NULL REFERENCES "auth_user" (id) ON DELETE CASCADE,
 //		active_expires INTEGER NOT NULL,
-//		idle_expires INTEGER NOT NULL
+//		idle_expires INTEGER NOT NULL,
+//		attributes TEXT CHECK (json_valid(attributes))
 //	) STRICT, WITHOUT ROWID
 //	CREATE INDEX IF NOT EXISTS "auth_session_user_id_idx" ON "auth_session" (user_id)
 //	CREATE TABLE IF NOT EXISTS "auth_key" (
@@ -127,6 +128,9 @@ var syntax = sqlauth.Syntax{
 	Name:            "sqlite",
 	IdentifierQuote: `"`,
 	UnixMilliTimes:  true,
+	// json_valid(NULL) is NULL, which passes the check: NULL is no
+	// attributes.
+	SessionAttributes: "attributes TEXT CHECK (json_valid(attributes))",
 }
 
 // Syntax implements sqlauth.Dialect.
@@ -152,7 +156,7 @@ func (Dialect) CreateTables(s sqlauth.Schema) []string {
 			"\tid TEXT NOT NULL PRIMARY KEY,\n" +
 			"\t" + userID + ",\n" +
 			"\tactive_expires INTEGER NOT NULL,\n" +
-			"\tidle_expires INTEGER NOT NULL\n)" + options,
+			"\tidle_expires INTEGER NOT NULL" + s.JSONColumn(",\n\t"+syntax.SessionAttributes) + "\n)" + options,
 		index(s.Sessions),
 		"CREATE TABLE IF NOT EXISTS " + s.Keys.Quoted(syntax) + " (\n" +
 			"\tid TEXT NOT NULL PRIMARY KEY,\n" +

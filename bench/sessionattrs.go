@@ -1,0 +1,108 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/luciago/mongoauth"
+	"github.com/luciago/mongoauth/auth"
+)
+
+// The cases of session attributes: what a "your devices" page costs the
+// requests that create and validate sessions. The attributes are the
+// example app's: browser, operating system, created and last seen.
+
+// lastSeenInterval is the cases' Config.LastSeenInterval.
+const lastSeenInterval = time.Hour
+
+// deviceAttributes are a session's attributes, last seen at seen.
+func deviceAttributes(seen time.Time) map[string]any {
+	return map[string]any{
+		"browser":    "Firefox",
+		"os":         "Linux",
+		"created_at": seen.UTC().Truncate(time.Second),
+		"last_seen":  seen.UTC().Truncate(time.Second),
+	}
+}
+
+// withDeviceAttributes sets the attributes of the user's first session
+// (through the unmonitored client).
+func withDeviceAttributes(ctx context.Context, d *database, userID string, seen time.Time) error {
+	set := bson.D{}
+	for name, v := range deviceAttributes(seen) {
+		set = append(set, bson.E{Key: name, Value: v})
+	}
+	_, err := d.setup.Collection(mongoauth.DefaultSessionCollection).UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: firstSession(userID)}}, bson.D{{Key: "$set", Value: set}})
+	return err
+}
+
+// createSessionWithAttributes is create-session with the attributes a
+// login stores.
+func createSessionWithAttributes(ctx context.Context, env *Env) (*Steps, error) {
+	return withDatabase(ctx, env, 1, func(d *database, userID string) *Steps {
+		active, idle := expiries()
+		attrs := deviceAttributes(time.Now())
+		return &Steps{
+			Op: func(ctx context.Context, i int) error {
+				return d.measured.SetSession(ctx, auth.SessionRecord{
+					ID: makeID("new", i, sessionIDLength), UserID: userID, ActiveExpires: active, IdleExpires: idle, Attributes: attrs,
+				})
+			},
+			After: deleteNewSession(d),
+		}
+	})
+}
+
+// validateWithUserAttributes is validate-with-user of a session that has
+// attributes.
+func validateWithUserAttributes(ctx context.Context, env *Env) (*Steps, error) {
+	return withDatabase(ctx, env, 1, func(d *database, userID string) *Steps {
+		if err := withDeviceAttributes(ctx, d, userID, time.Now()); err != nil {
+			return &Steps{Op: func(context.Context, int) error { return err }}
+		}
+		id := firstSession(userID)
+		return &Steps{Op: func(ctx context.Context, _ int) error {
+			s, u, err := d.measured.GetSessionAndUser(ctx, id)
+			if err == nil && len(s.Attributes) != 4 {
+				return errors.New("bench: the session's attributes were not read")
+			}
+			return expect(err, u.ID, userID)
+		}}
+	})
+}
+
+// coreValidateLastSeen is the core's ValidateSessionUser with a last-seen
+// attribute: not due (last seen a moment ago), or due (set an interval
+// back before every iteration, untimed), when the validation writes it.
+func coreValidateLastSeen(due bool) func(context.Context, *Env) (*Steps, error) {
+	return func(ctx context.Context, env *Env) (*Steps, error) {
+		return withDatabase(ctx, env, 1, func(d *database, userID string) *Steps {
+			core, err := auth.New[profile](d.measured, auth.Config{
+				PasswordHasher: auth.InsecureFastHasher(), LastSeenAttribute: "last_seen", LastSeenInterval: lastSeenInterval,
+			})
+			if err == nil {
+				err = withDeviceAttributes(ctx, d, userID, time.Now())
+			}
+			if err != nil {
+				return &Steps{Op: func(context.Context, int) error { return err }}
+			}
+			steps := &Steps{Op: func(ctx context.Context, _ int) error {
+				s, u, err := core.ValidateSessionUser(ctx, firstSession(userID))
+				if err == nil && s.Attributes["browser"] != "Firefox" {
+					err = errors.New("bench: the session's attributes were not read")
+				}
+				return expect(err, u.ID, userID)
+			}}
+			if due {
+				steps.Before = func(ctx context.Context, _ int) error {
+					return withDeviceAttributes(ctx, d, userID, time.Now().Add(-lastSeenInterval))
+				}
+			}
+			return steps
+		})
+	}
+}
