@@ -102,6 +102,9 @@ func (a *Auth[A]) hashPassword(ctx context.Context, password string) (*string, e
 	if password == "" {
 		return nil, nil
 	}
+	if err := checkPassword(password); err != nil {
+		return nil, err
+	}
 	hash, err := a.hasher.Hash(ctx, password)
 	if err != nil {
 		return nil, err
@@ -150,6 +153,9 @@ func (a *Auth[A]) CreateKey(ctx context.Context, userID string, p KeyParams) (Ke
 func (a *Auth[A]) UseKey(ctx context.Context, providerID, providerUserID, password string) (Key, error) {
 	id, err := keyID(providerID, providerUserID)
 	if err != nil {
+		return Key{}, err
+	}
+	if err := checkPassword(password); err != nil {
 		return Key{}, err
 	}
 	rec, err := a.adapter.GetKey(ctx, id)

@@ -193,10 +193,16 @@ func TestLoginWithStoredHashProblems(t *testing.T) {
 	assert.NotErrorIs(t, err, auth.ErrInvalidPassword)
 }
 
-// countingHasher counts the verifications of the hasher it wraps.
+// countingHasher counts the hashes and verifications of the hasher it
+// wraps.
 type countingHasher struct {
 	auth.PasswordHasher
-	verifies atomic.Int64
+	hashes, verifies atomic.Int64
+}
+
+func (c *countingHasher) Hash(ctx context.Context, password string) (string, error) {
+	c.hashes.Add(1)
+	return c.PasswordHasher.Hash(ctx, password)
 }
 
 func (c *countingHasher) Verify(ctx context.Context, hash, password string) (bool, error) {
