@@ -126,12 +126,14 @@ func (a *Auth[A]) StartSession(w http.ResponseWriter, r *http.Request, userID st
 // LogIn checks the key's password with UseKey and, if it matches, starts a
 // session with StartSession. Its errors are those of CheckOrigin, UseKey
 // and CreateSession; show users the same message for ErrInvalidKeyID and
-// ErrInvalidPassword.
+// ErrInvalidPassword. Attempts are throttled per key and per client
+// (Config.ClientKey): answer ErrThrottled with 429 and ErrBusy with 503,
+// each with SetRetryAfter.
 func (a *Auth[A]) LogIn(w http.ResponseWriter, r *http.Request, providerID, providerUserID, password string) (Session, error) {
 	if err := a.CheckOrigin(r); err != nil {
 		return Session{}, err
 	}
-	key, err := a.UseKey(r.Context(), providerID, providerUserID, password)
+	key, err := a.useKey(r.Context(), providerID, providerUserID, password, a.clientKey(r))
 	if err != nil {
 		return Session{}, err
 	}
@@ -180,6 +182,11 @@ func defaultErrorHandler(w http.ResponseWriter, _ *http.Request, err error) {
 		status = http.StatusForbidden
 	case errors.Is(err, ErrNotAuthenticated):
 		status = http.StatusUnauthorized
+	case errors.Is(err, ErrBusy):
+		status = http.StatusServiceUnavailable
+	case errors.Is(err, ErrThrottled):
+		status = http.StatusTooManyRequests
 	}
+	SetRetryAfter(w, err)
 	http.Error(w, http.StatusText(status), status)
 }
