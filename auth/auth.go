@@ -73,12 +73,12 @@ type Config struct {
 	// wait. At most 16 callers per slot wait; further calls fail at once.
 	MaxHashWait time.Duration
 	// MinFailedLoginTime is the least time a failed login (unknown key,
-	// wrong password, outdated hash, throttled attempt) takes. By default
-	// it is derived: 10% more than the median time of the slowest kind of
-	// hash the process verifies, measured at the first login (the
-	// hasher's own format and Lucia's two scrypt formats) and then from
-	// real logins. Set it if your hasher verifies formats the core cannot
-	// measure in advance.
+	// wrong password, outdated hash, throttled attempt) takes. Failures
+	// are always held at least as long as the slowest kind of hash takes
+	// to verify, plus 10 %: the time of each kind (the hasher's own format
+	// and Lucia's two scrypt formats) is measured at the first login and
+	// then from real logins, following the machine's load. Set this if
+	// your hasher verifies formats the core cannot measure in advance.
 	MinFailedLoginTime time.Duration
 
 	// KeyThrottle slows down and then locks logins that keep failing for

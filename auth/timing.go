@@ -18,13 +18,22 @@ import (
 // for argon2id with OWASP's parameters, about 80 ms for Lucia's "s2"
 // scrypt, 40 ms for the older scrypt format, nothing for a bcrypt hash
 // (refused at once) or an unknown key. So every failure is held until a
-// floor: the median cost of the slowest kind of hash the process has
-// verified, plus a margin (or Config.MinFailedLoginTime if that is
-// longer). The first login with a password measures each kind the core
-// knows (the hasher's own, through the dummy hash, and Lucia's two scrypt
-// formats), so that the floor covers them before any real login meets
-// one. Waiting holds no hashing slot. Failures that verified nothing
-// still verify the dummy hash, so that their CPU cost is alike too.
+// floor: the estimated cost of the slowest kind of hash plus 10 % (or
+// Config.MinFailedLoginTime if that is longer). The first login with a
+// password measures each kind the core knows (the hasher's own, through
+// the dummy hash, and Lucia's two scrypt formats), so that the floor
+// covers them before any real login meets one. Waiting holds no hashing
+// slot. Failures that verified nothing still verify the dummy hash, so
+// that their CPU cost is alike too.
+//
+// The reference kind is the dummy hash's: the hasher's own format, which
+// most logins verify, so that its recent times follow the machine's load.
+// Other kinds keep their recent times as ratios to the
+// reference estimate of the moment, and are estimated as ratio times the
+// current reference estimate: a kind seen only at the first login
+// (Lucia's formats, in a database that holds none) then still follows the
+// load, rather than keeping a time measured under another. Estimates are
+// upper quartiles of the last 16 samples.
 type loginTiming struct {
 	configured time.Duration
 	// now and sleep are the monotonic clock and the wait; tests replace
@@ -32,8 +41,11 @@ type loginTiming struct {
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration)
 
-	mu    sync.Mutex
-	kinds map[string]*durationSamples
+	mu  sync.Mutex
+	ref string // the reference kind; "" until prepareLogin sets it
+	// kinds holds durations in nanoseconds for ref, ratios to ref's
+	// median for the others.
+	kinds map[string]*timingSamples
 
 	// prepared is set once the dummy hash exists and every kind has been
 	// measured; preparing serializes that work.
@@ -46,31 +58,32 @@ type loginTiming struct {
 	luciaDummies []string
 }
 
-// timingMargin is added to the slowest median, so that most attempts of
+// timingMargin is added to the slowest estimate, so that most attempts of
 // the slowest kind are held a little too and end at the floor as well.
-const timingMargin = 10 // percent
+const timingMargin = 0.10
 
 // maxHashKinds bounds the kinds tracked; further kinds share one entry.
 const maxHashKinds = 16
 
-// timingSamples is how many recent durations each kind keeps.
-const timingSamples = 16
+// timingSampleCount is how many recent samples each kind keeps.
+const timingSampleCount = 16
 
-// durationSamples is a ring of recent durations.
-type durationSamples struct {
-	ring [timingSamples]time.Duration
+// timingSamples is a ring of recent samples.
+type timingSamples struct {
+	ring [timingSampleCount]float64
 	n    int // samples written, ever
 }
 
-func (s *durationSamples) add(d time.Duration) {
-	s.ring[s.n%timingSamples] = d
+func (s *timingSamples) add(v float64) {
+	s.ring[s.n%timingSampleCount] = v
 	s.n++
 }
 
-func (s *durationSamples) median() time.Duration {
-	kept := slices.Clone(s.ring[:min(s.n, timingSamples)])
+// quantile returns the value a fraction q of the samples are at most.
+func (s *timingSamples) quantile(q float64) float64 {
+	kept := slices.Clone(s.ring[:min(s.n, timingSampleCount)])
 	slices.Sort(kept)
-	return kept[len(kept)/2]
+	return kept[int(q*float64(len(kept)-1)+0.5)]
 }
 
 func newLoginTiming(configured time.Duration) *loginTiming {
@@ -78,7 +91,7 @@ func newLoginTiming(configured time.Duration) *loginTiming {
 		configured: configured,
 		now:        time.Now,
 		sleep:      sleepContext,
-		kinds:      make(map[string]*durationSamples),
+		kinds:      make(map[string]*timingSamples),
 		preparing:  make(chan struct{}, 1),
 
 		luciaDummies: luciaDummyHashes,
@@ -120,28 +133,52 @@ func (t *loginTiming) record(hash string, d time.Duration) {
 	kind := hashKind(hash)
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if kind == t.ref {
+		t.samples(kind).add(float64(d))
+		return
+	}
+	ref := t.kinds[t.ref]
+	if ref == nil {
+		return // nothing to relate it to yet; prepareLogin measures ref first
+	}
+	t.samples(kind).add(float64(d) / ref.quantile(0.5))
+}
+
+// samples returns kind's samples, made on first use; past maxHashKinds,
+// kinds share the entry "other". The caller holds mu.
+func (t *loginTiming) samples(kind string) *timingSamples {
 	s := t.kinds[kind]
 	if s == nil {
 		if len(t.kinds) >= maxHashKinds {
 			kind = "other"
 		}
 		if s = t.kinds[kind]; s == nil {
-			s = new(durationSamples)
+			s = new(timingSamples)
 			t.kinds[kind] = s
 		}
 	}
-	s.add(d)
+	return s
 }
 
-// floor is how long every failed login takes at least.
+// floor is how long every failed login takes at least. Each kind's cost
+// is the upper quartile of its recent times (on a noisy machine a median
+// would leave half of them above the floor); other kinds' ratios scale
+// the reference median.
 func (t *loginTiming) floor() time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var slowest time.Duration
-	for _, s := range t.kinds {
-		slowest = max(slowest, s.median())
+	ref := t.kinds[t.ref]
+	if ref == nil {
+		return t.configured
 	}
-	return max(slowest+slowest*timingMargin/100, t.configured)
+	refMedian := ref.quantile(0.5)
+	slowest := ref.quantile(0.75)
+	for kind, s := range t.kinds {
+		if kind != t.ref {
+			slowest = max(slowest, s.quantile(0.75)*refMedian)
+		}
+	}
+	return max(time.Duration(slowest*(1+timingMargin)), t.configured)
 }
 
 // hold waits until the floor has passed since start, or ctx ends.
@@ -185,6 +222,9 @@ func (a *Auth[A]) prepareLogin(ctx context.Context) error {
 			return err
 		}
 		t.dummyHash = hash
+		t.mu.Lock()
+		t.ref = hashKind(hash)
+		t.mu.Unlock()
 	}
 	// A hasher that does not know a format refuses it at once, and only
 	// verifications that ran are measured.

@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 type costHasher struct {
 	auth.PasswordHasher
 	clock *testClock
+	load  atomic.Int64 // multiplies the costs when above 1, as a busy machine does
 }
 
 const (
@@ -27,13 +29,14 @@ const (
 )
 
 func (h *costHasher) Verify(ctx context.Context, hash, password string) (bool, error) {
+	load := time.Duration(max(h.load.Load(), 1))
 	switch {
 	case strings.HasPrefix(hash, "$argon2id$"):
-		h.clock.Advance(costArgon2id)
+		h.clock.Advance(load * costArgon2id)
 	case strings.HasPrefix(hash, "s2:"):
-		h.clock.Advance(costScryptS2)
+		h.clock.Advance(load * costScryptS2)
 	case strings.Count(hash, ":") == 1:
-		h.clock.Advance(costScryptLegacy)
+		h.clock.Advance(load * costScryptLegacy)
 	}
 	return h.PasswordHasher.Verify(ctx, hash, password) // bcrypt: refused at once
 }
@@ -41,15 +44,21 @@ func (h *costHasher) Verify(ctx context.Context, hash, password string) (bool, e
 // newTimedEnv is an env whose login timing runs on a test clock of its own,
 // with a hasher that charges production costs to it.
 func newTimedEnv(t *testing.T, b backend, configure func(*auth.Config)) (*env, *testClock) {
+	e, clock, _ := newTimedEnvHasher(t, b, configure)
+	return e, clock
+}
+
+func newTimedEnvHasher(t *testing.T, b backend, configure func(*auth.Config)) (*env, *testClock, *costHasher) {
 	clock := newTestClock() // another than e.clock, which is Config.Now
+	hasher := &costHasher{PasswordHasher: auth.InsecureFastHasher(), clock: clock}
 	e := newEnv(t, b.newAdapter(t), func(c *auth.Config) {
-		c.PasswordHasher = &costHasher{PasswordHasher: auth.InsecureFastHasher(), clock: clock}
+		c.PasswordHasher = hasher
 		if configure != nil {
 			configure(c)
 		}
 	})
 	auth.SetLoginTiming(e.a, clock.Now, func(_ context.Context, d time.Duration) { clock.Advance(d) }, true)
-	return e, clock
+	return e, clock, hasher
 }
 
 // timedUseKey returns UseKey's error and how long it took on the clock.
@@ -119,4 +128,35 @@ func TestMinFailedLoginTime(t *testing.T) {
 	took, err := timedUseKey(e, clock, "username", "nobody", "wrong")
 	require.ErrorIs(t, err, auth.ErrInvalidKeyID)
 	assert.Equal(t, time.Second, took)
+}
+
+// TestFailureFloorFollowsTheLoad: the cost of a kind of hash measured only
+// at the first login follows the machine's load as the hasher's own kind
+// shows it, so that it is still covered when everything slows down.
+func TestFailureFloorFollowsTheLoad(t *testing.T) {
+	vectors := readVectors(t, "testdata/scrypt_vectors.json")
+	e, clock, hasher := newTimedEnvHasher(t, memoryBackends[0], nil)
+	u := e.user("ann", "right")
+	for _, v := range vectors {
+		if v.Format == "s2" {
+			storeKey(t, e, u.ID, "email:s2", v.Hash)
+			break
+		}
+	}
+	_, err := timedUseKey(e, clock, "username", "ann", "right") // measures the formats
+	require.NoError(t, err)
+	calm, err := timedUseKey(e, clock, "username", "nobody", "wrong")
+	require.ErrorIs(t, err, auth.ErrInvalidKeyID)
+
+	hasher.load.Store(3)
+	for range 16 { // logins with the hasher's own kind show the load
+		_, err := e.a.UseKey(e.ctx, "username", "ann", "right")
+		require.NoError(t, err)
+	}
+	busy, err := timedUseKey(e, clock, "username", "nobody", "wrong")
+	require.ErrorIs(t, err, auth.ErrInvalidKeyID)
+	s2, err := timedUseKey(e, clock, "email", "s2", "wrong")
+	require.ErrorIs(t, err, auth.ErrInvalidPassword)
+	assert.InDelta(t, float64(3*calm), float64(busy), float64(time.Microsecond), "the floor triples with the load")
+	assert.Equal(t, busy, s2, "an s2 failure, three times slower now, is still covered")
 }
