@@ -240,7 +240,9 @@ func New[A any](adapter Adapter, config Config) (*Auth[A], error) {
 		a.hasher = &Argon2id{}
 	}
 	a.timing = newLoginTiming(config.MinFailedLoginTime)
-	a.hasher = newLimitedHasher(a.hasher, config, a.timing)
+	limited := newLimitedHasher(a.hasher, config, a.timing)
+	a.timing.prepareWait = limited.maxWait
+	a.hasher = limited
 	if a.now == nil {
 		a.now = time.Now
 	}

@@ -169,3 +169,35 @@ func TestDefaultErrorHandlerAnswersLimits(t *testing.T) {
 		assert.Equal(t, "3", w.Header().Get("Retry-After"), tc.limit.Code)
 	}
 }
+
+// TestFirstLoginDoesNotHoldUpOthers: the first login measures the kinds of
+// hash (timing.go) and may wait for hashing slots; other logins wait for
+// it only as long as for a slot, then fail with ErrBusy.
+func TestFirstLoginDoesNotHoldUpOthers(t *testing.T) {
+	hasher := newBlockingHasher()
+	e := newEnv(t, newMemoryAdapter(), func(c *auth.Config) {
+		c.PasswordHasher = hasher
+		c.MaxHashWait = 50 * time.Millisecond
+	})
+	close(hasher.release)
+	e.user("ann", "right")
+	<-hasher.entered
+	hasher.release = make(chan struct{})
+	release := sync.OnceFunc(func() { close(hasher.release) })
+	var wg sync.WaitGroup
+	defer func() { release(); wg.Wait() }()
+	wg.Go(func() {
+		_, err := e.a.UseKey(e.ctx, "username", "ann", "right")
+		assert.NoError(t, err)
+	})
+	<-hasher.entered // the first login is preparing, held in the hasher
+
+	ctx, cancel := context.WithTimeout(e.ctx, 2*time.Second)
+	defer cancel()
+	_, err := e.a.UseKey(ctx, "username", "ann", "right")
+	require.ErrorIs(t, err, auth.ErrBusy)
+	release()
+	wg.Wait()
+	_, err = e.a.UseKey(e.ctx, "username", "ann", "right")
+	require.NoError(t, err)
+}

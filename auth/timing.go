@@ -48,10 +48,12 @@ type loginTiming struct {
 	kinds map[string]*timingSamples
 
 	// prepared is set once the dummy hash exists and every kind has been
-	// measured; preparing serializes that work.
-	prepared  atomic.Bool
-	preparing chan struct{}
-	dummyHash string
+	// measured; preparing serializes that work, and other calls wait for
+	// it at most prepareWait (Config.MaxHashWait).
+	prepared    atomic.Bool
+	preparing   chan struct{}
+	prepareWait time.Duration
+	dummyHash   string
 	// luciaDummies are measured with the dummy hash; tests that are not
 	// about timing skip them (export_test.go), as each costs 16-32 MiB
 	// and tens of milliseconds whatever the hasher.
@@ -200,19 +202,32 @@ const (
 
 // prepareLogin makes the dummy hash and measures every kind of hash the
 // core knows, once; until then failed logins could not be held long
-// enough. It fails only if ctx ends or no hashing slot comes free
+// enough. It fails only if ctx ends or no hashing slot comes free in time
 // (ErrBusy); the next login tries again.
 func (a *Auth[A]) prepareLogin(ctx context.Context) error {
 	t := a.timing
 	if t.prepared.Load() {
 		return nil
 	}
+	// Another call may be preparing, holding hashing slots: wait for it as
+	// for a slot.
 	select {
 	case t.preparing <- struct{}{}:
-		defer func() { <-t.preparing }()
-	case <-ctx.Done():
-		return ctx.Err()
+	default:
+		if t.prepareWait <= 0 {
+			return newLimitError(ErrBusy, 0)
+		}
+		timer := time.NewTimer(t.prepareWait)
+		defer timer.Stop()
+		select {
+		case t.preparing <- struct{}{}:
+		case <-timer.C:
+			return newLimitError(ErrBusy, t.prepareWait)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
+	defer func() { <-t.preparing }()
 	if t.prepared.Load() {
 		return nil
 	}

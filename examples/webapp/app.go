@@ -36,8 +36,9 @@ type app struct {
 
 // newApp sets up storage and authentication on db: the MongoDB adapter,
 // its indexes (created once, a no-op when they exist) and the auth core.
-// development turns on auth.Config.Development; see run.
-func newApp(ctx context.Context, db *mongo.Database, development bool) (*app, error) {
+// development turns on auth.Config.Development; see run. configure may
+// change the auth configuration further (tests do).
+func newApp(ctx context.Context, db *mongo.Database, development bool, configure ...func(*auth.Config)) (*app, error) {
 	adapter, err := mongoauth.New(ctx, db, mongoauth.Options{})
 	if err != nil {
 		return nil, err
@@ -50,10 +51,14 @@ func newApp(ctx context.Context, db *mongo.Database, development bool) (*app, er
 		return nil, err
 	}
 	a := &app{pages: pages}
-	a.auth, err = auth.New[Account](adapter, auth.Config{
+	config := auth.Config{
 		Development:  development,
 		ErrorHandler: a.authError,
-	})
+	}
+	for _, c := range configure {
+		c(&config)
+	}
+	a.auth, err = auth.New[Account](adapter, config)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +122,7 @@ func (a *app) authError(w http.ResponseWriter, r *http.Request, err error) {
 		// Origin header: a possible cross-site request forgery.
 		a.render(w, r, http.StatusForbidden, "error", view{Error: msgCrossOrigin})
 	default:
-		a.serverError(w, r, err)
+		a.refusal(w, r, err, func(status int, msg string) { a.render(w, r, status, "error", view{Error: msg}) })
 	}
 }
 
