@@ -70,7 +70,8 @@ type Config struct {
 	MaxConcurrentHashes int
 	// MaxHashWait is how long a call waits for a free hashing slot before
 	// it fails with ErrBusy (a *LimitError); default 1 s, negative: no
-	// wait. At most 16 callers per slot wait; further calls fail at once.
+	// wait. At most 16 callers per slot wait; further calls fail at once,
+	// and so do further logins, before they read their key.
 	MaxHashWait time.Duration
 	// MinFailedLoginTime is the least time a failed login (unknown key,
 	// wrong password, outdated hash, throttled attempt) takes. Failures
@@ -167,6 +168,8 @@ type Auth[A any] struct {
 	trustedOrigins map[string]bool
 	errorHandler   func(w http.ResponseWriter, r *http.Request, err error)
 
+	// hashLimit bounds concurrent hashing (hashlimit.go); hasher is it.
+	hashLimit *limitedHasher
 	// timing holds failed logins to a common floor (timing.go).
 	timing *loginTiming
 	// throttle slows down repeated failed logins (throttle.go).
@@ -240,9 +243,9 @@ func New[A any](adapter Adapter, config Config) (*Auth[A], error) {
 		a.hasher = &Argon2id{}
 	}
 	a.timing = newLoginTiming(config.MinFailedLoginTime)
-	limited := newLimitedHasher(a.hasher, config, a.timing)
-	a.timing.prepareWait = limited.maxWait
-	a.hasher = limited
+	a.hashLimit = newLimitedHasher(a.hasher, config, a.timing)
+	a.timing.prepareWait = a.hashLimit.maxWait
+	a.hasher = a.hashLimit
 	if a.now == nil {
 		a.now = time.Now
 	}

@@ -27,6 +27,11 @@ type limitedHasher struct {
 	maxWaiting int64
 	maxWait    time.Duration // <= 0: no waiting
 	timing     *loginTiming
+
+	// logins counts the password logins under way, from before their key
+	// is read to the end of their verification (see startLogin).
+	logins    atomic.Int64
+	maxLogins int64
 }
 
 func newLimitedHasher(h PasswordHasher, config Config, timing *loginTiming) *limitedHasher {
@@ -38,6 +43,7 @@ func newLimitedHasher(h PasswordHasher, config Config, timing *loginTiming) *lim
 	if n > 0 {
 		l.slots = make(chan struct{}, n)
 		l.maxWaiting = int64(n) * hashWaitersPerSlot
+		l.maxLogins = int64(n) + l.maxWaiting
 	}
 	if l.maxWait == 0 {
 		l.maxWait = DefaultMaxHashWait
@@ -76,6 +82,22 @@ func (l *limitedHasher) acquire(ctx context.Context) (release func(), err error)
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// startLogin counts a login that will verify a password; done ends the
+// count. When as many logins are under way as could hold or wait for a
+// hashing slot, it fails at once with ErrBusy: a flood of logins is turned
+// away before it reaches the database, rather than after reading keys it
+// could never verify in time.
+func (l *limitedHasher) startLogin() (done func(), err error) {
+	if l.slots == nil {
+		return func() {}, nil
+	}
+	if l.logins.Add(1) > l.maxLogins {
+		l.logins.Add(-1)
+		return nil, newLimitError(ErrBusy, l.maxWait)
+	}
+	return func() { l.logins.Add(-1) }, nil
 }
 
 func (l *limitedHasher) Hash(ctx context.Context, password string) (string, error) {

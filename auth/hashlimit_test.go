@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -196,6 +197,46 @@ func TestFirstLoginDoesNotHoldUpOthers(t *testing.T) {
 	defer cancel()
 	_, err := e.a.UseKey(ctx, "username", "ann", "right")
 	require.ErrorIs(t, err, auth.ErrBusy)
+	release()
+	wg.Wait()
+	_, err = e.a.UseKey(e.ctx, "username", "ann", "right")
+	require.NoError(t, err)
+}
+
+// TestLoginFloodIsTurnedAwayBeforeTheDatabase: once as many logins are
+// under way as could get a hashing slot within MaxHashWait (16 per slot
+// waiting, plus the slots), a further login fails with ErrBusy at once,
+// before reading its key.
+func TestLoginFloodIsTurnedAwayBeforeTheDatabase(t *testing.T) {
+	hasher := newBlockingHasher()
+	e := newEnv(t, newMemoryAdapter(), func(c *auth.Config) {
+		c.PasswordHasher = hasher
+		c.MaxConcurrentHashes = 2
+		c.MaxHashWait = time.Minute
+	})
+	close(hasher.release)
+	e.user("ann", "right")
+	_, err := e.a.UseKey(e.ctx, "username", "nobody", "warm-up") // prepares the timing
+	require.ErrorIs(t, err, auth.ErrInvalidKeyID)
+	hasher.release = make(chan struct{})
+	release := sync.OnceFunc(func() { close(hasher.release) })
+	var wg sync.WaitGroup
+	defer func() { release(); wg.Wait() }()
+
+	const underWay = 2 * (1 + 16)
+	before := e.counter.count()
+	for i := range underWay {
+		wg.Go(func() {
+			_, err := e.a.UseKey(e.ctx, "username", "user"+strconv.Itoa(i), "wrong")
+			assert.ErrorIs(t, err, auth.ErrInvalidKeyID)
+		})
+	}
+	require.Eventually(t, func() bool { return e.counter.count()-before == underWay },
+		time.Minute, time.Millisecond, "every login under way has read its key")
+
+	_, err = e.a.UseKey(e.ctx, "username", "ann", "right")
+	require.ErrorIs(t, err, auth.ErrBusy)
+	assert.Equal(t, int64(underWay), e.counter.count()-before, "the refused login read nothing")
 	release()
 	wg.Wait()
 	_, err = e.a.UseKey(e.ctx, "username", "ann", "right")

@@ -12,8 +12,10 @@ import (
 // In order: a password that is not valid UTF-8 or contains NUL is refused
 // (*InputError); the attempt is throttled per key and per client
 // (throttle.go), so that a locked key or client gets ErrThrottled without
-// any hashing or database call; then the key is read and the password
-// verified under the hashing bound (hashlimit.go). Every failure (unknown
+// any hashing or database call; a login beyond what the hashing bound can
+// serve gets ErrBusy, also before any database call; then the key is read
+// and the password verified under the hashing bound (hashlimit.go). Every
+// failure (unknown
 // key, wrong or missing password, outdated or unreadable hash, throttled
 // attempt) is held until the failure floor (timing.go), so that all take
 // the same time; ErrBusy, context and storage errors return at once, since
@@ -30,13 +32,21 @@ func (a *Auth[A]) verifyKey(ctx context.Context, id, password, client string) (K
 		}
 		return KeyRecord{}, err
 	}
+	finish := func() {}
 	if password != "" {
-		if err := a.prepareLogin(ctx); err != nil {
+		var err error
+		if finish, err = a.hashLimit.startLogin(); err == nil {
+			if err = a.prepareLogin(ctx); err != nil {
+				finish()
+			}
+		}
+		if err != nil {
 			attempt.void(ctx)
 			return KeyRecord{}, err
 		}
 	}
 	rec, err := a.checkKeyPassword(ctx, id, password)
+	finish() // before the wait: waiting holds no hashing resources
 	switch {
 	case err == nil:
 		attempt.succeeded(ctx)
