@@ -27,6 +27,12 @@ import (
 // attacker cannot reset a client's count by logging into an account of
 // their own). An attempt that never reached a verdict (ErrBusy, a context
 // or storage error) is taken back from both.
+//
+// Key locks are a denial-of-service lever: anyone who knows a username can
+// lock it (with the defaults, 20 failures over about 17 minutes) and keep
+// it locked with one failure per MaxDelay. MaxDelay bounds that; a lower
+// one favours availability over guessing rate, and a key throttle that is
+// Disabled leaves only the client throttle, which a botnet gets around.
 type ThrottlePolicy struct {
 	// FreeFailures: failed attempts in a row before any wait. Default 10
 	// per key, 100 per client; negative means none.

@@ -8,7 +8,8 @@ import (
 )
 
 // DefaultMaxThrottleRecords is how many records NewMemoryThrottleStore
-// keeps by default: about 20 MB at most.
+// keeps by default: about 20 MB with usernames as keys, 30 MB with the
+// longest keys.
 const DefaultMaxThrottleRecords = 100_000
 
 // MemoryThrottleStore is the default ThrottleStore: records in this
