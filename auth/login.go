@@ -52,6 +52,7 @@ func (a *Auth[A]) verifyKey(ctx context.Context, id, password, client string) (K
 		attempt.succeeded(ctx)
 	case isLoginFailure(err):
 		a.timing.hold(ctx, start)
+		attempt.failed(ctx)
 	default:
 		attempt.void(ctx)
 	}

@@ -101,9 +101,21 @@ func (p ThrottlePolicy) admit(rec ThrottleRecord, now time.Time) (ThrottleRecord
 		return rec, wait
 	}
 	rec.Failures++
-	rec.Last = now
-	rec.Expires = now.Add(p.delay(rec.Failures) + p.ForgetAfter)
-	return rec, 0
+	return p.stamp(rec, now), 0
+}
+
+// stamp dates rec's last failure at now (never earlier than it was).
+func (p ThrottlePolicy) stamp(rec ThrottleRecord, now time.Time) ThrottleRecord {
+	rec.Last = maxTime(rec.Last, now)
+	rec.Expires = rec.Last.Add(p.delay(rec.Failures) + p.ForgetAfter)
+	return rec
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // ThrottleRecord is what a ThrottleStore keeps for one key or client.
@@ -111,7 +123,8 @@ type ThrottleRecord struct {
 	// Failures counts the attempts since the record was new or cleared,
 	// less those taken back.
 	Failures int
-	// Last is when the last counted attempt started.
+	// Last is when the last counted attempt started, or was answered
+	// if it failed: waits run from there.
 	Last time.Time
 	// Expires is when the record may be dropped; from then on the core
 	// reads it as new.
@@ -144,6 +157,28 @@ type throttle struct {
 type throttleAttempt struct {
 	t                 *throttle
 	keyRec, clientRec string // store keys; "" when not counted
+}
+
+// failed: the attempt failed and has been answered; waits for the next
+// run from now, so that holding failures to the floor does not use them
+// up.
+func (at *throttleAttempt) failed(ctx context.Context) {
+	now := at.t.now()
+	for _, r := range []struct {
+		rec string
+		p   ThrottlePolicy
+	}{{at.keyRec, at.t.key}, {at.clientRec, at.t.client}} {
+		if r.rec == "" {
+			continue
+		}
+		// A store error leaves the start of the attempt as its date.
+		_ = at.t.store.Update(ctx, r.rec, func(rec ThrottleRecord) ThrottleRecord {
+			if rec.Failures <= 0 {
+				return rec
+			}
+			return r.p.stamp(rec, now)
+		})
+	}
 }
 
 // admit counts an attempt for key id and client ("" for none), or refuses

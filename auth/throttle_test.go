@@ -219,7 +219,9 @@ func TestThrottleStore(t *testing.T) {
 	r.Header.Set("X-Client", "client-7")
 	_, err := e.a.LogIn(httptest.NewRecorder(), r, "username", "ann", "wrong")
 	require.ErrorIs(t, err, auth.ErrInvalidPassword)
-	assert.Equal(t, []string{"client:client-7", "key:username:ann"}, store.keys)
+	assert.Equal(t, []string{"client:client-7", "key:username:ann", // counted
+		"key:username:ann", "client:client-7"}, // dated when answered
+		store.keys)
 
 	store.keys = nil
 	store.err = errors.New("store down")
@@ -261,4 +263,22 @@ func TestMemoryThrottleStoreIsBounded(t *testing.T) {
 
 	require.NoError(t, s.Update(ctx, "fresh0", func(auth.ThrottleRecord) auth.ThrottleRecord { return auth.ThrottleRecord{} }))
 	assert.Equal(t, 59, s.Len(), "a cleared record is deleted")
+}
+
+// TestThrottleWaitsCountFromTheAnswer: a wait runs from when the failure
+// was answered, so that holding failures to the floor (here 2 s, longer
+// than the first wait) does not use the wait up.
+func TestThrottleWaitsCountFromTheAnswer(t *testing.T) {
+	e, clock := newTimedEnv(t, memoryBackends[0], func(c *auth.Config) {
+		c.KeyThrottle = auth.ThrottlePolicy{FreeFailures: 1, BaseDelay: time.Second}
+		c.MinFailedLoginTime = 2 * time.Second
+	})
+	// Holding a failure takes time on both clocks, as it does in reality.
+	auth.SetLoginTiming(e.a, clock.Now, func(_ context.Context, d time.Duration) { clock.Advance(d); e.clock.Advance(d) }, true)
+	e.user("ann", "right")
+	took, err := timedUseKey(e, clock, "username", "ann", "wrong")
+	require.ErrorIs(t, err, auth.ErrInvalidPassword)
+	require.Equal(t, 2*time.Second, took)
+	_, err = e.a.UseKey(e.ctx, "username", "ann", "right")
+	requireThrottled(t, err, time.Second, "the wait starts when the failure is answered")
 }
