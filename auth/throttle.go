@@ -159,28 +159,6 @@ type throttleAttempt struct {
 	keyRec, clientRec string // store keys; "" when not counted
 }
 
-// failed: the attempt failed and has been answered; waits for the next
-// run from now, so that holding failures to the floor does not use them
-// up.
-func (at *throttleAttempt) failed(ctx context.Context) {
-	now := at.t.now()
-	for _, r := range []struct {
-		rec string
-		p   ThrottlePolicy
-	}{{at.keyRec, at.t.key}, {at.clientRec, at.t.client}} {
-		if r.rec == "" {
-			continue
-		}
-		// A store error leaves the start of the attempt as its date.
-		_ = at.t.store.Update(ctx, r.rec, func(rec ThrottleRecord) ThrottleRecord {
-			if rec.Failures <= 0 {
-				return rec
-			}
-			return r.p.stamp(rec, now)
-		})
-	}
-}
-
 // admit counts an attempt for key id and client ("" for none), or refuses
 // it with ErrThrottled. A refused attempt counts nowhere.
 func (t *throttle) admit(ctx context.Context, id, client string) (*throttleAttempt, error) {
@@ -250,6 +228,28 @@ func (at *throttleAttempt) succeeded(ctx context.Context) {
 		_ = at.t.store.Update(ctx, at.keyRec, func(ThrottleRecord) ThrottleRecord { return ThrottleRecord{} })
 	}
 	at.t.takeBack(ctx, at.clientRec)
+}
+
+// failed: the attempt failed and has been answered; waits for the next
+// run from now, so that holding failures to the floor does not use them
+// up.
+func (at *throttleAttempt) failed(ctx context.Context) {
+	now := at.t.now()
+	for _, r := range []struct {
+		rec string
+		p   ThrottlePolicy
+	}{{at.keyRec, at.t.key}, {at.clientRec, at.t.client}} {
+		if r.rec == "" {
+			continue
+		}
+		// A store error leaves the start of the attempt as its date.
+		_ = at.t.store.Update(ctx, r.rec, func(rec ThrottleRecord) ThrottleRecord {
+			if rec.Failures <= 0 {
+				return rec
+			}
+			return r.p.stamp(rec, now)
+		})
+	}
 }
 
 // void: the attempt reached no verdict, so it counts nowhere.
