@@ -25,7 +25,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"sync"
 	"time"
 )
 
@@ -62,6 +61,49 @@ type Config struct {
 	// instead: only hashes Lucia can verify are written, and no stored hash
 	// is replaced.
 	PasswordHasher PasswordHasher
+
+	// MaxConcurrentHashes bounds how many password hashes and
+	// verifications the core runs at once (logins, including the dummy
+	// verifications for unknown keys, sign-ups, password changes, hash
+	// upgrades). Each argon2id one holds 19 MiB and a Lucia scrypt one
+	// 32 MiB for tens of milliseconds, so without a bound a flood of logins
+	// takes memory without limit. Default runtime.GOMAXPROCS(0) at New:
+	// hashing is CPU-bound, so more at once adds memory and latency, not
+	// throughput. Negative: no bound.
+	MaxConcurrentHashes int
+	// MaxHashWait is how long a call waits for a free hashing slot before
+	// it fails with ErrBusy (a *LimitError); default 1 s, negative: no
+	// wait. At most 16 callers per slot wait; further calls fail at once,
+	// and so do further logins, before they read their key.
+	MaxHashWait time.Duration
+	// MinFailedLoginTime is the least time a failed login (unknown key,
+	// wrong password, outdated hash, throttled attempt) takes. Failures
+	// are always held at least as long as the slowest kind of hash takes
+	// to verify, plus 10 %: the time of each kind (the hasher's own format
+	// and Lucia's two scrypt formats) is measured at the first login and
+	// then from real logins, following the machine's load. Set this if
+	// your hasher verifies formats the core cannot measure in advance.
+	MinFailedLoginTime time.Duration
+
+	// KeyThrottle slows down and then locks logins that keep failing for
+	// one key (provider id plus provider user id), whether or not the key
+	// exists, so that locking tells nothing about which keys exist.
+	// ClientThrottle does the same per client (Config.ClientKey), for
+	// LogIn: it limits password spraying over many keys from one address.
+	// Zero fields take the values of DefaultKeyThrottle (10 free failures,
+	// then waits from 1 s doubling to a 15-minute lock) and
+	// DefaultClientThrottle (100 free failures); see ThrottlePolicy for
+	// how a success resets them and for the trade-off of key locks.
+	KeyThrottle    ThrottlePolicy
+	ClientThrottle ThrottlePolicy
+	// ThrottleStore keeps the throttle records; default
+	// NewMemoryThrottleStore(0), in this process only.
+	ThrottleStore ThrottleStore
+	// ClientKey names the client of a LogIn request for ClientThrottle;
+	// "" exempts the request. Default ClientIP, the address of the
+	// connection: behind a reverse proxy, read the address the proxy
+	// reports instead (see ClientIP).
+	ClientKey func(r *http.Request) string
 
 	// KeepDeadSessions turns off Lucia's automatic database cleanup. By
 	// default a dead session is deleted when it is read, and a user's dead
@@ -131,6 +173,8 @@ type Config struct {
 	// ErrNotAuthenticated (RequireUser without a session), or is a storage
 	// error. The default answers 403, 401 and 500 respectively, with the
 	// status text as body, and never reveals the error to the client.
+	// An error matching ErrBusy or ErrThrottled (a *LimitError) gets 503
+	// or 429 with a Retry-After header.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 }
 
@@ -157,11 +201,13 @@ type Auth[A any] struct {
 	trustedOrigins map[string]bool // as browsers write them
 	errorHandler   func(w http.ResponseWriter, r *http.Request, err error)
 
-	// dummyHash is a hash of a random password, verified when a login
-	// names an unknown key, so that the answer takes as long as for a
-	// wrong password. Made on first use.
-	dummyMu   sync.Mutex
-	dummyHash string
+	// hashLimit bounds concurrent hashing (hashlimit.go); hasher is it.
+	hashLimit *limitedHasher
+	// timing holds failed logins to a common floor (timing.go).
+	timing *loginTiming
+	// throttle slows down repeated failed logins (throttle.go).
+	throttle  *throttle
+	clientKey func(r *http.Request) string
 }
 
 // New returns an Auth over adapter.
@@ -232,8 +278,25 @@ func New[A any](adapter Adapter, config Config) (*Auth[A], error) {
 	if a.hasher == nil {
 		a.hasher = &Argon2id{}
 	}
+	a.timing = newLoginTiming(config.MinFailedLoginTime)
+	a.hashLimit = newLimitedHasher(a.hasher, config, a.timing)
+	a.timing.prepareWait = a.hashLimit.maxWait
+	a.hasher = a.hashLimit
 	if a.now == nil {
 		a.now = time.Now
+	}
+	a.throttle = &throttle{
+		store:  config.ThrottleStore,
+		key:    config.KeyThrottle.withDefaults(DefaultKeyThrottle),
+		client: config.ClientThrottle.withDefaults(DefaultClientThrottle),
+		now:    a.now,
+	}
+	if a.throttle.store == nil {
+		a.throttle.store = NewMemoryThrottleStore(0)
+	}
+	a.clientKey = config.ClientKey
+	if a.clientKey == nil {
+		a.clientKey = ClientIP
 	}
 	if a.errorHandler == nil {
 		a.errorHandler = defaultErrorHandler

@@ -102,6 +102,9 @@ func (a *Auth[A]) hashPassword(ctx context.Context, password string) (*string, e
 	if password == "" {
 		return nil, nil
 	}
+	if err := checkPassword(password); err != nil {
+		return nil, err
+	}
 	hash, err := a.hasher.Hash(ctx, password)
 	if err != nil {
 		return nil, err
@@ -149,54 +152,40 @@ func (a *Auth[A]) CreateKey(ctx context.Context, userID string, p KeyParams) (Ke
 // which reports that as ErrInvalidKeyID and also makes a concurrent
 // password change win; UseKey followed by CreateSession does not.
 //
-// Timing: when password is not empty, an unknown key or a key without a
-// password costs one password verification (against a dummy hash), like a
-// wrong password does, so that response times do not tell which
-// usernames exist. The error values still differ; show users one message
-// for ErrInvalidKeyID and ErrInvalidPassword.
+// A password that is not valid UTF-8 or contains NUL is refused with an
+// *InputError. Attempts are throttled per key (Config.KeyThrottle): too
+// many failures give ErrThrottled, and a verification that finds no free
+// hashing slot gives ErrBusy (both *LimitError).
+//
+// Timing: every failed attempt (unknown key, wrong or missing password,
+// bcrypt or unreadable hash, throttled attempt) takes the same time, at
+// least that of the slowest password verification (see
+// Config.MinFailedLoginTime); an unknown key or a key without a password
+// still costs one verification of a dummy hash. So response times do not
+// tell which usernames exist. The error values still differ; show users
+// one message for ErrInvalidKeyID and ErrInvalidPassword.
 //
 // A single-use key is deleted whether it was still valid or had expired.
 // With an adapter that implements KeyConsumer (all of this module's do),
 // of two concurrent uses of one single-use key only one succeeds; the
 // other gets ErrInvalidKeyID. With other adapters both may succeed.
 func (a *Auth[A]) UseKey(ctx context.Context, providerID, providerUserID, password string) (Key, error) {
-	return a.useKey(ctx, providerID, providerUserID, password, nil)
+	return a.useKey(ctx, providerID, providerUserID, password, "", nil)
 }
 
-// useKey is UseKey; when verified is not nil, it also receives what a
-// later check of the key needs (see keyVerified).
-func (a *Auth[A]) useKey(ctx context.Context, providerID, providerUserID, password string, verified *verifiedKey) (Key, error) {
+// useKey is UseKey with the client's throttle key, which LogIn passes;
+// when verified is not nil, it also receives what a later check of the key
+// needs (see keyVerified).
+func (a *Auth[A]) useKey(ctx context.Context, providerID, providerUserID, password, client string, verified *verifiedKey) (Key, error) {
 	id, err := keyID(providerID, providerUserID)
 	if err != nil {
 		return Key{}, err
 	}
-	rec, err := a.adapter.GetKey(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		a.verifyDummy(ctx, password)
-		return Key{}, ErrInvalidKeyID
-	}
+	rec, err := a.verifyKey(ctx, id, password, client)
 	if err != nil {
 		return Key{}, err
 	}
-	hash := ""
-	if rec.HashedPassword != nil {
-		hash = *rec.HashedPassword
-	}
-	switch {
-	case hash == "" && password != "":
-		a.verifyDummy(ctx, password)
-		return Key{}, ErrInvalidPassword
-	case hash != "" && password == "":
-		return Key{}, ErrInvalidPassword
-	case hash != "":
-		ok, err := a.hasher.Verify(ctx, hash, password)
-		if err != nil {
-			return Key{}, err
-		}
-		if !ok {
-			return Key{}, ErrInvalidPassword
-		}
-	}
+	// The password matched.
 	return a.keyVerified(ctx, rec, password, verified)
 }
 
@@ -221,25 +210,6 @@ func (a *Auth[A]) consumeKey(ctx context.Context, rec KeyRecord) (Key, error) {
 		return Key{}, err
 	}
 	return a.keyFromRecord(rec), nil
-}
-
-// verifyDummy spends the time of one password verification when a
-// password is given, whatever the outcome; see UseKey.
-func (a *Auth[A]) verifyDummy(ctx context.Context, password string) {
-	if password == "" {
-		return
-	}
-	a.dummyMu.Lock()
-	if a.dummyHash == "" {
-		if hash, err := a.hasher.Hash(ctx, RandomID(32)); err == nil {
-			a.dummyHash = hash
-		}
-	}
-	hash := a.dummyHash
-	a.dummyMu.Unlock()
-	if hash != "" {
-		_, _ = a.hasher.Verify(ctx, hash, password)
-	}
 }
 
 // GetKey returns the key, or ErrInvalidKeyID if there is none. It does not

@@ -140,7 +140,7 @@ func (a *Auth[A]) checkKeyUnchanged(ctx context.Context, v verifiedKey) (string,
 // too. Other errors are UseKey's and CreateSession's.
 func (a *Auth[A]) UseKeyAndCreateSession(ctx context.Context, providerID, providerUserID, password string) (Key, Session, error) {
 	var verified verifiedKey
-	key, err := a.useKey(ctx, providerID, providerUserID, password, &verified)
+	key, err := a.useKey(ctx, providerID, providerUserID, password, "", &verified)
 	if err != nil {
 		return Key{}, Session{}, err
 	}

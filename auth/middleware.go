@@ -161,12 +161,14 @@ func (a *Auth[A]) startSession(w http.ResponseWriter, r *http.Request, create fu
 // call runs gives an error matching ErrInvalidKeyID, as an unknown key does
 // (and ErrInvalidUserID too when it was the user). The request's session
 // is ended, and its cookie cleared, only once the password has matched.
+// Attempts are throttled per key and per client (Config.ClientKey): answer
+// ErrThrottled with 429 and ErrBusy with 503, each with SetRetryAfter.
 func (a *Auth[A]) LogIn(w http.ResponseWriter, r *http.Request, providerID, providerUserID, password string) (Session, error) {
 	if err := a.CheckOrigin(r); err != nil {
 		return Session{}, err
 	}
 	var verified verifiedKey
-	if _, err := a.useKey(r.Context(), providerID, providerUserID, password, &verified); err != nil {
+	if _, err := a.useKey(r.Context(), providerID, providerUserID, password, a.clientKey(r), &verified); err != nil {
 		return Session{}, err
 	}
 	return a.startSession(w, r, func(ctx context.Context, attrs map[string]any) (Session, error) {
@@ -215,6 +217,11 @@ func defaultErrorHandler(w http.ResponseWriter, _ *http.Request, err error) {
 		status = http.StatusForbidden
 	case errors.Is(err, ErrNotAuthenticated):
 		status = http.StatusUnauthorized
+	case errors.Is(err, ErrBusy):
+		status = http.StatusServiceUnavailable
+	case errors.Is(err, ErrThrottled):
+		status = http.StatusTooManyRequests
 	}
+	SetRetryAfter(w, err)
 	http.Error(w, http.StatusText(status), status)
 }

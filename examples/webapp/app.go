@@ -37,16 +37,12 @@ type app struct {
 
 // newApp sets up storage and authentication on db: the MongoDB adapter,
 // its indexes (created once, a no-op when they exist) and the auth core.
-// development turns on auth.Config.Development; see run.
-func newApp(ctx context.Context, db *mongo.Database, development bool) (*app, error) {
-	return newAppWith(ctx, db, auth.Config{Development: development})
-}
-
-// newAppWith is newApp with the auth core configured by config (tests set
-// its PasswordHasher); the app sets the ErrorHandler and what sessions
-// store: the device of each (see Device), last seen to within
+// development turns on auth.Config.Development; see run. configure may
+// change the auth configuration further (tests set a fast PasswordHasher,
+// a clock, throttle limits); the app then sets the ErrorHandler and what
+// sessions store: the device of each (see Device), last seen to within
 // lastSeenInterval.
-func newAppWith(ctx context.Context, db *mongo.Database, config auth.Config) (*app, error) {
+func newApp(ctx context.Context, db *mongo.Database, development bool, configure ...func(*auth.Config)) (*app, error) {
 	adapter, err := mongoauth.New(ctx, db, mongoauth.Options{})
 	if err != nil {
 		return nil, err
@@ -59,6 +55,10 @@ func newAppWith(ctx context.Context, db *mongo.Database, config auth.Config) (*a
 		return nil, err
 	}
 	a := &app{pages: pages, handles: newSessionHandles()}
+	config := auth.Config{Development: development}
+	for _, c := range configure {
+		c(&config)
+	}
 	config.ErrorHandler = a.authError
 	now := config.Now
 	if now == nil {
@@ -131,7 +131,7 @@ func (a *app) authError(w http.ResponseWriter, r *http.Request, err error) {
 		// possible cross-site request forgery.
 		a.render(w, r, http.StatusForbidden, "error", view{Error: msgCrossOrigin})
 	default:
-		a.serverError(w, r, err)
+		a.refusal(w, r, err, func(status int, msg string) { a.render(w, r, status, "error", view{Error: msg}) })
 	}
 }
 

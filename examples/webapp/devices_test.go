@@ -68,7 +68,7 @@ func (r response) handles() []string {
 // never its id, and signs it out with its own button; a handle or id of
 // another user's session is refused exactly as one that names nothing.
 func TestEndSession(t *testing.T) {
-	a, base, db := startTestApp(t, auth.Config{Development: true})
+	a, base, db := startTestApp(t)
 	laptop, phone, bob := newVisitor(t, base), newVisitor(t, base), newVisitor(t, base)
 	require.Equal(t, http.StatusSeeOther, laptop.post("/signup", "username", "ann", "password", "ann's password").Status)
 	require.Equal(t, http.StatusSeeOther, phone.post("/login", "username", "ann", "password", "ann's password").Status)
@@ -125,7 +125,7 @@ func TestSessionsShowTheirDevices(t *testing.T) {
 	var clock atomic.Pointer[time.Time]
 	start := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	clock.Store(&start)
-	_, base, db := startTestApp(t, auth.Config{Development: true, Now: func() time.Time { return *clock.Load() }})
+	_, base, db := startTestApp(t, func(c *auth.Config) { c.Now = func() time.Time { return *clock.Load() } })
 	v := newVisitor(t, base)
 	v.userAgent = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 	require.Equal(t, http.StatusSeeOther, v.post("/signup", "username", "ann", "password", "ann's password").Status)

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -17,12 +18,27 @@ const (
 	msgCrossOrigin     = "This form was refused because it was not sent from this site's own pages (the CSRF check). If you sent it yourself, go back, reload the page and try again."
 	msgServerError     = "Something went wrong on our side. Please try again later."
 	msgSessionNotFound = "That session is not signed in any more. The list below is up to date."
+	msgBusy            = "The server is busy right now. Please try again in a moment."
 	minUsernameLength  = 3
 	maxUsernameLength  = 32
 	minPasswordLength  = 8
 	maxPasswordLength  = 256
 	usernameCharacters = "abcdefghijklmnopqrstuvwxyz0123456789-_"
 )
+
+// msgThrottled is the error after too many failed attempts, for the
+// username or from the visitor's address; wait is how long to wait. It is
+// the same whether or not the username exists.
+func msgThrottled(wait time.Duration) string {
+	n, unit := int((wait+time.Second-1)/time.Second), "second"
+	if n > 90 {
+		n, unit = int((wait+time.Minute-1)/time.Minute), "minute"
+	}
+	if n != 1 {
+		unit += "s"
+	}
+	return fmt.Sprintf("Too many failed login attempts. Please wait %d %s and try again.", n, unit)
+}
 
 // msgUsernameTaken is the sign-up error for a username that exists.
 func msgUsernameTaken(username string) string {
@@ -56,6 +72,10 @@ func passwordProblem(password string) string {
 	switch n := utf8.RuneCountInString(password); {
 	case n == 0:
 		return "Choose a password."
+	case !utf8.ValidString(password) || strings.ContainsRune(password, 0):
+		// auth refuses these: NFKC and Lucia's hashes cannot treat them
+		// consistently. Browsers send valid UTF-8; other clients may not.
+		return "The password contains characters that cannot be used."
 	case n < minPasswordLength:
 		return fmt.Sprintf("The password is too short: use at least %d characters.", minPasswordLength)
 	case n > maxPasswordLength:

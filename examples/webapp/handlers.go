@@ -65,7 +65,7 @@ func (a *app) signup(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusConflict, msgUsernameTaken(username))
 		return
 	case err != nil:
-		a.serverError(w, r, err)
+		a.refusal(w, r, err, refuse)
 		return
 	}
 	if _, err := a.auth.StartSession(w, r, user.ID); err != nil {
@@ -99,8 +99,25 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 		// (see msgWrongLogin).
 		refuse(http.StatusUnauthorized, msgWrongLogin)
 	default:
-		a.serverError(w, r, err)
+		a.refusal(w, r, err, refuse)
 	}
+}
+
+// refusal answers err with refuse when it is one of the auth core's
+// limits (too many failed logins, or too many password hashes at once:
+// 429 or 503, with Retry-After), and otherwise as failed does.
+func (a *app) refusal(w http.ResponseWriter, r *http.Request, err error, refuse func(status int, msg string)) {
+	var limit *auth.LimitError
+	if !errors.As(err, &limit) {
+		a.failed(w, r, err)
+		return
+	}
+	auth.SetRetryAfter(w, err)
+	if errors.Is(err, auth.ErrThrottled) {
+		refuse(http.StatusTooManyRequests, msgThrottled(limit.RetryAfter))
+		return
+	}
+	refuse(http.StatusServiceUnavailable, msgBusy)
 }
 
 func (a *app) logout(w http.ResponseWriter, r *http.Request) {
@@ -183,7 +200,7 @@ func (a *app) changePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := a.auth.UpdateKeyPassword(r.Context(), usernameProvider, user.Attributes.Username, newPassword); err != nil {
-		a.failed(w, r, err)
+		a.refusal(w, r, err, func(status int, msg string) { a.render(w, r, status, "password", view{Error: msg}) })
 		return
 	}
 	if err := a.restartSessions(w, r); err != nil {
@@ -223,7 +240,7 @@ func (a *app) checkPassword(w http.ResponseWriter, r *http.Request, page string,
 	case errors.Is(err, auth.ErrInvalidPassword):
 		a.render(w, r, http.StatusUnauthorized, page, view{Error: msgWrongPassword})
 	default:
-		a.failed(w, r, err)
+		a.refusal(w, r, err, func(status int, msg string) { a.render(w, r, status, page, view{Error: msg}) })
 	}
 	return false
 }

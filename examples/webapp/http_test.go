@@ -27,6 +27,8 @@ func TestSignupMessages(t *testing.T) {
 		{"empty password", "ann", "", http.StatusUnprocessableEntity, "Choose a password."},
 		{"short password", "ann", "1234567", http.StatusUnprocessableEntity, "The password is too short: use at least 8 characters."},
 		{"long password", "ann", strings.Repeat("p", 257), http.StatusUnprocessableEntity, "The password is too long: use at most 256 characters."},
+		{"password with NUL", "ann", "long\x00enough", http.StatusUnprocessableEntity, "The password contains characters that cannot be used."},
+		{"password not UTF-8", "ann", "long \xffnough", http.StatusUnprocessableEntity, "The password contains characters that cannot be used."},
 	} {
 		res := v.post("/signup", "username", tc.username, "password", tc.password)
 		assert.Equal(t, tc.status, res.Status, tc.name)

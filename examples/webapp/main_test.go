@@ -25,26 +25,21 @@ import (
 func TestMain(m *testing.M) { os.Exit(mongotest.Main(m)) }
 
 // startApp serves the app's handler on a test server over a fresh
-// database, as run does on loopback (Development cookies).
-func startApp(t *testing.T) (baseURL string, db *mongo.Database) {
+// database, as run does on loopback (Development cookies); configure may
+// change the auth configuration.
+func startApp(t *testing.T, configure ...func(*auth.Config)) (baseURL string, db *mongo.Database) {
 	t.Helper()
-	return startAppWith(t, auth.Config{Development: true})
-}
-
-// startAppWith is startApp with the auth core configured by config.
-func startAppWith(t *testing.T, config auth.Config) (baseURL string, db *mongo.Database) {
-	t.Helper()
-	_, baseURL, db = startTestApp(t, config)
+	_, baseURL, db = startTestApp(t, configure...)
 	return baseURL, db
 }
 
-// startTestApp is startAppWith that also returns the app.
-func startTestApp(t *testing.T, config auth.Config) (a *app, baseURL string, db *mongo.Database) {
+// startTestApp is startApp that also returns the app.
+func startTestApp(t *testing.T, configure ...func(*auth.Config)) (a *app, baseURL string, db *mongo.Database) {
 	t.Helper()
 	db = mongotest.Database(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	a, err := newAppWith(ctx, db, config)
+	a, err := newApp(ctx, db, true, configure...)
 	require.NoError(t, err)
 	server := httptest.NewServer(a.routes())
 	t.Cleanup(server.Close)
@@ -116,11 +111,13 @@ func newVisitor(t *testing.T, baseURL string) *visitor {
 	}}
 }
 
-// response is what a test looks at: status, Location and body.
+// response is what a test looks at: status, Location, Retry-After and
+// body.
 type response struct {
-	Status   int
-	Location string
-	Body     string
+	Status     int
+	Location   string
+	RetryAfter string
+	Body       string
 }
 
 func (v *visitor) do(req *http.Request) response {
@@ -133,7 +130,7 @@ func (v *visitor) do(req *http.Request) response {
 	defer res.Body.Close()
 	body, err := io.ReadAll(res.Body)
 	require.NoError(v.t, err)
-	return response{Status: res.StatusCode, Location: res.Header.Get("Location"), Body: string(body)}
+	return response{Status: res.StatusCode, Location: res.Header.Get("Location"), RetryAfter: res.Header.Get("Retry-After"), Body: string(body)}
 }
 
 func (v *visitor) get(path string) response {

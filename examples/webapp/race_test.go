@@ -112,7 +112,7 @@ func raceWithDeletion(t *testing.T, hasher *holdingHasher, owner, other *visitor
 func signedUpWithHold(t *testing.T, username, password string) (base string, hasher *holdingHasher, owner *visitor, left func() stored) {
 	t.Helper()
 	hasher = &holdingHasher{PasswordHasher: auth.InsecureFastHasher()}
-	base, db := startAppWith(t, auth.Config{Development: true, PasswordHasher: hasher})
+	base, db := startApp(t, func(c *auth.Config) { c.PasswordHasher = hasher })
 	owner = newVisitor(t, base)
 	require.Equal(t, http.StatusSeeOther, owner.post("/signup", "username", username, "password", password).Status)
 	userID := userIDOf(t, db, username)

@@ -1,0 +1,19 @@
+package auth
+
+import (
+	"context"
+	"time"
+)
+
+// SetLoginTiming replaces the clock and the wait that hold failed logins
+// to the floor (timing.go), so that tests can check the times without
+// taking them; without measureLucia, the first login does not measure
+// Lucia's scrypt formats (tests that are not about timing save their
+// CPU and memory). Call it before a is used.
+func SetLoginTiming[A any](a *Auth[A], now func() time.Time, sleep func(context.Context, time.Duration), measureLucia bool) {
+	a.timing.now, a.timing.sleep = now, sleep
+	a.timing.luciaDummies = nil
+	if measureLucia {
+		a.timing.luciaDummies = luciaDummyHashes
+	}
+}

@@ -1,0 +1,112 @@
+package auth
+
+import (
+	"context"
+	"errors"
+)
+
+// verifyKey checks password against the key's stored hash: the part of
+// UseKey up to "the password matched". It returns the key's record if it
+// did. client is the client's throttle key ("" for none; LogIn passes one).
+//
+// In order: a password that is not valid UTF-8 or contains NUL is refused
+// (*InputError); the attempt is throttled per key and per client
+// (throttle.go), so that a locked key or client gets ErrThrottled without
+// any hashing or database call; a login beyond what the hashing bound can
+// serve gets ErrBusy, also before any database call; then the key is read
+// and the password verified under the hashing bound (hashlimit.go). Every
+// failure (unknown
+// key, wrong or missing password, outdated or unreadable hash, throttled
+// attempt) is held until the failure floor (timing.go), so that all take
+// the same time; ErrBusy, context and storage errors return at once, since
+// they say nothing about the key.
+func (a *Auth[A]) verifyKey(ctx context.Context, id, password, client string) (KeyRecord, error) {
+	if err := checkPassword(password); err != nil {
+		return KeyRecord{}, err
+	}
+	start := a.timing.now()
+	attempt, err := a.throttle.admit(ctx, id, client)
+	if err != nil {
+		if errors.Is(err, ErrThrottled) {
+			a.timing.hold(ctx, start)
+		}
+		return KeyRecord{}, err
+	}
+	finish := func() {}
+	if password != "" {
+		var err error
+		if finish, err = a.hashLimit.startLogin(); err == nil {
+			if err = a.prepareLogin(ctx); err != nil {
+				finish()
+			}
+		}
+		if err != nil {
+			attempt.void(ctx)
+			return KeyRecord{}, err
+		}
+	}
+	rec, err := a.checkKeyPassword(ctx, id, password)
+	finish() // before the wait: waiting holds no hashing resources
+	switch {
+	case err == nil:
+		attempt.succeeded(ctx)
+	case isLoginFailure(err):
+		a.timing.hold(ctx, start)
+		attempt.failed(ctx)
+	default:
+		attempt.void(ctx)
+	}
+	return rec, err
+}
+
+// checkKeyPassword reads the key and verifies password against its hash.
+func (a *Auth[A]) checkKeyPassword(ctx context.Context, id, password string) (KeyRecord, error) {
+	rec, err := a.adapter.GetKey(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return KeyRecord{}, a.failAfterDummy(ctx, password, ErrInvalidKeyID)
+	}
+	if err != nil {
+		return KeyRecord{}, err
+	}
+	hash := ""
+	if rec.HashedPassword != nil {
+		hash = *rec.HashedPassword
+	}
+	switch {
+	case hash == "" && password != "":
+		return KeyRecord{}, a.failAfterDummy(ctx, password, ErrInvalidPassword)
+	case hash != "" && password == "":
+		return KeyRecord{}, ErrInvalidPassword
+	case hash != "":
+		ok, err := a.hasher.Verify(ctx, hash, password)
+		switch {
+		case isLimitOrContext(err):
+			return KeyRecord{}, err
+		case err != nil:
+			// A bcrypt (ErrOutdatedPassword) or unreadable hash: nothing
+			// was verified, so spend a verification as the others do.
+			return KeyRecord{}, a.failAfterDummy(ctx, password, err)
+		case !ok:
+			return KeyRecord{}, ErrInvalidPassword
+		}
+	}
+	return rec, nil
+}
+
+// failAfterDummy returns failure after verifying the dummy hash, or the
+// error that stopped that verification (ErrBusy, ctx).
+func (a *Auth[A]) failAfterDummy(ctx context.Context, password string, failure error) error {
+	if err := a.verifyDummy(ctx, password); err != nil {
+		return err
+	}
+	return failure
+}
+
+// isLoginFailure reports whether err is a verdict on the attempt (the key
+// or password was wrong, or the hash unusable) rather than a failure to
+// reach one.
+func isLoginFailure(err error) bool {
+	var hfe *HashFormatError
+	return errors.Is(err, ErrInvalidKeyID) || errors.Is(err, ErrInvalidPassword) ||
+		errors.Is(err, ErrOutdatedPassword) || errors.As(err, &hfe)
+}
