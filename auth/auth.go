@@ -25,6 +25,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -208,6 +209,9 @@ type Auth[A any] struct {
 	// throttle slows down repeated failed logins (throttle.go).
 	throttle  *throttle
 	clientKey func(r *http.Request) string
+	// noAtomicRehash is set once the adapter has declined a compare-and-set
+	// of a hash (keyuse.go): logins then stop upgrading hashes.
+	noAtomicRehash atomic.Bool
 }
 
 // New returns an Auth over adapter.

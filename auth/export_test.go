@@ -17,3 +17,11 @@ func SetLoginTiming[A any](a *Auth[A], now func() time.Time, sleep func(context.
 		a.timing.luciaDummies = luciaDummyHashes
 	}
 }
+
+// HashWaiters is how many calls wait for a hashing slot now.
+func HashWaiters[A any](a *Auth[A]) int64 { return a.hashLimit.waiting.Load() }
+
+// PrepareLogins makes the measurement that the first login with a password
+// would make (timing.go), so that tests which hold a hasher's next call at
+// a gate hold the call they mean.
+func PrepareLogins[A any](ctx context.Context, a *Auth[A]) error { return a.prepareLogin(ctx) }

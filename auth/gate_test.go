@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/luciago/mongoauth/auth"
 )
 
@@ -51,6 +53,25 @@ type gateHasher struct {
 }
 
 func newGateHasher() *gateHasher { return &gateHasher{PasswordHasher: auth.InsecureFastHasher()} }
+
+// newGateEnv returns an env over a fresh adapter of b whose hasher is a
+// gateHasher; configure may change the Config further. A held call keeps
+// its hashing slot, so there are 4 slots whatever GOMAXPROCS is; and the
+// measurement the first login makes (timing.go) is made here, so that a
+// gate armed later holds the call the test means.
+func newGateEnv(t *testing.T, b backend, configure ...func(*auth.Config)) (*env, *gateHasher) {
+	t.Helper()
+	hasher := newGateHasher()
+	e := newEnv(t, b.newAdapter(t), func(c *auth.Config) {
+		c.PasswordHasher = hasher
+		c.MaxConcurrentHashes = 4
+		for _, f := range configure {
+			f(c)
+		}
+	})
+	require.NoError(t, auth.PrepareLogins(e.ctx, e.a))
+	return e, hasher
+}
 
 // holdNextHash arms a gate for the next Hash call.
 func (h *gateHasher) holdNextHash() *gate {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -30,8 +31,7 @@ func outdatedHash(t *testing.T, password string) string {
 // hash of password.
 func annWithOutdatedHash(t *testing.T, b backend, password string) (*env, *gateHasher) {
 	t.Helper()
-	hasher := newGateHasher()
-	e := newEnv(t, b.newAdapter(t), func(c *auth.Config) { c.PasswordHasher = hasher })
+	e, hasher := newGateEnv(t, b)
 	u, err := e.a.CreateUser(e.ctx, profile{Username: "ann"}, nil)
 	require.NoError(t, err)
 	storeKey(t, e, u.ID, "username:ann", outdatedHash(t, password))
@@ -135,8 +135,7 @@ func TestPasswordChangeEndsConcurrentLogins(t *testing.T) {
 	for _, call := range loginCalls {
 		t.Run(call.name, func(t *testing.T) {
 			forEveryBackend(t, func(t *testing.T, b backend) {
-				hasher := newGateHasher()
-				e := newEnv(t, b.newAdapter(t), func(c *auth.Config) { c.PasswordHasher = hasher })
+				e, hasher := newGateEnv(t, b)
 				u := e.user("ann", "old password")
 
 				verified := hasher.holdNextVerify()
@@ -181,4 +180,33 @@ func TestConcurrentUpgradeDoesNotFailALogin(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestBusyUpgradeDoesNotFailALogin: a login whose password matched is not
+// failed because its opportunistic hash upgrade finds every hashing slot
+// taken; the upgrade is skipped and the old hash stays.
+func TestBusyUpgradeDoesNotFailALogin(t *testing.T) {
+	forEveryBackend(t, func(t *testing.T, b backend) {
+		e, hasher := newGateEnv(t, b, func(c *auth.Config) {
+			c.MaxConcurrentHashes = 1
+			c.MaxHashWait = 100 * time.Millisecond
+		})
+		u, err := e.a.CreateUser(e.ctx, profile{Username: "ann"}, nil)
+		require.NoError(t, err)
+		old := outdatedHash(t, "pw")
+		storeKey(t, e, u.ID, "username:ann", old)
+
+		verifying := hasher.holdNextVerify()
+		login := async(func() (auth.Key, error) { return e.a.UseKey(e.ctx, "username", "ann", "pw") })
+		verifying.wait(t) // the login holds the only slot
+		hashing := hasher.holdNextHash()
+		other := async(func() (auth.Key, error) { return e.a.UpdateKeyPassword(e.ctx, "username", "nobody", "x") })
+		require.Eventually(t, func() bool { return auth.HashWaiters(e.a) == 1 }, time.Minute, time.Millisecond)
+		verifying.open() // the slot goes to the waiting call, which holds it
+		r := <-login
+		hashing.open()
+		<-other
+		require.NoError(t, r.err, "the password matched")
+		assert.Equal(t, old, storedHash(t, e, "username:ann"), "no upgrade without a slot")
+	})
 }

@@ -57,12 +57,21 @@ func (a *Auth[A]) keyVerified(ctx context.Context, rec KeyRecord, password strin
 // if the key still holds old, so that a password changed since the key was
 // read is never overwritten with a hash of the old one. Adapters without
 // it, or without an atomic one on their database, keep the old hash.
+//
+// The upgrade is opportunistic: when every hashing slot is taken (ErrBusy)
+// it is skipped, since the password has matched and the old hash still
+// works; the next login tries again. An adapter that answered
+// errors.ErrUnsupported once is not asked again (nor is a hash computed
+// for it).
 func (a *Auth[A]) upgradeHash(ctx context.Context, rec KeyRecord, old, password string) (string, error) {
 	replacer, ok := a.adapter.(KeyPasswordReplacer)
-	if !ok {
+	if !ok || a.noAtomicRehash.Load() {
 		return old, nil
 	}
 	upgraded, err := a.hashPassword(ctx, password)
+	if errors.Is(err, ErrBusy) {
+		return old, nil
+	}
 	if err != nil || upgraded == nil { // nil: no password, nothing to hash
 		return old, err
 	}
@@ -71,6 +80,7 @@ func (a *Auth[A]) upgradeHash(ctx context.Context, rec KeyRecord, old, password 
 	case err == nil:
 		return *upgraded, nil
 	case errors.Is(err, errors.ErrUnsupported):
+		a.noAtomicRehash.Store(true)
 		return old, nil
 	case errors.Is(err, ErrNotFound):
 		// The key changed or went away since it was read: judge the login

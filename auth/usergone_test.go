@@ -23,8 +23,7 @@ import (
 // no session, and clear the cookie of the request's (now ended) session.
 func TestLogInWhileUserIsDeleted(t *testing.T) {
 	forEveryBackend(t, func(t *testing.T, b backend) {
-		hasher := newGateHasher()
-		e := newEnv(t, b.newAdapter(t), func(c *auth.Config) { c.PasswordHasher = hasher })
+		e, hasher := newGateEnv(t, b)
 		u := e.user("ann", "pw")
 		before := e.session(u.ID) // the browser's previous session
 
@@ -52,8 +51,7 @@ func TestLogInWhileUserIsDeleted(t *testing.T) {
 // TestUseKeyAndCreateSessionWhileUserIsDeleted is the same without HTTP.
 func TestUseKeyAndCreateSessionWhileUserIsDeleted(t *testing.T) {
 	forEveryBackend(t, func(t *testing.T, b backend) {
-		hasher := newGateHasher()
-		e := newEnv(t, b.newAdapter(t), func(c *auth.Config) { c.PasswordHasher = hasher })
+		e, hasher := newGateEnv(t, b)
 		u := e.user("ann", "pw")
 		verified := hasher.holdNextVerify()
 		login := async(func() (auth.Session, error) {
