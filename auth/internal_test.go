@@ -56,7 +56,7 @@ func TestRandomIDLengths(t *testing.T) {
 			t.Errorf("RandomID(%d) = %q", n, id)
 		}
 	}
-	if RandomID(SessionIDLength) == RandomID(SessionIDLength) {
+	if a, b := RandomID(SessionIDLength), RandomID(SessionIDLength); a == b {
 		t.Error("two session ids are equal")
 	}
 }

@@ -168,7 +168,7 @@ func (a *Auth[A]) UpdateSessionAttributes(ctx context.Context, sessionID string,
 		return err
 	}
 	if !wellFormedSessionID(sessionID) {
-		return malformedSessionID
+		return errMalformedSessionID
 	}
 	updater, ok := a.adapter.(SessionUpdater)
 	if !ok {

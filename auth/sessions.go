@@ -65,9 +65,9 @@ func sessionFromRecord(rec SessionRecord, nowMillis int64) (Session, bool) {
 	return s, nowMillis < rec.IdleExpires
 }
 
-// malformedSessionID is returned, without asking the adapter, for an id
+// errMalformedSessionID is returned, without asking the adapter, for an id
 // that cannot be a session id.
-var malformedSessionID = fmt.Errorf("%w: malformed (not 40 letters and digits)", ErrInvalidSessionID)
+var errMalformedSessionID = fmt.Errorf("%w: malformed (not 40 letters and digits)", ErrInvalidSessionID)
 
 // CreateSession creates an active session for the user: ErrInvalidUserID
 // if there is no such user, also one deleted while the call runs. Unless
@@ -111,7 +111,7 @@ func (a *Auth[A]) newExpiries(now time.Time) (activeExpires, idleExpires int64) 
 // Config.KeepDeadSessions is set.
 func (a *Auth[A]) GetSession(ctx context.Context, sessionID string) (Session, error) {
 	if !wellFormedSessionID(sessionID) {
-		return Session{}, malformedSessionID
+		return Session{}, errMalformedSessionID
 	}
 	rec, err := a.adapter.GetSession(ctx, sessionID)
 	if errors.Is(err, ErrNotFound) {
@@ -174,7 +174,7 @@ func (a *Auth[A]) ValidateSession(ctx context.Context, sessionID string) (Sessio
 // ErrInvalidSessionID.
 func (a *Auth[A]) ValidateSessionUser(ctx context.Context, sessionID string) (Session, User[A], error) {
 	if !wellFormedSessionID(sessionID) {
-		return Session{}, User[A]{}, malformedSessionID
+		return Session{}, User[A]{}, errMalformedSessionID
 	}
 	var userRec UserRecord
 	var s Session

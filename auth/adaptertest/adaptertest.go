@@ -161,16 +161,6 @@ func keyIDs(ks []auth.KeyRecord) []string {
 	return out
 }
 
-// isAnyOf reports whether err matches one of targets.
-func isAnyOf(err error, targets ...error) bool {
-	for _, target := range targets {
-		if errors.Is(err, target) {
-			return true
-		}
-	}
-	return false
-}
-
 var userTests = []test{
 	{"GetFound", func(f *fixture) {
 		u := f.user(sampleAttributes)
