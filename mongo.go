@@ -1,27 +1,3 @@
-// Package mongoauth stores Lucia-style users, sessions and keys in MongoDB.
-//
-// It implements the adapter contract of package auth (auth.Adapter,
-// auth.SessionAndUserGetter and auth.KeyConsumer) over three collections keyed by the
-// application's string ids. MongoDB has no foreign keys, so the adapter keeps
-// the integrity a relational schema gets from them itself:
-//
-//   - a session or key is only stored for an existing user, also while that
-//     user is being deleted concurrently;
-//   - deleting a user deletes its sessions and keys;
-//   - creating a user with its primary key stores both or neither.
-//
-// Where the deployment can run transactions (a replica set or a sharded
-// cluster whose probe transaction commits at New) multi-document writes run
-// in one transaction. Where it cannot (a standalone server, FerretDB) the
-// same steps run in a fixed order, with compensating deletes on failure; see
-// the README's "Standalone servers" section for the protocol and what a
-// crash in the middle can leave behind.
-//
-// The adapter fixes its own read and write concerns (concerns.go), never
-// joins a MongoDB session carried by a caller's context (isolation.go),
-// chooses how to read a session with its user by measuring (readpath.go),
-// and supports MongoDB 4.4 and newer (server.go), sharded on _id
-// (sharding.go).
 package mongoauth
 
 import (

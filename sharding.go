@@ -36,7 +36,7 @@ const codeUnauthorized = 13
 // checkShardKeys reads the shard keys of the adapter's collections from
 // config.collections, on a mongos. A user without read access to the config
 // database (the common case for an application) gets no check: New then
-// goes on, and the README's advice is all there is.
+// goes on, and the package documentation's advice is all there is.
 func (a *Adapter) checkShardKeys(ctx context.Context, server serverInfo) error {
 	if !server.mongos() {
 		return nil

@@ -1,24 +1,3 @@
-// Package auth is Lucia v1-style authentication: users, keys and sessions
-// over a storage adapter.
-//
-// A user is an id plus the application's own attributes. A key is a way to
-// identify a user, named "providerID:providerUserID" ("username:ann",
-// "github:4711"), optionally with a password; a single-use key (a one-time
-// login link, say) carries an expiry and is deleted when used. A session is
-// what a browser holds after logging in: a random 40-character id with two
-// expiry times. Until the first (active period, 1 day by default) the session
-// is simply valid; until the second (idle period, 14 more days) it is still
-// valid but is renewed when used: it gets new expiry times, under the same
-// id where the adapter can update sessions in place (SessionUpdater), as a
-// new session otherwise; after that it is dead and is deleted when met.
-//
-// Auth holds the logic; an Adapter (such as the MongoDB adapter in the
-// parent module) stores the records. The type parameter of Auth is the
-// application's user attribute struct; see New for how its fields map to
-// stored attributes.
-//
-// The HTTP side (cookies, CSRF protection, middleware, login and logout
-// helpers) is in the same package and uses only net/http.
 package auth
 
 import (
@@ -119,8 +98,8 @@ type Config struct {
 	// of login. It returns what CreateSessionWithAttributes takes (a
 	// struct, map[string]any, or nil for none). The default stores
 	// nothing about the request: attributes describe a person's devices
-	// and whereabouts, so store only what the page needs (see the README
-	// on privacy).
+	// and whereabouts, so store only what the page needs (see the package
+	// documentation on privacy).
 	SessionAttributes func(r *http.Request) any
 	// LastSeenAttribute names a session attribute that ValidateSession
 	// and ValidateSessionUser (so Middleware) keep at the time of the

@@ -13,9 +13,9 @@ import (
 	"github.com/luciago/mongoauth"
 )
 
-// Documents in the adapter's schema (see the README's Schema section),
-// written directly so that fixtures of thousands of sessions take one
-// InsertMany instead of thousands of SetSession calls.
+// Documents in the adapter's schema (see "Schema" in package mongoauth's
+// documentation), written directly so that fixtures of thousands of
+// sessions take one InsertMany instead of thousands of SetSession calls.
 
 func sessionDoc(id, userID string, active, idle int64) bson.D {
 	return bson.D{

@@ -22,7 +22,8 @@ const (
 const HashScrypt = "hash-scrypt-s2"
 
 // Hashes returns the password hashing cases. They send no commands; their
-// B/op is the memory one hash holds at its peak (see the README notes).
+// B/op is the memory one hash holds at its peak (see the package
+// documentation).
 func Hashes() []Case {
 	return []Case{
 		{Name: HashScrypt, Prepare: hashCase(func(password, salt []byte) ([]byte, error) {

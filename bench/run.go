@@ -1,10 +1,3 @@
-// Package bench measures the cost of the adapter's operations: commands
-// sent per operation, time and allocations, each next to the raw driver
-// doing the minimal equivalent, plus the password hashes Lucia uses.
-//
-// The cases are defined once, here, and run two ways: as `go test -bench`
-// benchmarks (bench_test.go) and through testing.Benchmark by
-// cmd/authbench, which prints them as a table with ratios.
 package bench
 
 import (

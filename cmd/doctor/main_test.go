@@ -211,7 +211,8 @@ func TestDoctorMistypedDatabase(t *testing.T) {
 
 // Examples must tell documents apart. Session ids are bearer secrets, so a
 // session shows as its first six characters and a short SHA-256 digest of
-// the whole id, which the operator can match (see the README).
+// the whole id, which the operator can match (see mongoauth's package
+// documentation).
 func TestDoctorExamplesAreDistinguishable(t *testing.T) {
 	db := store(t)
 	c := mongotest.Context(t)

@@ -11,9 +11,58 @@
 //	go run ./examples/webapp
 //
 // Without MONGODB_URI the app starts an embedded FerretDB that keeps its
-// data in examples/webapp/data (flag -data); with MONGODB_URI it uses that
-// server. It serves http://127.0.0.1:8080 (flag -addr) and stops cleanly
-// on Ctrl-C.
+// data in examples/webapp/data (ignored by git; flag -data picks another
+// folder); with MONGODB_URI it uses that server (flag -db, default webapp).
+// Either way it runs EnsureIndexes at start. It serves http://127.0.0.1:8080
+// (flag -addr) and stops cleanly on Ctrl-C.
+//
+// # Sessions list
+//
+// Each session shows its browser and operating system, when it signed in
+// and when it was last seen, and, for every session but this browser's, a
+// Sign out button; Sign out everywhere else ends them all. A session
+// stores, as session attributes, exactly what the list shows: browser and
+// os (names parsed from the User-Agent header at login, in a few lines of
+// devices.go; the header itself is not kept), created_at and last_seen
+// (updated at most every 5 minutes). No IP address. They are deleted with
+// the session.
+//
+// The buttons name sessions by a handle, an HMAC-SHA256 of the session id
+// under a key made at start-up, never by the id, which is the cookie's
+// bearer secret. The handler looks only among the user's own sessions, so
+// another user's handle or session id is answered exactly as one that names
+// nothing. Handles change when the app restarts; a page from before then
+// refuses, and a reload helps.
+//
+// # Behaviour
+//
+// On a loopback address it sets auth.Config.Development (no Secure flag),
+// since browsers keep Secure cookies only from HTTPS pages; on any other
+// address the cookie stays Secure and the app must be reached over HTTPS.
+//
+// It shows messages for a wrong password, a taken username, an empty,
+// too-short or too-long password, a failed CSRF check (403), too many failed
+// logins (429, "Please wait N seconds", the same page whether or not the
+// username exists) and a busy server (503); both with Retry-After.
+//
+// Its http.Server bounds every connection: 10 s for the headers, 15 s for
+// the whole request, 30 s to answer (above a login's wait for a hashing
+// slot), 60 s idle (newServer). Read app.go (setup and routes),
+// handlers.go, forms.go and this file.
+//
+// # Tests
+//
+// go test ./examples/webapp drives headless Chromium through chromedp:
+// sign-up, logout, login, a second browser with its own cookies, sign out
+// everywhere else, the sessions list and one browser signing the other out
+// by its button, password change, account deletion, and the error messages
+// on the way; after the deletion it checks that the database holds no user,
+// key or session of that user. It uses Debian's /usr/bin/chromium
+// (apt-get install chromium) or CHROMIUM_PATH; without Chromium it is
+// skipped with a message saying so. Plain-HTTP tests (race_test.go) hold a
+// login or a password change right after its password check, delete the
+// account from another browser, and check that the held request is
+// answered as for a logged-out visitor, not with a 500.
 package main
 
 import (
