@@ -479,9 +479,10 @@
 // trusted for what it acknowledges. Expiry is the core's business:
 // [Adapter.GetSession] returns expired sessions.
 //
-// FerretDB v1's SQLite backend stores a field name containing a backslash and
-// then cannot read the collection; avoid such attribute names there (MongoDB
-// stores them literally). On that backend the user_id index is created but
+// FerretDB v1's SQLite backend stores a field name containing a backslash or
+// a control character and then cannot read the collection, and fails an
+// insert whose field name contains a double quote ("malformed JSON"); avoid
+// such attribute names there (MongoDB stores them literally). On that backend the user_id index is created but
 // not used for queries, so listing a user's sessions or deleting a user
 // scans the whole sessions collection (about 2 s with 100,000 sessions, raw
 // driver and adapter alike); MongoDB uses the index.

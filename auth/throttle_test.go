@@ -103,23 +103,27 @@ func TestKeyThrottle(t *testing.T) {
 	}
 }
 
-// TestConcurrentAttemptsCannotSlipPastTheThrottle: attempts count when
-// they start, so a burst gets no more verifications than the free ones.
+// TestConcurrentAttemptsCannotSlipPastTheThrottle: an attempt counts when
+// it starts, not when it fails, so a burst at a key that has not failed
+// yet gets only its free attempts verified. Every verification is held
+// until each attempt of the burst has either reached the hasher or been
+// turned away, so the burst overlaps on any machine.
 func TestConcurrentAttemptsCannotSlipPastTheThrottle(t *testing.T) {
-	hasher := &countingHasher{PasswordHasher: auth.InsecureFastHasher()}
+	hasher := &heldVerifier{PasswordHasher: auth.InsecureFastHasher(), release: make(chan struct{})}
 	e := newEnv(t, newMemoryAdapter(), func(c *auth.Config) {
 		c.PasswordHasher = hasher
 		c.KeyThrottle = testKeyThrottle
 		c.MaxConcurrentHashes = -1
 	})
 	e.user("ann", "right")
-	_, err := e.a.UseKey(e.ctx, "username", "ann", "right") // measures the formats
-	require.NoError(t, err)
-	before := hasher.verifies.Load()
-	var throttled atomic.Int64
+	require.NoError(t, auth.PrepareLogins(e.ctx, e.a))
+	hasher.armed.Store(true)
+	const burst = 50
+	var throttled, answered atomic.Int64
 	var wg sync.WaitGroup
-	for range 50 {
+	for range burst {
 		wg.Go(func() {
+			defer answered.Add(1)
 			_, err := e.a.UseKey(e.ctx, "username", "ann", "wrong")
 			if errors.Is(err, auth.ErrThrottled) {
 				throttled.Add(1)
@@ -128,9 +132,33 @@ func TestConcurrentAttemptsCannotSlipPastTheThrottle(t *testing.T) {
 			}
 		})
 	}
+	require.Eventually(t, func() bool { return hasher.held.Load()+answered.Load() == burst },
+		time.Minute, time.Millisecond, "every attempt reaches the hasher or is answered")
+	close(hasher.release)
 	wg.Wait()
-	assert.Equal(t, int64(3), hasher.verifies.Load()-before, "only the free attempts were verified")
-	assert.Equal(t, int64(47), throttled.Load())
+	assert.Equal(t, int64(testKeyThrottle.FreeFailures), hasher.held.Load(), "only the free attempts were verified")
+	assert.Equal(t, int64(burst-testKeyThrottle.FreeFailures), throttled.Load())
+}
+
+// heldVerifier holds every Verify, once armed, until release is closed,
+// counting the calls it holds.
+type heldVerifier struct {
+	auth.PasswordHasher
+	armed   atomic.Bool
+	held    atomic.Int64
+	release chan struct{}
+}
+
+func (h *heldVerifier) Verify(ctx context.Context, hash, password string) (bool, error) {
+	if h.armed.Load() {
+		h.held.Add(1)
+		select {
+		case <-h.release:
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+	}
+	return h.PasswordHasher.Verify(ctx, hash, password)
 }
 
 // loginFrom posts a login from the given remote address.

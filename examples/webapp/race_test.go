@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -141,4 +142,53 @@ func TestPasswordChangeWhileAccountIsDeleted(t *testing.T) {
 	assert.Equal(t, "/login", res.Location)
 	assert.Equal(t, "/login", other.get("/").Location, "logged out")
 	assert.Equal(t, stored{}, left(), "nothing of the account is left")
+}
+
+// The pages that check no password (home, sign out everywhere else, sign
+// out one session) meet the same race between the moment Middleware has
+// found the user and the page's own reads. The test serves them through
+// the app's own middleware with the account deleted (from the owner's
+// browser) right after RequireUser has let the request through: the
+// race, every time.
+func TestPagesWhileAccountIsDeleted(t *testing.T) {
+	for _, page := range []struct {
+		name, method, path string
+		handler            func(*app) http.HandlerFunc
+	}{
+		{"Home", http.MethodGet, "/", func(a *app) http.HandlerFunc { return a.home }},
+		{"EndOtherSessions", http.MethodPost, "/sessions/end-others", func(a *app) http.HandlerFunc { return a.endOtherSessions }},
+		{"EndSession", http.MethodPost, "/sessions/end", func(a *app) http.HandlerFunc { return a.endSession }},
+	} {
+		t.Run(page.name, func(t *testing.T) {
+			a, base, db := startTestApp(t)
+			owner := newVisitor(t, base)
+			require.Equal(t, http.StatusSeeOther, owner.post("/signup", "username", "gus", "password", "gus's password").Status)
+			userID := userIDOf(t, db, "gus")
+			other := newVisitor(t, base)
+			require.Equal(t, http.StatusSeeOther, other.post("/login", "username", "gus", "password", "gus's password").Status)
+
+			deletedMeanwhile := a.auth.Middleware(parseForms(a.auth.RequireUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				res := owner.post("/delete", "password", "gus's password")
+				require.Equal(t, "/signup?done=deleted", res.Location, res.message("error"))
+				page.handler(a)(w, r)
+			}))))
+			req := httptest.NewRequest(page.method, base+page.path, strings.NewReader(url.Values{"session": {"any"}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Origin", base)
+			for _, c := range other.client.Jar.Cookies(req.URL) {
+				req.AddCookie(c)
+			}
+			rec := httptest.NewRecorder()
+			deletedMeanwhile.ServeHTTP(rec, req)
+
+			assert.Equal(t, http.StatusSeeOther, rec.Code, "answered as a logged-out visitor: %s", rec.Body)
+			assert.Equal(t, "/login", rec.Header().Get("Location"))
+			cleared := false
+			for _, c := range rec.Result().Cookies() {
+				cleared = cleared || (c.Name == auth.DefaultCookieName && c.MaxAge < 0)
+			}
+			assert.True(t, cleared, "the session cookie is cleared: %q", rec.Header().Values("Set-Cookie"))
+			assert.Equal(t, stored{}, storedFor(t, db, userID), "nothing of the account is left")
+		})
+	}
 }
