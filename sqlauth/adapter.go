@@ -208,10 +208,7 @@ func (a *Adapter) UpdateUser(ctx context.Context, userID string, attributes map[
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, a.st.updateAttributes, encoded, userID); err != nil {
-			if a.dialect.Classify(err) == DuplicateValue {
-				return a.duplicateValue(err)
-			}
-			return a.wrap(ctx, "update user", err)
+			return a.updateError(ctx, err)
 		}
 		updated = u
 		return nil
@@ -572,6 +569,15 @@ func (a *Adapter) insertError(ctx context.Context, record string, err, duplicate
 		return auth.ErrInvalidUserID
 	}
 	return a.wrap(ctx, "insert "+record, err)
+}
+
+// updateError reports a failed UPDATE of a user's attributes, in either
+// table shape: a clash on a unique index is a duplicate value.
+func (a *Adapter) updateError(ctx context.Context, err error) error {
+	if a.dialect.Classify(err) == DuplicateValue {
+		return a.duplicateValue(err)
+	}
+	return a.wrap(ctx, "update user", err)
 }
 
 // duplicateValue reports a row refused by a unique index other than the

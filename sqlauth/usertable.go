@@ -224,7 +224,7 @@ func (a *Adapter) updateUserColumns(ctx context.Context, u *userTable, userID st
 	var updated auth.UserRecord
 	err = a.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, query, append(values, userID)...); err != nil {
-			return a.wrap(ctx, "update user", err)
+			return a.updateError(ctx, err)
 		}
 		rec, err := a.readUser(ctx, tx, u, userID)
 		updated = rec

@@ -97,7 +97,7 @@ var duplicateValueTests = []test{
 		f.requireUserGone(second.ID)
 		got, err := f.a.GetUser(f.ctx, first.ID)
 		require.NoError(f.t, err)
-		assert.Equal(f.t, first, got, "the existing user must be untouched")
+		f.assertUser(first, got, "the existing user must be untouched")
 		f.user(map[string]any{uniqueAttribute: "bob@example.com"}) // another value is fine
 	}},
 	{"SetUserWithKey", func(f *fixture) {
@@ -139,7 +139,7 @@ var duplicateValueTests = []test{
 		for _, u := range []auth.UserRecord{ann, bob} {
 			got, err := f.a.GetUser(f.ctx, u.ID)
 			require.NoError(f.t, err)
-			assert.Equal(f.t, u, got, "a refused update changes nothing")
+			f.assertUser(u, got, "a refused update changes nothing")
 		}
 	}},
 }

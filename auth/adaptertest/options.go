@@ -45,6 +45,7 @@ func AttributeColumns() map[string]any {
 		"age":      int64(0),
 		"admin":    false,
 		"score":    0.0,
+		"email":    "", // uniqueAttribute
 	}
 }
 

@@ -128,16 +128,26 @@ func (d Database) OpenPrisma(t testing.TB, fields []Field, opts sqlauth.Options)
 // neither auth.MaxIDLength bytes nor Lucia's 260-byte e-mail key, which
 // Lucia cannot store there either), and expects sessions with attributes
 // to be refused: the seed's session table has Lucia's four columns only.
-// (Session attribute columns are tested by SessionColumnTests.)
+// (Session attribute columns are tested by SessionColumnTests.) An email
+// column made @unique, as applications add, must clash as a duplicate
+// value, not a duplicate id.
 func PrismaConformance(t *testing.T, d Database) {
 	for _, m := range Modes {
 		t.Run(m.Name, func(t *testing.T) {
 			adaptertest.RunWith(t, func(t *testing.T) auth.Adapter {
-				a, _ := d.OpenPrisma(t, suiteFields, sqlauth.Options{NoForeignKeys: m.NoForeignKeys})
-				return a
+				a, store := d.OpenPrisma(t, suiteFields, sqlauth.Options{NoForeignKeys: m.NoForeignKeys})
+				return uniqueAttributes{a, store.DB, []string{d.prismaUnique()}}
 			}, adaptertest.Options{AttributeColumns: true, MaxIDChars: d.Prisma.IDChars, NoSessionAttributes: true})
 		})
 	}
+}
+
+// prismaUnique is the statement Prisma Migrate writes for a field marked
+// @unique (its index name, auth_user_<field>_key), with the field left as
+// %[1]s for uniqueAttributes.
+func (d Database) prismaUnique() string {
+	q := d.Dialect.Syntax().IdentifierQuote
+	return "CREATE UNIQUE INDEX " + q + "auth_user_%[1]s_key" + q + " ON " + q + "auth_user" + q + " (" + q + "%[1]s" + q + ")"
 }
 
 // ColumnLines formats column definitions for a CREATE TABLE: one per line,
