@@ -89,9 +89,10 @@
 // password": an OAuth identity, or a one-time login link made single-use with
 // [KeyParams].ExpiresIn. [Auth.UseKey] returns [ErrInvalidKeyID] (unknown
 // key), [ErrInvalidPassword], [ErrExpiredKey] or [ErrOutdatedPassword] (a
-// bcrypt hash: the user must set a new password), and, as [*LimitError]
-// values, [ErrThrottled] (too many failures for this key) or [ErrBusy] (no
-// hashing slot in time). A single-use key is deleted when used; of two concurrent
+// bcrypt hash: the user must set a new password; a login form should answer
+// it as a wrong password, since it tells that the key exists), and, as
+// [*LimitError] values, [ErrThrottled] (too many failures for this key) or
+// [ErrBusy] (no hashing slot in time). A single-use key is deleted when used; of two concurrent
 // uses only one succeeds, with every adapter in this module (they implement
 // [KeyConsumer], an atomic delete-and-report). [Auth.DeleteKey] never deletes
 // a primary key, and [Auth.DeleteUser] deletes the user's keys and sessions

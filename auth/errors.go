@@ -121,7 +121,10 @@ var (
 	ErrExpiredKey = &Error{"AUTH_EXPIRED_KEY", "expired key"}
 	// ErrOutdatedPassword: the key's password hash is in a format that can
 	// no longer be verified (bcrypt, as Lucia v1 reported); the user has to
-	// set a new password.
+	// set a new password. It is returned whatever the password, so it tells
+	// that the key exists: a login form should answer it as it answers
+	// ErrInvalidKeyID and ErrInvalidPassword, and offer a reset by another
+	// channel (the core holds it to the same failure time).
 	ErrOutdatedPassword = &Error{"AUTH_OUTDATED_PASSWORD", "outdated password hash"}
 	// ErrInvalidRequest: an HTTP request failed the CSRF (Origin) check;
 	// the error is an *OriginError saying why.

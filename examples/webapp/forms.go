@@ -12,18 +12,19 @@ import (
 // not reveal which usernames exist. (The sign-up form has to reveal that a
 // username is taken; that is the usual trade-off.)
 const (
-	msgWrongLogin      = "Wrong username or password."
-	msgMissingLogin    = "Enter your username and password."
-	msgWrongPassword   = "That is not your current password."
-	msgCrossOrigin     = "This form was refused because it was not sent from this site's own pages (the CSRF check). If you sent it yourself, go back, reload the page and try again."
-	msgServerError     = "Something went wrong on our side. Please try again later."
-	msgSessionNotFound = "That session is not signed in any more. The list below is up to date."
-	msgBusy            = "The server is busy right now. Please try again in a moment."
-	minUsernameLength  = 3
-	maxUsernameLength  = 32
-	minPasswordLength  = 8
-	maxPasswordLength  = 256
-	usernameCharacters = "abcdefghijklmnopqrstuvwxyz0123456789-_"
+	msgWrongLogin       = "Wrong username or password."
+	msgMissingLogin     = "Enter your username and password."
+	msgWrongPassword    = "That is not your current password."
+	msgOutdatedPassword = "Your password was stored by an older version of this site in a form it can no longer check, so it cannot be confirmed here."
+	msgCrossOrigin      = "This form was refused because it was not sent from this site's own pages (the CSRF check). If you sent it yourself, go back, reload the page and try again."
+	msgServerError      = "Something went wrong on our side. Please try again later."
+	msgSessionNotFound  = "That session is not signed in any more. The list below is up to date."
+	msgBusy             = "The server is busy right now. Please try again in a moment."
+	minUsernameLength   = 3
+	maxUsernameLength   = 32
+	minPasswordLength   = 8
+	maxPasswordLength   = 256
+	usernameCharacters  = "abcdefghijklmnopqrstuvwxyz0123456789-_"
 )
 
 // msgThrottled is the error after too many failed attempts, for the

@@ -93,10 +93,11 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	case errors.Is(err, auth.ErrInvalidKeyID), errors.Is(err, auth.ErrInvalidPassword),
-		errors.Is(err, auth.ErrInvalidInput):
+		errors.Is(err, auth.ErrInvalidInput), errors.Is(err, auth.ErrOutdatedPassword):
 		// Unknown username (also one deleted while this login ran), wrong
-		// password, or a username no key could have: one message for all
-		// (see msgWrongLogin).
+		// password, a username no key could have, or a hash that cannot be
+		// checked (bcrypt, from an older app; saying so would tell that
+		// the username exists): one message for all (see msgWrongLogin).
 		refuse(http.StatusUnauthorized, msgWrongLogin)
 	default:
 		a.refusal(w, r, err, refuse)
@@ -239,6 +240,8 @@ func (a *app) checkPassword(w http.ResponseWriter, r *http.Request, page string,
 		return true
 	case errors.Is(err, auth.ErrInvalidPassword):
 		a.render(w, r, http.StatusUnauthorized, page, view{Error: msgWrongPassword})
+	case errors.Is(err, auth.ErrOutdatedPassword):
+		a.render(w, r, http.StatusUnauthorized, page, view{Error: msgOutdatedPassword})
 	default:
 		a.refusal(w, r, err, func(status int, msg string) { a.render(w, r, status, page, view{Error: msg}) })
 	}

@@ -152,3 +152,24 @@ func TestOversizedFormsAreRefused(t *testing.T) {
 	assert.Equal(t, http.StatusRequestEntityTooLarge, res.Status)
 	assert.Zero(t, countUsers(t, db))
 }
+
+// A key whose hash is bcrypt (written by an older app) cannot be checked:
+// the core says ErrOutdatedPassword whatever the password. The login page
+// answers it as any failed login, so that it does not tell which
+// usernames exist; the account pages, where the user is known, say why.
+func TestOutdatedPasswordHash(t *testing.T) {
+	base, db := startApp(t)
+	v := newVisitor(t, base)
+	require.Equal(t, http.StatusSeeOther, v.post("/signup", "username", "dan", "password", "dan's password").Status)
+	setStoredHash(t, db, "dan", "$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy")
+
+	res := newVisitor(t, base).post("/login", "username", "dan", "password", "dan's password")
+	assert.Equal(t, http.StatusUnauthorized, res.Status, res.Body)
+	assert.Equal(t, msgWrongLogin, res.message("error"), "as for an unknown username")
+
+	for _, page := range []struct{ path, field string }{{"/password", "current"}, {"/delete", "password"}} {
+		res := v.post(page.path, page.field, "dan's password", "new", "a new password")
+		assert.Equal(t, http.StatusUnauthorized, res.Status, "%s: %s", page.path, res.Body)
+		assert.Equal(t, msgOutdatedPassword, res.message("error"), page.path)
+	}
+}

@@ -89,6 +89,19 @@ func userIDOf(t *testing.T, db *mongo.Database, username string) string {
 	return key.UserID
 }
 
+// setStoredHash replaces the password hash of username's key in the
+// database, as another application could have stored it.
+func setStoredHash(t *testing.T, db *mongo.Database, username, hash string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := db.Collection(mongoauth.DefaultKeyCollection).UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: usernameProvider + ":" + username}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "hashed_password", Value: hash}}}})
+	require.NoError(t, err)
+	require.Equal(t, int64(1), res.MatchedCount, "the key of %q", username)
+}
+
 // visitor is a plain HTTP client with its own cookie jar. It does not
 // follow redirects, so that tests see them, and sends the Origin header
 // a browser sends with forms, unless origin is changed.
