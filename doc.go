@@ -331,6 +331,12 @@
 // auth_session: ..."); timeouts and cancellations still match
 // context.DeadlineExceeded and context.Canceled.
 //
+// A plain unique index counts a missing field as null, so only one user may
+// lack the attribute; the second gets a DuplicateValueError. For an
+// attribute not every user has, make the index partial
+// (partialFilterExpression {email: {$exists: true}}): it then behaves as a
+// SQL UNIQUE column, which ignores NULLs.
+//
 // # Check, Repair and doctor
 //
 // A crash, a lost connection, or another writer (a Lucia JavaScript app, a
