@@ -62,7 +62,6 @@ type Options struct {
 
 // Adapter is the MongoDB adapter. It is safe for concurrent use.
 type Adapter struct {
-	client *mongo.Client
 	// db carries the adapter's concerns (see ownDatabase), and so do the
 	// collections taken from it.
 	db           *mongo.Database
@@ -125,7 +124,6 @@ func New(ctx context.Context, db *mongo.Database, opts Options) (*Adapter, error
 	}
 	db = ownDatabase(db, wc)
 	a := &Adapter{
-		client:       db.Client(),
 		db:           db,
 		writeConcern: wc,
 		users:        db.Collection(opts.UserCollection),
@@ -393,7 +391,7 @@ func (a *Adapter) SetSession(ctx context.Context, session auth.SessionRecord) er
 	if err := checkSessionAttributes(session.Attributes); err != nil {
 		return err
 	}
-	doc := a.withExpiresAt(sessionDocument(session), session)
+	doc := a.withExpiresAt(sessionDocument(session), session.IdleExpires)
 	return a.insertOwned(ctx, a.sessions, session.ID, session.UserID, doc, auth.ErrDuplicateSessionID)
 }
 

@@ -49,7 +49,7 @@ func (a *Adapter) checkShardKeys(ctx context.Context, server serverInfo) error {
 		{Key: fieldID, Value: bson.D{{Key: "$in", Value: namespaces}}},
 		{Key: "dropped", Value: bson.D{{Key: "$ne", Value: true}}},
 	}
-	cur, err := a.client.Database("config").Collection("collections").Find(ctx, filter)
+	cur, err := a.db.Client().Database("config").Collection("collections").Find(ctx, filter)
 	if hasCode(err, codeUnauthorized) {
 		return nil
 	}

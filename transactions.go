@@ -62,7 +62,7 @@ func (a *Adapter) atomically(ctx context.Context, fn func(context.Context, *undo
 	if !a.transactions {
 		return withUndo(ctx, fn)
 	}
-	sess, err := a.client.StartSession()
+	sess, err := a.db.Client().StartSession()
 	if err != nil {
 		return wrap("start session", err)
 	}

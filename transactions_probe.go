@@ -98,7 +98,7 @@ func (a *Adapter) chooseTransactions(ctx context.Context, mode TransactionMode, 
 // a server that applies a transaction's statements at once (FerretDB v2);
 // the commit is what such servers fail.
 func (a *Adapter) probeTransaction(ctx context.Context) error {
-	sess, err := a.client.StartSession()
+	sess, err := a.db.Client().StartSession()
 	if err != nil {
 		return err
 	}

@@ -2,12 +2,8 @@ package mongoauth
 
 import (
 	"context"
-	"errors"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-
-	"github.com/luciago/mongoauth/auth"
 )
 
 // SessionTTLIndex is the name of the TTL index on expires_at that
@@ -32,13 +28,13 @@ const SessionTTLIndex = "expires_at_1"
 // then lists it under IndexReport.Unsupported instead of failing).
 const fieldExpiresAt = "expires_at"
 
-// withExpiresAt adds expires_at to a session document when the adapter
-// runs with Options.SessionTTL.
-func (a *Adapter) withExpiresAt(doc bson.D, s auth.SessionRecord) bson.D {
+// withExpiresAt adds expires_at, the idle expiry as a date, to a session
+// document or $set when the adapter runs with Options.SessionTTL.
+func (a *Adapter) withExpiresAt(doc bson.D, idleExpires int64) bson.D {
 	if !a.sessionTTL {
 		return doc
 	}
-	return append(doc, bson.E{Key: fieldExpiresAt, Value: bson.DateTime(s.IdleExpires)})
+	return append(doc, bson.E{Key: fieldExpiresAt, Value: bson.DateTime(idleExpires)})
 }
 
 // probeOption is the index option the TTL probe adds to make its request
@@ -58,10 +54,7 @@ const probeOption = "mongoauthProbe"
 // missing, and creating it (EnsureIndexes, Repair) settles it. The answer
 // is remembered.
 func (a *Adapter) ttlRefused(ctx context.Context, spec indexSpec) bool {
-	if a.ttlUnsupported.Load() {
-		return true
-	}
-	err := a.sessions.Database().RunCommand(ctx, bson.D{
+	err := a.db.RunCommand(ctx, bson.D{
 		{Key: "createIndexes", Value: spec.coll.Name()},
 		{Key: "indexes", Value: bson.A{bson.D{
 			{Key: "key", Value: spec.key},
@@ -70,8 +63,7 @@ func (a *Adapter) ttlRefused(ctx context.Context, spec indexSpec) bool {
 			{Key: probeOption, Value: true},
 		}}},
 	}).Err()
-	var se mongo.ServerError
-	if errors.As(err, &se) && (se.HasErrorCode(codeNotImplemented) || se.HasErrorCode(codeCommandNotSupported)) {
+	if hasCode(err, codeNotImplemented, codeCommandNotSupported) {
 		a.ttlUnsupported.Store(true)
 		return true
 	}

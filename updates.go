@@ -50,7 +50,7 @@ func (a *Adapter) ReplaceKeyPassword(ctx context.Context, keyID, oldHash, newHas
 	if !a.atomicUpdates {
 		return errNoAtomicUpdates
 	}
-	filter := bson.D{{Key: fieldID, Value: keyID}, {Key: fieldHashedPassword, Value: oldHash}}
+	filter := append(byID(keyID), bson.E{Key: fieldHashedPassword, Value: oldHash})
 	update := bson.D{{Key: "$set", Value: bson.D{{Key: fieldHashedPassword, Value: newHash}}}}
 	return matchedOne(a.keys.UpdateOne(ctx, filter, update))
 }
@@ -77,10 +77,7 @@ func (a *Adapter) UpdateSession(ctx context.Context, sessionID string, update au
 		set = append(set, bson.E{Key: fieldActiveExpires, Value: update.ActiveExpires})
 	}
 	if update.IdleExpires != 0 {
-		set = append(set, bson.E{Key: fieldIdleExpires, Value: update.IdleExpires})
-		if a.sessionTTL {
-			set = append(set, bson.E{Key: fieldExpiresAt, Value: bson.DateTime(update.IdleExpires)})
-		}
+		set = a.withExpiresAt(append(set, bson.E{Key: fieldIdleExpires, Value: update.IdleExpires}), update.IdleExpires)
 	}
 	// Top-level fields: the other attributes are kept.
 	set = appendAttributes(set, update.Attributes)
@@ -113,10 +110,7 @@ func (a *Adapter) DeleteExpiredSessions(ctx context.Context, userID string, nowM
 	if err := auth.CheckID("user id", userID); err != nil {
 		return err
 	}
-	filter := bson.D{
-		{Key: fieldUserID, Value: userID},
-		{Key: fieldIdleExpires, Value: bson.D{{Key: "$lte", Value: nowMillis}}},
-	}
+	filter := append(byUserID(userID), bson.E{Key: fieldIdleExpires, Value: bson.D{{Key: "$lte", Value: nowMillis}}})
 	_, err := a.sessions.DeleteMany(ctx, filter)
 	return wrap("delete expired sessions", err)
 }
