@@ -45,6 +45,14 @@ type KeyRecord struct {
 	Expires        *int64
 }
 
+// hash is the key's password hash, "" for none.
+func (r KeyRecord) hash() string {
+	if r.HashedPassword == nil {
+		return ""
+	}
+	return *r.HashedPassword
+}
+
 // UserAdapter stores users and keys. It mirrors Lucia v1's user adapter.
 //
 // Implementations must be safe for concurrent use. Reads of a missing record

@@ -168,9 +168,11 @@ type Auth[A any] struct {
 	activePeriod   time.Duration
 	idlePeriod     time.Duration
 	generateUserID func(ctx context.Context) (string, error)
-	hasher         PasswordHasher
-	cleanup        bool
-	now            func() time.Time
+	// hasher is Config.PasswordHasher under the bound on concurrent
+	// hashing (hashlimit.go).
+	hasher  *limitedHasher
+	cleanup bool
+	now     func() time.Time
 
 	secureCookie   bool
 	cookieName     string
@@ -181,8 +183,6 @@ type Auth[A any] struct {
 	trustedOrigins map[string]bool // as browsers write them
 	errorHandler   func(w http.ResponseWriter, r *http.Request, err error)
 
-	// hashLimit bounds concurrent hashing (hashlimit.go); hasher is it.
-	hashLimit *limitedHasher
 	// timing holds failed logins to a common floor (timing.go).
 	timing *loginTiming
 	// throttle slows down repeated failed logins (throttle.go).
@@ -233,7 +233,6 @@ func New[A any](adapter Adapter, config Config) (*Auth[A], error) {
 		activePeriod:   config.ActivePeriod,
 		idlePeriod:     config.IdlePeriod,
 		generateUserID: config.GenerateUserID,
-		hasher:         config.PasswordHasher,
 		cleanup:        !config.KeepDeadSessions,
 		now:            config.Now,
 		secureCookie:   !config.Development,
@@ -258,13 +257,12 @@ func New[A any](adapter Adapter, config Config) (*Auth[A], error) {
 	if a.generateUserID == nil {
 		a.generateUserID = func(context.Context) (string, error) { return RandomID(UserIDLength), nil }
 	}
-	if a.hasher == nil {
-		a.hasher = &Argon2id{}
+	hasher := config.PasswordHasher
+	if hasher == nil {
+		hasher = &Argon2id{}
 	}
 	a.timing = newLoginTiming(config.MinFailedLoginTime)
-	a.hashLimit = newLimitedHasher(a.hasher, config, a.timing)
-	a.timing.prepareWait = a.hashLimit.maxWait
-	a.hasher = a.hashLimit
+	a.hasher = newLimitedHasher(hasher, config, a.timing)
 	if a.now == nil {
 		a.now = time.Now
 	}

@@ -63,24 +63,36 @@ func (l *limitedHasher) acquire(ctx context.Context) (release func(), err error)
 		return release, nil
 	default:
 	}
-	busy := newLimitError(ErrBusy, l.maxWait)
-	if l.maxWait <= 0 {
-		return nil, busy
+	if l.maxWait > 0 {
+		if l.waiting.Add(1) > l.maxWaiting {
+			l.waiting.Add(-1)
+			return nil, newLimitError(ErrBusy, l.maxWait)
+		}
+		defer l.waiting.Add(-1)
 	}
-	if l.waiting.Add(1) > l.maxWaiting {
-		l.waiting.Add(-1)
-		return nil, busy
+	if err := sendWithin(ctx, l.slots, l.maxWait); err != nil {
+		return nil, err
 	}
-	defer l.waiting.Add(-1)
-	timer := time.NewTimer(l.maxWait)
+	return release, nil
+}
+
+// sendWithin sends on ch, waiting at most wait (none if wait <= 0): it
+// fails with ErrBusy when the time is up, or with ctx's error if ctx ends
+// first.
+func sendWithin(ctx context.Context, ch chan<- struct{}, wait time.Duration) error {
+	busy := newLimitError(ErrBusy, wait)
+	if wait <= 0 {
+		return busy
+	}
+	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	select {
-	case l.slots <- struct{}{}:
-		return release, nil
+	case ch <- struct{}{}:
+		return nil
 	case <-timer.C:
-		return nil, busy
+		return busy
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
 }
 

@@ -68,7 +68,7 @@ func (a *Auth[A]) keyFromRecord(rec KeyRecord) Key {
 		ProviderUserID:  providerUserID,
 		UserID:          rec.UserID,
 		Primary:         rec.PrimaryKey,
-		PasswordDefined: rec.HashedPassword != nil && *rec.HashedPassword != "",
+		PasswordDefined: rec.hash() != "",
 	}
 	if rec.Expires != nil {
 		k.Expires = time.UnixMilli(*rec.Expires).UTC()

@@ -34,10 +34,7 @@ func (a *Auth[A]) keyVerified(ctx context.Context, rec KeyRecord, password strin
 		}
 		return a.consumeKey(ctx, rec)
 	}
-	hash := ""
-	if rec.HashedPassword != nil {
-		hash = *rec.HashedPassword
-	}
+	hash := rec.hash()
 	if hash != "" && a.hasher.NeedsRehash(hash) {
 		var err error
 		if hash, err = a.upgradeHash(ctx, rec, hash, password); err != nil {
@@ -68,17 +65,17 @@ func (a *Auth[A]) upgradeHash(ctx context.Context, rec KeyRecord, old, password 
 	if !ok || a.noAtomicRehash.Load() {
 		return old, nil
 	}
-	upgraded, err := a.hashPassword(ctx, password)
+	upgraded, err := a.hasher.Hash(ctx, password) // verifyKey checked the password
 	if errors.Is(err, ErrBusy) {
 		return old, nil
 	}
-	if err != nil || upgraded == nil { // nil: no password, nothing to hash
+	if err != nil {
 		return old, err
 	}
-	err = replacer.ReplaceKeyPassword(ctx, rec.ID, old, *upgraded)
+	err = replacer.ReplaceKeyPassword(ctx, rec.ID, old, upgraded)
 	switch {
 	case err == nil:
-		return *upgraded, nil
+		return upgraded, nil
 	case errors.Is(err, errors.ErrUnsupported):
 		a.noAtomicRehash.Store(true)
 		return old, nil
@@ -107,10 +104,7 @@ func (a *Auth[A]) checkKeyUnchanged(ctx context.Context, v verifiedKey) (string,
 	if rec.UserID != v.userID {
 		return "", ErrInvalidKeyID // deleted and created again, for someone else
 	}
-	hash := ""
-	if rec.HashedPassword != nil {
-		hash = *rec.HashedPassword
-	}
+	hash := rec.hash()
 	switch {
 	case hash == v.hash:
 		return hash, nil

@@ -35,7 +35,7 @@ func (a *Auth[A]) verifyKey(ctx context.Context, id, password, client string) (K
 	finish := func() {}
 	if password != "" {
 		var err error
-		if finish, err = a.hashLimit.startLogin(); err == nil {
+		if finish, err = a.hasher.startLogin(); err == nil {
 			if err = a.prepareLogin(ctx); err != nil {
 				finish()
 			}
@@ -68,10 +68,7 @@ func (a *Auth[A]) checkKeyPassword(ctx context.Context, id, password string) (Ke
 	if err != nil {
 		return KeyRecord{}, err
 	}
-	hash := ""
-	if rec.HashedPassword != nil {
-		hash = *rec.HashedPassword
-	}
+	hash := rec.hash()
 	switch {
 	case hash == "" && password != "":
 		return KeyRecord{}, a.failAfterDummy(ctx, password, ErrInvalidPassword)
@@ -93,11 +90,16 @@ func (a *Auth[A]) checkKeyPassword(ctx context.Context, id, password string) (Ke
 	return rec, nil
 }
 
-// failAfterDummy returns failure after verifying the dummy hash, or the
-// error that stopped that verification (ErrBusy, ctx).
+// failAfterDummy returns failure after verifying password against the
+// dummy hash, so that a login that has no hash to verify costs what one
+// that has does; or the error that stopped that verification (ErrBusy,
+// ctx). verifyKey has made the dummy hash (prepareLogin) for every
+// password.
 func (a *Auth[A]) failAfterDummy(ctx context.Context, password string, failure error) error {
-	if err := a.verifyDummy(ctx, password); err != nil {
-		return err
+	if password != "" {
+		if _, err := a.hasher.Verify(ctx, a.timing.dummyHash, password); isLimitOrContext(err) {
+			return err
+		}
 	}
 	return failure
 }

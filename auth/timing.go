@@ -49,11 +49,10 @@ type loginTiming struct {
 
 	// prepared is set once the dummy hash exists and every kind has been
 	// measured; preparing serializes that work, and other calls wait for
-	// it at most prepareWait (Config.MaxHashWait).
-	prepared    atomic.Bool
-	preparing   chan struct{}
-	prepareWait time.Duration
-	dummyHash   string
+	// it at most Config.MaxHashWait.
+	prepared  atomic.Bool
+	preparing chan struct{}
+	dummyHash string
 	// luciaDummies are measured with the dummy hash; tests that are not
 	// about timing skip them (export_test.go), as each costs 16-32 MiB
 	// and tens of milliseconds whatever the hasher.
@@ -214,17 +213,8 @@ func (a *Auth[A]) prepareLogin(ctx context.Context) error {
 	select {
 	case t.preparing <- struct{}{}:
 	default:
-		if t.prepareWait <= 0 {
-			return newLimitError(ErrBusy, 0)
-		}
-		timer := time.NewTimer(t.prepareWait)
-		defer timer.Stop()
-		select {
-		case t.preparing <- struct{}{}:
-		case <-timer.C:
-			return newLimitError(ErrBusy, t.prepareWait)
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := sendWithin(ctx, t.preparing, a.hasher.maxWait); err != nil {
+			return err
 		}
 	}
 	defer func() { <-t.preparing }()
@@ -249,22 +239,6 @@ func (a *Auth[A]) prepareLogin(ctx context.Context) error {
 		}
 	}
 	t.prepared.Store(true)
-	return nil
-}
-
-// verifyDummy verifies password against the dummy hash, so that a login
-// that has no hash to verify costs what one that has does. It returns
-// only ErrBusy or a context error.
-func (a *Auth[A]) verifyDummy(ctx context.Context, password string) error {
-	if password == "" {
-		return nil
-	}
-	if err := a.prepareLogin(ctx); err != nil {
-		return err
-	}
-	if _, err := a.hasher.Verify(ctx, a.timing.dummyHash, password); isLimitOrContext(err) {
-		return err
-	}
 	return nil
 }
 

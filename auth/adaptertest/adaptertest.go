@@ -125,10 +125,7 @@ func (f *fixture) key(userID string, primary bool, password *string, expires *in
 
 func (f *fixture) session(userID string) auth.SessionRecord {
 	f.t.Helper()
-	now := time.Now().UnixMilli()
-	s := auth.SessionRecord{ID: id("session"), UserID: userID, ActiveExpires: now + 3_600_000, IdleExpires: now + 7_200_000}
-	require.NoError(f.t, f.a.SetSession(f.ctx, s))
-	return s
+	return f.sessionWith(userID, nil)
 }
 
 // requireUserGone asserts that nothing of the user is left.

@@ -189,9 +189,7 @@ var sessionUpdaterTests = []test{
 		want := s
 		want.ActiveExpires, want.IdleExpires = s.ActiveExpires+1000, 1<<63-1
 		require.NoError(f.t, up.UpdateSession(f.ctx, s.ID, auth.SessionUpdate{ActiveExpires: want.ActiveExpires, IdleExpires: want.IdleExpires}))
-		got, err := f.a.GetSession(f.ctx, s.ID)
-		require.NoError(f.t, err)
-		assert.Equal(f.t, want, got)
+		f.requireSession(want)
 		all, err := f.a.GetSessionsByUserID(f.ctx, s.UserID)
 		require.NoError(f.t, err)
 		assert.Equal(f.t, []auth.SessionRecord{want}, all, "updated in place: still one session")
@@ -201,18 +199,12 @@ var sessionUpdaterTests = []test{
 		s := f.session(f.user(nil).ID)
 		require.NoError(f.t, up.UpdateSession(f.ctx, s.ID, auth.SessionUpdate{IdleExpires: s.IdleExpires + 5}))
 		s.IdleExpires += 5
-		got, err := f.a.GetSession(f.ctx, s.ID)
-		require.NoError(f.t, err)
-		assert.Equal(f.t, s, got)
+		f.requireSession(s)
 		require.NoError(f.t, up.UpdateSession(f.ctx, s.ID, auth.SessionUpdate{ActiveExpires: s.ActiveExpires + 7}))
 		s.ActiveExpires += 7
-		got, err = f.a.GetSession(f.ctx, s.ID)
-		require.NoError(f.t, err)
-		assert.Equal(f.t, s, got)
+		f.requireSession(s)
 		require.NoError(f.t, up.UpdateSession(f.ctx, s.ID, auth.SessionUpdate{}), "an empty update of an existing session")
-		got, err = f.a.GetSession(f.ctx, s.ID)
-		require.NoError(f.t, err)
-		assert.Equal(f.t, s, got)
+		f.requireSession(s)
 	}},
 	{"SameValuesSucceed", func(f *fixture) {
 		// MySQL counts a row whose values do not change as unaffected.
@@ -243,9 +235,7 @@ var sessionUpdaterTests = []test{
 		u := f.user(nil)
 		s, other := f.session(u.ID), f.session(u.ID)
 		require.NoError(f.t, up.UpdateSession(f.ctx, s.ID, auth.SessionUpdate{ActiveExpires: 1, IdleExpires: 2}))
-		got, err := f.a.GetSession(f.ctx, other.ID)
-		require.NoError(f.t, err)
-		assert.Equal(f.t, other, got)
+		f.requireSession(other)
 	}},
 	{"BadIDs", func(f *fixture) {
 		up := f.updater()
