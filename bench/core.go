@@ -22,17 +22,23 @@ type profile struct {
 
 const corePassword = "correct horse battery staple"
 
-func newCore(d *database) (*auth.Auth[profile], error) {
-	return auth.New[profile](d.measured, auth.Config{PasswordHasher: auth.InsecureFastHasher()})
-}
+// coreBuild builds a case's steps over a core on the measured adapter.
+type coreBuild func(ctx context.Context, core *auth.Auth[profile], d *database, userID string) (*Steps, error)
 
 // coreCase prepares a database with one user (and the given number of
 // sessions) and builds steps over a core on the measured adapter. A
 // failure while building surfaces as the first iteration's error.
-func coreCase(sessions int, build func(ctx context.Context, core *auth.Auth[profile], d *database, userID string) (*Steps, error)) func(context.Context, *Env) (*Steps, error) {
+func coreCase(sessions int, build coreBuild) func(context.Context, *Env) (*Steps, error) {
+	return coreCaseWith(auth.Config{}, sessions, build)
+}
+
+// coreCaseWith is coreCase with a core made from config (its hasher is
+// always the InsecureFastHasher).
+func coreCaseWith(config auth.Config, sessions int, build coreBuild) func(context.Context, *Env) (*Steps, error) {
+	config.PasswordHasher = auth.InsecureFastHasher()
 	return func(ctx context.Context, env *Env) (*Steps, error) {
 		return withDatabase(ctx, env, sessions, func(d *database, userID string) *Steps {
-			core, err := newCore(d)
+			core, err := auth.New[profile](d.measured, config)
 			var steps *Steps
 			if err == nil {
 				steps, err = build(ctx, core, d, userID)

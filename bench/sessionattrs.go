@@ -79,30 +79,24 @@ func validateWithUserAttributes(ctx context.Context, env *Env) (*Steps, error) {
 // attribute: not due (last seen a moment ago), or due (set an interval
 // back before every iteration, untimed), when the validation writes it.
 func coreValidateLastSeen(due bool) func(context.Context, *Env) (*Steps, error) {
-	return func(ctx context.Context, env *Env) (*Steps, error) {
-		return withDatabase(ctx, env, 1, func(d *database, userID string) *Steps {
-			core, err := auth.New[profile](d.measured, auth.Config{
-				PasswordHasher: auth.InsecureFastHasher(), LastSeenAttribute: "last_seen", LastSeenInterval: lastSeenInterval,
-			})
-			if err == nil {
-				err = withDeviceAttributes(ctx, d, userID, time.Now())
+	config := auth.Config{LastSeenAttribute: "last_seen", LastSeenInterval: lastSeenInterval}
+	return coreCaseWith(config, 1, func(ctx context.Context, core *auth.Auth[profile], d *database, userID string) (*Steps, error) {
+		if err := withDeviceAttributes(ctx, d, userID, time.Now()); err != nil {
+			return nil, err
+		}
+		id := firstSession(userID)
+		steps := &Steps{Op: func(ctx context.Context, _ int) error {
+			s, u, err := core.ValidateSessionUser(ctx, id)
+			if err == nil && s.Attributes["browser"] != "Firefox" {
+				err = errors.New("bench: the session's attributes were not read")
 			}
-			if err != nil {
-				return &Steps{Op: func(context.Context, int) error { return err }}
+			return expect(err, u.ID, userID)
+		}}
+		if due {
+			steps.Before = func(ctx context.Context, _ int) error {
+				return withDeviceAttributes(ctx, d, userID, time.Now().Add(-lastSeenInterval))
 			}
-			steps := &Steps{Op: func(ctx context.Context, _ int) error {
-				s, u, err := core.ValidateSessionUser(ctx, firstSession(userID))
-				if err == nil && s.Attributes["browser"] != "Firefox" {
-					err = errors.New("bench: the session's attributes were not read")
-				}
-				return expect(err, u.ID, userID)
-			}}
-			if due {
-				steps.Before = func(ctx context.Context, _ int) error {
-					return withDeviceAttributes(ctx, d, userID, time.Now().Add(-lastSeenInterval))
-				}
-			}
-			return steps
-		})
-	}
+		}
+		return steps, nil
+	})
 }

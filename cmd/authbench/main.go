@@ -207,14 +207,17 @@ func median[T any](xs []T, value func(T) float64) float64 {
 	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
-// readPathRows notes the read path on the rows that read a session with its
-// user.
+// readPathCases are the rows that read a session with its user.
+var readPathCases = []string{"validate-with-user", "core-validate-session-user", "validate-with-user-attributes", "core-validate-last-seen-not-due", "core-validate-last-seen-due"}
+
+// readPathRows notes the read path on readPathCases.
 func readPathRows(env *bench.Env) map[string]string {
 	note := " (" + env.ReadPath.String() + ")"
-	return map[string]string{
-		"validate-with-user": note, "core-validate-session-user": note, "validate-with-user-attributes": note,
-		"core-validate-last-seen-not-due": note, "core-validate-last-seen-due": note,
+	notes := make(map[string]string, len(readPathCases))
+	for _, name := range readPathCases {
+		notes[name] = note
 	}
+	return notes
 }
 
 // printTable prints the rows; notes, nil for the hash table, adds a note
@@ -296,7 +299,7 @@ func printTargets(env *bench.Env, res results) {
 		fmt.Printf("- %s — %s\n", what, verdict)
 	}
 	rows := res.byName
-	for _, name := range []string{"validate-with-user", "core-validate-session-user", "validate-with-user-attributes", "core-validate-last-seen-not-due", "core-validate-last-seen-due"} {
+	for _, name := range readPathCases {
 		if r := rows[name]; r != nil {
 			want := 2.0
 			if env.Lookup {

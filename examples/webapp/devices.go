@@ -51,6 +51,13 @@ var (
 		{"CrOS", "ChromeOS"}, {"Mac OS X", "macOS"}, {"Linux", "Linux"}}
 )
 
+// What a session shows when its user agent names no known browser or
+// system, or when it has no device attributes.
+const (
+	unknownBrowser = "Unknown browser"
+	unknownSystem  = "unknown system"
+)
+
 // parseUserAgent names the browser and operating system of a User-Agent
 // header, roughly: it is the client's claim, and only meant to help the
 // user tell sessions apart.
@@ -63,7 +70,7 @@ func parseUserAgent(ua string) (browser, os string) {
 		}
 		return unknown
 	}
-	return match(browserTokens, "Unknown browser"), match(osTokens, "unknown system")
+	return match(browserTokens, unknownBrowser), match(osTokens, unknownSystem)
 }
 
 // sessionHandles name sessions in the HTML of the sessions list without
@@ -105,7 +112,7 @@ func deviceOf(r *http.Request, s auth.Session) Device {
 		slog.WarnContext(r.Context(), "unreadable session attributes", "err", err)
 	}
 	if d.Browser == "" {
-		d.Browser, d.OS = "Unknown browser", "unknown system"
+		d.Browser, d.OS = unknownBrowser, unknownSystem
 	}
 	return d
 }
