@@ -225,7 +225,7 @@ func jsonTree(v any) any {
 
 // decodeAttributes reads the column's JSON back into plain values.
 func decodeAttributes(raw []byte) (map[string]any, error) {
-	v, err := decodeJSONValue(string(raw))
+	v, err := decodeJSONValue(bytes.NewReader(raw))
 	if err != nil {
 		return nil, err
 	}

@@ -309,7 +309,7 @@ func attributeValue(c Column, v any) (any, error) {
 		}
 	case JSONColumn:
 		if isText {
-			return decodeJSONValue(text)
+			return decodeJSONValue(strings.NewReader(text))
 		}
 	}
 	return nil, fmt.Errorf("cannot read %T from a %s column", v, c.Type)
@@ -335,10 +335,11 @@ func parseTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q is not a time", s)
 }
 
-// decodeJSONValue reads one JSON value as the JSON column does: numbers
-// as int64 or float64, the type tags as times, bytes and special floats.
-func decodeJSONValue(text string) (any, error) {
-	dec := json.NewDecoder(strings.NewReader(text))
+// decodeJSONValue reads one JSON value, the whole of r, as the JSON column
+// does: numbers as int64 or float64, the type tags as times, bytes and
+// special floats.
+func decodeJSONValue(r io.Reader) (any, error) {
+	dec := json.NewDecoder(r)
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {

@@ -54,7 +54,7 @@ type Syntax struct {
 	// Name names the database in errors: "postgres", "mysql", "sqlite".
 	Name string
 	// IdentifierQuote encloses identifiers: `"` in standard SQL, "`" in
-	// MySQL. Identifiers are checked to be plain before they are quoted.
+	// MySQL. Table names are checked to be plain identifiers; see Quote.
 	IdentifierQuote string
 	// NumberedPlaceholders says that bind parameters are $1, $2, ...
 	// (PostgreSQL) rather than '?'.
@@ -87,9 +87,12 @@ type Syntax struct {
 	SessionAttributes string
 }
 
-// Quote quotes one plain identifier.
+// Quote quotes one identifier, doubling the quote character where the
+// identifier contains it (a column name read from the database need not be
+// plain).
 func (s Syntax) Quote(identifier string) string {
-	return s.IdentifierQuote + identifier + s.IdentifierQuote
+	q := s.IdentifierQuote
+	return q + strings.ReplaceAll(identifier, q, q+q) + q
 }
 
 // Bind rewrites a statement written with '?' placeholders into the

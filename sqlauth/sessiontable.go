@@ -34,10 +34,6 @@ import (
 // or whose name no session attribute may take, is left alone: read never,
 // written never.
 
-// sessionBase are the session table's own columns, in the order every
-// statement reads them.
-var sessionBase = []string{"id", "user_id", "active_expires", "idle_expires"}
-
 // sessionTable is the shape of the session table as the adapter last
 // learned it, with the statements that read sessions in that shape.
 type sessionTable struct {
@@ -53,6 +49,8 @@ type sessionTable struct {
 	// column or the attribute columns, each qualified with "s.".
 	selectList     string
 	get, getByUser string
+	// insertJSON inserts a session with the JSON column (json only).
+	insertJSON string
 	// joined is the statement that reads a session with its user, made
 	// for the user table's shape of the moment.
 	joined atomic.Pointer[joinStatement]
@@ -111,13 +109,16 @@ func (a *Adapter) newSessionTable(cols []Column) (*sessionTable, error) {
 			}
 			t.index[c.Name] = len(t.columns)
 			t.columns = append(t.columns, c)
-			names = append(names, quoteColumn(a.syntax, c.Name))
+			names = append(names, a.syntax.Quote(c.Name))
 		}
 	}
 	sessions := a.schema.Sessions.Quoted(a.syntax)
 	t.get = a.syntax.Bind("SELECT " + strings.Join(names, ", ") + " FROM " + sessions + " WHERE id = ?")
 	t.getByUser = a.syntax.Bind("SELECT " + strings.Join(names, ", ") + " FROM " + sessions + " WHERE user_id = ?")
 	t.selectList = "s." + strings.Join(names, ", s.")
+	if t.json {
+		t.insertJSON = a.insertStatement(a.schema.Sessions, names)
+	}
 	return t, nil
 }
 
@@ -229,58 +230,30 @@ func (a *Adapter) insertSession(ctx context.Context, s auth.SessionRecord, attrs
 	if err := t.refusal(attrs); err != nil {
 		return "", nil, err
 	}
-	names := slices.Clone(sessionBase)
 	if t.json {
 		encoded, err := encodeAttributes(attrs)
 		if err != nil {
 			return "", nil, err
 		}
-		names, args = append(names, "attributes"), append(args, encoded)
-	} else {
-		columns, values, err := a.columnValues(&t.attributeColumns, attrs, true)
-		if err != nil {
-			return "", nil, err
-		}
-		names, args = append(names, columns...), append(args, values...)
+		return t.insertJSON, append(args, encoded), nil
 	}
-	query := "INSERT INTO " + a.schema.Sessions.Quoted(a.syntax) + " (" + strings.Join(names, ", ") +
-		") VALUES (?" + strings.Repeat(", ?", len(names)-1) + ")"
-	return a.syntax.Bind(query), args, nil
+	columns, values, err := a.columnValues(&t.attributeColumns, attrs, true)
+	if err != nil {
+		return "", nil, err
+	}
+	return a.insertStatement(a.schema.Sessions, append(slices.Clone(sessionBase), columns...)), append(args, values...), nil
 }
 
-// updateSessionAttributes is UpdateSession with attributes: with attribute
-// columns, one UPDATE of the expiry times given and the named columns;
-// with the JSON column, a read of the stored attributes under a row lock,
-// the given ones merged over them, and one UPDATE, in one transaction, so
-// that concurrent updates of different attributes all survive (as
-// UpdateUser does).
-func (a *Adapter) updateSessionAttributes(ctx context.Context, sessionID string, set []string, args []any, attrs map[string]any) error {
-	t, err := a.sessions(ctx)
-	if err != nil {
-		return err
-	}
-	if err := t.refusal(attrs); err != nil {
-		return err
-	}
-	sessions := a.schema.Sessions.Quoted(a.syntax)
-	if !t.json {
-		names, values, err := a.columnValues(&t.attributeColumns, attrs, false)
-		if err != nil {
-			return err
-		}
-		set, args = append(set, strings.Join(names, " = ?, ")+" = ?"), append(args, values...)
-		query := a.syntax.Bind("UPDATE " + sessions + " SET " + strings.Join(set, ", ") + " WHERE id = ?")
-		n, err := a.execCount(ctx, "update session", query, append(args, sessionID)...)
-		if err != nil || n > 0 {
-			return err
-		}
-		return a.exists(ctx, "get session", "SELECT 1 FROM "+sessions+" WHERE id = ?", sessionID)
-	}
-	lock := a.syntax.Bind("SELECT attributes FROM " + sessions + " WHERE id = ?" + a.syntax.LockForUpdate)
-	update := a.syntax.Bind("UPDATE " + sessions + " SET " + strings.Join(append(set, "attributes = ?"), ", ") + " WHERE id = ?")
+// updateSessionJSON is UpdateSession with attributes in the JSON column:
+// a read of the stored attributes under a row lock, the given ones merged
+// over them, and one UPDATE of them and of the expiry times given (set,
+// args), in one transaction, so that concurrent updates of different
+// attributes all survive (as UpdateUser does).
+func (a *Adapter) updateSessionJSON(ctx context.Context, t *sessionTable, sessionID string, set []string, args []any, attrs map[string]any) error {
+	update := a.syntax.Bind("UPDATE " + a.schema.Sessions.Quoted(a.syntax) + " SET " + strings.Join(append(set, "attributes = ?"), ", ") + " WHERE id = ?")
 	return a.inTx(ctx, func(tx *sql.Tx) error {
 		var raw []byte
-		err := tx.QueryRowContext(ctx, lock, sessionID).Scan(&raw)
+		err := tx.QueryRowContext(ctx, a.st.lockSessionAttributes, sessionID).Scan(&raw)
 		if errors.Is(err, sql.ErrNoRows) {
 			return auth.ErrNotFound
 		}

@@ -42,34 +42,24 @@ func (a *Adapter) ReplaceKeyPassword(ctx context.Context, keyID, oldHash, newHas
 	if err := checkPassword(&newHash); err != nil {
 		return err
 	}
-	keys := a.schema.Keys.Quoted(a.syntax)
-	where := " WHERE id = ? AND hashed_password = " + a.exactText()
 	if oldHash == newHash {
-		return a.exists(ctx, "get key", "SELECT 1 FROM "+keys+where, keyID, oldHash)
+		return a.exists(ctx, "get key", a.st.keyWithPassword, keyID, oldHash)
 	}
-	n, err := a.execCount(ctx, "replace key password", a.syntax.Bind("UPDATE "+keys+" SET hashed_password = ?"+where), newHash, keyID, oldHash)
+	n, err := a.execCount(ctx, "replace key password", a.st.replacePassword, newHash, keyID, oldHash)
 	if err == nil && n == 0 {
 		return auth.ErrNotFound
 	}
 	return err
 }
 
-// exactText is the placeholder for a value compared with a text column
-// byte for byte.
-func (a *Adapter) exactText() string {
-	if a.syntax.ExactText != "" {
-		return a.syntax.ExactText
-	}
-	return "?"
-}
-
-// UpdateSession implements auth.SessionUpdater with one UPDATE by id. When
-// it affects no row, because the session is missing or, on MySQL, because
-// its values were already the ones given, one SELECT tells which. With
-// attributes in the JSON column, the stored ones are read under a row
+// UpdateSession implements auth.SessionUpdater with one UPDATE by id, of
+// the expiry times given and, with attribute columns, the named columns.
+// When it affects no row, because the session is missing or, on MySQL,
+// because its values were already the ones given, one SELECT tells which.
+// With attributes in the JSON column, the stored ones are read under a row
 // lock and merged with the given ones in the same transaction (see
-// updateSessionAttributes); a table without room for attributes refuses
-// them, changing nothing.
+// updateSessionJSON); a table without room for attributes refuses them,
+// changing nothing.
 func (a *Adapter) UpdateSession(ctx context.Context, sessionID string, update auth.SessionUpdate) error {
 	if err := auth.CheckID("session id", sessionID); err != nil {
 		return err
@@ -78,7 +68,6 @@ func (a *Adapter) UpdateSession(ctx context.Context, sessionID string, update au
 	if err != nil {
 		return err
 	}
-	sessions := a.schema.Sessions.Quoted(a.syntax)
 	var set []string
 	var args []any
 	if update.ActiveExpires != 0 {
@@ -88,22 +77,38 @@ func (a *Adapter) UpdateSession(ctx context.Context, sessionID string, update au
 		set, args = append(set, "idle_expires = ?"), append(args, update.IdleExpires)
 	}
 	if len(attrs) > 0 {
-		return a.updateSessionAttributes(ctx, sessionID, set, args, attrs)
+		t, err := a.sessions(ctx)
+		if err != nil {
+			return err
+		}
+		if err := t.refusal(attrs); err != nil {
+			return err
+		}
+		if t.json {
+			return a.updateSessionJSON(ctx, t, sessionID, set, args, attrs)
+		}
+		names, values, err := a.columnValues(&t.attributeColumns, attrs, false)
+		if err != nil {
+			return err
+		}
+		for _, name := range names {
+			set = append(set, name+" = ?")
+		}
+		args = append(args, values...)
 	}
 	if len(set) > 0 {
-		query := a.syntax.Bind("UPDATE " + sessions + " SET " + strings.Join(set, ", ") + " WHERE id = ?")
+		query := a.syntax.Bind("UPDATE " + a.schema.Sessions.Quoted(a.syntax) + " SET " + strings.Join(set, ", ") + " WHERE id = ?")
 		n, err := a.execCount(ctx, "update session", query, append(args, sessionID)...)
 		if err != nil || n > 0 {
 			return err
 		}
 	}
-	return a.exists(ctx, "get session", "SELECT 1 FROM "+sessions+" WHERE id = ?", sessionID)
+	return a.exists(ctx, "get session", a.st.sessionExists, sessionID)
 }
 
-// exists runs a SELECT 1 query: nil if it returns a row, auth.ErrNotFound
-// if not.
+// exists runs a SELECT 1 query, bound already: nil if it returns a row,
+// auth.ErrNotFound if not.
 func (a *Adapter) exists(ctx context.Context, op, query string, args ...any) error {
-	query = a.syntax.Bind(query)
 	return a.retry(ctx, func() error {
 		var one int
 		err := a.db.QueryRowContext(ctx, query, args...).Scan(&one)
@@ -120,6 +125,5 @@ func (a *Adapter) DeleteExpiredSessions(ctx context.Context, userID string, nowM
 	if err := auth.CheckID("user id", userID); err != nil {
 		return err
 	}
-	query := a.syntax.Bind("DELETE FROM " + a.schema.Sessions.Quoted(a.syntax) + " WHERE user_id = ? AND idle_expires <= ?")
-	return a.exec(ctx, "delete expired sessions", query, userID, nowMillis)
+	return a.exec(ctx, "delete expired sessions", a.st.deleteExpiredSessions, userID, nowMillis)
 }

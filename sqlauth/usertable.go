@@ -99,18 +99,11 @@ func (a *Adapter) newUserTable(cols []Column) (*userTable, error) {
 			return nil, fail("column %q cannot be an attribute: %v", c.Name, err)
 		}
 		u.index[c.Name] = i
-		names = append(names, quoteColumn(a.syntax, c.Name))
+		names = append(names, a.syntax.Quote(c.Name))
 	}
 	u.get = a.syntax.Bind("SELECT " + strings.Join(names, ", ") + " FROM " + a.schema.Users.Quoted(a.syntax) + " WHERE id = ?")
 	u.selectList = "u." + strings.Join(names, ", u.")
 	return u, nil
-}
-
-// quoteColumn quotes a column name read from the database, which need not
-// be a plain identifier.
-func quoteColumn(s Syntax, name string) string {
-	q := s.IdentifierQuote
-	return q + strings.ReplaceAll(name, q, q+q) + q
 }
 
 // scanUser reads a row of u.get: the id, then the attribute columns.
@@ -184,7 +177,7 @@ func (a *Adapter) columnValues(u *attributeColumns, attrs map[string]any, insert
 		if err != nil {
 			return nil, nil, err
 		}
-		names = append(names, quoteColumn(a.syntax, c.Name))
+		names = append(names, a.syntax.Quote(c.Name))
 		values = append(values, v)
 	}
 	return names, values, nil
@@ -205,10 +198,14 @@ func (a *Adapter) insertUser(ctx context.Context, userID string, attrs map[strin
 	if err != nil {
 		return "", nil, err
 	}
-	names = append([]string{"id"}, names...)
-	query := "INSERT INTO " + a.schema.Users.Quoted(a.syntax) + " (" + strings.Join(names, ", ") +
-		") VALUES (?" + strings.Repeat(", ?", len(names)-1) + ")"
-	return a.syntax.Bind(query), append([]any{userID}, values...), nil
+	return a.insertStatement(a.schema.Users, append([]string{"id"}, names...)), append([]any{userID}, values...), nil
+}
+
+// insertStatement returns the INSERT of one row into table t that sets the
+// columns names, quoted already, each from a bind parameter in turn.
+func (a *Adapter) insertStatement(t Table, names []string) string {
+	return a.syntax.Bind("INSERT INTO " + t.Quoted(a.syntax) + " (" + strings.Join(names, ", ") +
+		") VALUES (?" + strings.Repeat(", ?", len(names)-1) + ")")
 }
 
 // updateUserColumns is UpdateUser for attribute columns: one UPDATE of the

@@ -82,8 +82,7 @@ func (d Database) columns(fields []Field) []string {
 		if !ok {
 			continue
 		}
-		q := syntax.IdentifierQuote
-		def := q + strings.ReplaceAll(f.Name, q, q+q) + q + " " + typ
+		def := syntax.Quote(f.Name) + " " + typ
 		if f.Required {
 			def += " NOT NULL"
 		}
@@ -146,8 +145,8 @@ func PrismaConformance(t *testing.T, d Database) {
 // @unique (its index name, auth_user_<field>_key), with the field left as
 // %[1]s for uniqueAttributes.
 func (d Database) prismaUnique() string {
-	q := d.Dialect.Syntax().IdentifierQuote
-	return "CREATE UNIQUE INDEX " + q + "auth_user_%[1]s_key" + q + " ON " + q + "auth_user" + q + " (" + q + "%[1]s" + q + ")"
+	syntax := d.Dialect.Syntax()
+	return "CREATE UNIQUE INDEX " + syntax.Quote("auth_user_%[1]s_key") + " ON " + syntax.Quote("auth_user") + " (" + syntax.Quote("%[1]s") + ")"
 }
 
 // ColumnLines formats column definitions for a CREATE TABLE: one per line,
