@@ -325,7 +325,8 @@
 // often personal data). Servers that do not say (FerretDB v1, MongoDB before
 // 4.2) get one more read: if the document's _id exists, the id was taken,
 // otherwise another unique index refused it (DuplicateValueError without
-// fields). Messages are never parsed. FerretDB v1 reports a clash caused by
+// fields) — if the collection has one; if _id is its only unique index, the
+// document was deleted meanwhile and the id was taken. Messages are never parsed. FerretDB v1 reports a clash caused by
 // UpdateUser as an InternalError, which is passed on wrapped. Other errors
 // are the driver's, wrapped with the operation ("mongoauth: insert into
 // auth_session: ..."); timeouts and cancellations still match

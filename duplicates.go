@@ -69,12 +69,15 @@ func patternFields(pattern bson.Raw) []string {
 // unique index, one the application added.
 //
 // When the server does not name the index (no keyPattern), the document's
-// id is looked up: if a document with it exists, the id was taken;
-// otherwise another index refused the value. The lookup runs outside any
-// session the context carries, since a failed write may have aborted that
-// session's transaction, and reads the latest committed data. (A document
-// deleted between the insert and the lookup makes an id clash read as an
-// unnamed duplicate value; the write failed either way.)
+// id is looked up: if a document with it exists, the id was taken. If not,
+// the document may have been deleted since the insert (by another
+// request), so the value counts as refused by another index only if the
+// collection has one; with _id its only unique index, the id was taken.
+// The reads run outside any session the context carries, since a failed
+// write may have aborted that session's transaction, and read the latest
+// committed data. (With another unique index, a document deleted between
+// the insert and the lookup still makes an id clash read as an unnamed
+// duplicate value; the write failed either way.)
 func insertDuplicate(ctx context.Context, coll *mongo.Collection, id string, err, duplicateID error) error {
 	if pattern, ok := keyPattern(err); ok {
 		fields := patternFields(pattern)
@@ -83,14 +86,37 @@ func insertDuplicate(ctx context.Context, coll *mongo.Collection, id string, err
 		}
 		return &auth.DuplicateValueError{Fields: fields, Err: err}
 	}
-	found := coll.FindOne(isolate(ctx), byID(id), options.FindOne().SetProjection(bson.D{{Key: fieldID, Value: 1}})).Err()
+	ctx = isolate(ctx)
+	undecided := func(lookup error) error {
+		return fmt.Errorf("mongoauth: insert into %s: %w; telling which unique index refused it failed: %w", coll.Name(), err, lookup)
+	}
+	found := coll.FindOne(ctx, byID(id), options.FindOne().SetProjection(bson.D{{Key: fieldID, Value: 1}})).Err()
 	switch {
 	case found == nil:
 		return duplicateID
-	case errors.Is(found, mongo.ErrNoDocuments):
+	case !errors.Is(found, mongo.ErrNoDocuments):
+		return undecided(found)
+	}
+	other, listErr := hasUniqueIndexBesidesID(ctx, coll)
+	switch {
+	case listErr != nil:
+		return undecided(listErr)
+	case other:
 		return &auth.DuplicateValueError{Err: err}
 	}
-	return fmt.Errorf("mongoauth: insert into %s: %w; telling which unique index refused it failed: %w", coll.Name(), err, found)
+	return duplicateID
+}
+
+// hasUniqueIndexBesidesID reports whether coll has a unique index other
+// than the one on _id.
+func hasUniqueIndexBesidesID(ctx context.Context, coll *mongo.Collection) (bool, error) {
+	specs, err := coll.Indexes().ListSpecifications(ctx)
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(specs, func(s mongo.IndexSpecification) bool {
+		return s.Unique != nil && *s.Unique && s.Name != "_id_"
+	}), nil
 }
 
 // updateDuplicate is insertDuplicate for a write that does not change _id:

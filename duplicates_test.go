@@ -8,8 +8,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/luciago/mongoauth/auth"
+	"github.com/luciago/mongoauth/mongotest"
 )
 
 // The embedded FerretDB sends no keyPattern, so the path MongoDB 4.2 and
@@ -60,3 +62,24 @@ func TestDuplicateKeyPatterns(t *testing.T) {
 }
 
 func fmtWrap(err error) error { return errors.Join(errors.New("context"), err) }
+
+// TestUnnamedDuplicateOfDeletedDocument: a server that does not name the
+// index (FerretDB v1, MongoDB before 4.2) refuses an insert whose id was
+// taken, and the document holding it is deleted (by another request)
+// before the lookup that tells id clashes from others. While _id is the
+// collection's only unique index, only the id can have clashed.
+func TestUnnamedDuplicateOfDeletedDocument(t *testing.T) {
+	ctx := mongotest.Context(t)
+	db := mongotest.Database(t)
+	require.NoError(t, db.CreateCollection(ctx, "keys"))
+	keys := db.Collection("keys")
+	unnamed := mongo.WriteException{WriteErrors: []mongo.WriteError{{Code: 11000, Message: "E11000 duplicate key error"}}}
+
+	assert.Same(t, auth.ErrDuplicateKeyID, insertDuplicate(ctx, keys, "username:gone", unnamed, auth.ErrDuplicateKeyID), "only _id is unique")
+
+	_, err := keys.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetUnique(true)})
+	require.NoError(t, err)
+	var dup *auth.DuplicateValueError
+	require.ErrorAs(t, insertDuplicate(ctx, keys, "username:gone", unnamed, auth.ErrDuplicateKeyID), &dup, "another unique index may have refused it")
+	assert.Nil(t, dup.Fields)
+}
