@@ -25,10 +25,11 @@ type Env struct {
 	// Lookup and Transactions say which paths the adapter takes on this
 	// server (see mongoauth.Adapter.UsesLookup and UsesTransactions).
 	Lookup, Transactions bool
-	// ReadPath is the session-and-user read path New chose on this server
-	// (ReadPathAuto: probed and calibrated once, at Open); every measured
-	// adapter is made with it, so that one run measures one path. The
-	// reasons are New's.
+	// ReadPath is the session-and-user read path of the run: the one
+	// OpenWith was asked for, or, for mongoauth.ReadPathAuto, the one New
+	// chose on this server (probed and calibrated once, at Open). Every
+	// measured adapter is made with it, so that one run measures one path.
+	// The reasons are New's.
 	ReadPath                           mongoauth.ReadPath
 	ReadPathReason, TransactionsReason string
 
@@ -46,8 +47,14 @@ type Env struct {
 	fixtures   map[int]*listFixture
 }
 
-// Open starts or finds the server (see ServeIfChild) and connects.
-func Open(ctx context.Context) (*Env, error) {
+// Open starts or finds the server (see ServeIfChild) and connects; the
+// read path is the one mongoauth.ReadPathAuto chooses.
+func Open(ctx context.Context) (*Env, error) { return OpenWith(ctx, mongoauth.ReadPathAuto) }
+
+// OpenWith is Open with the read path given: ReadPathLookup or
+// ReadPathTwoReads force one (New fails with ReadPathLookup where the server
+// cannot run $lookup), ReadPathAuto lets New choose.
+func OpenWith(ctx context.Context, readPath mongoauth.ReadPath) (*Env, error) {
 	srv, err := startServer(ctx)
 	if err != nil {
 		return nil, err
@@ -65,7 +72,7 @@ func Open(ctx context.Context) (*Env, error) {
 		return nil, err
 	}
 	probeDB := e.plain.Database(mongotest.UniqueName("bench_probe"))
-	probe, err := mongoauth.New(ctx, probeDB, mongoauth.Options{})
+	probe, err := mongoauth.New(ctx, probeDB, mongoauth.Options{ReadPath: readPath})
 	_ = probeDB.Drop(ctx) // the probe writes nothing; this is in case a server thinks otherwise
 	if err != nil {
 		e.Close()

@@ -2,18 +2,25 @@
 // Markdown tables, each operation next to its raw-driver baseline, followed
 // by the published targets and whether this run meets them.
 //
-//	go run ./cmd/authbench [-benchtime 300ms] [-count 7] [-run regexp] [-others 100000]
+//	go run ./cmd/authbench [-benchtime 300ms] [-count 7] [-run regexp] [-others 100000] [-read-path auto|lookup|two-reads]
 //
 // It uses MONGODB_URI when set, and otherwise starts the test harness's
 // server (mongotest) in a child process. Every case runs -count times, each
 // time next to a run of its baseline; the table shows medians, and each
 // ratio is the median of the ratios within those pairs, so ratios hold on a
 // busy machine better than the absolute numbers do.
+//
+// -read-path forces how validations read a session with its user: the
+// default, auto, lets mongoauth.New measure both paths on the server (see
+// mongoauth.ReadPathAuto); lookup and two-reads force one, so that runs
+// with each show what auto gains or loses on your server. lookup fails where
+// the server cannot run $lookup.
 package main
 
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -26,52 +33,112 @@ import (
 	"testing"
 	"time"
 
+	"github.com/luciago/mongoauth"
 	"github.com/luciago/mongoauth/bench"
 )
 
 func main() {
 	bench.ServeIfChild()
-	testing.Init()
-	benchtime := flag.String("benchtime", "300ms", "time (or Nx iterations) per case and round, as go test -benchtime")
-	count := flag.Int("count", 7, "rounds; the table shows medians")
-	run := flag.String("run", "", "run only the cases whose name matches this `regexp` (and their baselines)")
-	others := flag.Int("others", bench.DefaultOtherSessions, "sessions of other users around the listed user's 10")
-	flag.Parse()
-	if err := flag.Set("test.benchtime", *benchtime); err != nil {
-		log.Fatalf("authbench: -benchtime: %v", err)
+	cfg, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
 	}
-	match, err := regexp.Compile(*run)
 	if err != nil {
-		log.Fatalf("authbench: -run: %v", err)
+		fmt.Fprintln(os.Stderr, "authbench:", err)
+		os.Exit(2)
 	}
-	if *count < 1 {
-		log.Fatal("authbench: -count must be at least 1")
+	// testing.Benchmark reads the test flags, which only testing.Init
+	// registers; they are set here, never parsed from the command line (so
+	// -h lists authbench's own flags only).
+	testing.Init()
+	if err := flag.CommandLine.Parse(nil); err != nil {
+		log.Fatal(err)
+	}
+	if err := flag.Set("test.benchtime", cfg.benchtime); err != nil {
+		log.Fatalf("authbench: -benchtime: %v", err)
 	}
 
 	loadBefore := loadAverage()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	env, err := bench.Open(ctx)
+	env, err := bench.OpenWith(ctx, cfg.readPath)
 	cancel()
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer env.Close()
 
-	ops := measure(env, selected(bench.Operations(bench.Config{OtherSessions: *others}), match), *count)
-	hashes := measure(nil, selected(bench.Hashes(), match), *count)
+	ops := measure(env, selected(bench.Operations(bench.Config{OtherSessions: cfg.others}), cfg.run), cfg.count)
+	hashes := measure(nil, selected(bench.Hashes(), cfg.run), cfg.count)
 
 	fmt.Printf("Machine: %s, %d cores (GOMAXPROCS %d), %s %s/%s\n", cpuModel(), runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	fmt.Printf("Server: %s\n", env.Server)
-	fmt.Printf("Read path (ReadPathAuto): %s, because %s\n", env.ReadPath, env.ReadPathReason)
+	fmt.Printf("Read path (-read-path %s): %s, because %s\n", readPathFlags[cfg.readPath], env.ReadPath, env.ReadPathReason)
 	fmt.Printf("Transactions: %v, because %s\n", env.Transactions, env.TransactionsReason)
-	fmt.Printf("Run: %s; -benchtime %s -count %d -others %d; medians of %d rounds, ratios within adjacent pairs; one client goroutine\n",
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), *benchtime, *count, *others, *count)
+	fmt.Printf("Run: %s; -benchtime %s -count %d -others %d -read-path %s; medians of %d rounds, ratios within adjacent pairs; one client goroutine\n",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), cfg.benchtime, cfg.count, cfg.others, readPathFlags[cfg.readPath], cfg.count)
 	fmt.Printf("Load average (1 min) before / after: %s / %s on %d cores\n\n", loadBefore, loadAverage(), runtime.NumCPU())
 	printTable(ops, readPathRows(env))
 	fmt.Println()
 	printTable(hashes, nil)
 	fmt.Println()
 	printTargets(env, ops)
+}
+
+// config is what the command line asks for.
+type config struct {
+	benchtime string
+	count     int
+	run       *regexp.Regexp
+	others    int
+	readPath  mongoauth.ReadPath
+}
+
+// readPathFlags are the values of -read-path.
+var readPathFlags = map[mongoauth.ReadPath]string{
+	mongoauth.ReadPathAuto:     "auto",
+	mongoauth.ReadPathLookup:   "lookup",
+	mongoauth.ReadPathTwoReads: "two-reads",
+}
+
+// parseFlags reads authbench's own flags, on a flag set of its own: the
+// test flags testing.Init adds to the command line's set are not among
+// them.
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	cfg := config{readPath: mongoauth.ReadPathAuto}
+	fs := flag.NewFlagSet("authbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: [MONGODB_URI=mongodb://...] authbench [flags]")
+		fmt.Fprintln(stderr, "Benchmarks the adapter's operations next to the raw driver and prints Markdown tables.")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&cfg.benchtime, "benchtime", "300ms", "time (or Nx iterations) per case and round, as go test -benchtime")
+	fs.IntVar(&cfg.count, "count", 7, "rounds; the table shows medians")
+	run := fs.String("run", "", "run only the cases whose name matches this `regexp` (and their baselines)")
+	fs.IntVar(&cfg.others, "others", bench.DefaultOtherSessions, "sessions of other users around the listed user's 10")
+	fs.Func("read-path", "read sessions with their user along this `path`: auto (mongoauth.New measures; the default), lookup or two-reads (forced, to compare both on your server)", func(v string) error {
+		for path, name := range readPathFlags {
+			if v == name {
+				cfg.readPath = path
+				return nil
+			}
+		}
+		return errors.New("want auto, lookup or two-reads")
+	})
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	var err error
+	if cfg.run, err = regexp.Compile(*run); err != nil {
+		return cfg, fmt.Errorf("-run: %w", err)
+	}
+	if cfg.count < 1 {
+		return cfg, errors.New("-count must be at least 1")
+	}
+	return cfg, nil
 }
 
 // selected keeps the cases matching the pattern and the baselines they
