@@ -39,7 +39,7 @@
 //   - $lookup: an aggregation that matches nothing; with [ReadPathAuto] a
 //     short calibration; see "Read path".
 //   - Shard keys, on a mongos: config.collections, when the user may read it;
-//     a key not led by _id gives a [*ShardKeyError].
+//     a key other than {_id: 1} or {_id: "hashed"} gives a [*ShardKeyError].
 //
 // A probe error that says nothing about the capability (NotWritablePrimary,
 // ShutdownInProgress, Unauthorized, a timeout) fails New instead of fixing a
@@ -248,12 +248,14 @@
 //
 // # Sharded clusters
 //
-// Shard keys. Shard a collection, if at all, on {_id: "hashed"} (or a key
-// that starts with _id). MongoDB keeps _id unique across shards only then,
-// and the duplicate-id errors depend on it. On a mongos, New reads the keys
-// from config.collections and refuses any other with a [*ShardKeyError]; an
-// application user usually may not read that collection, and then nothing is
-// checked.
+// Shard keys. Shard a collection, if at all, on {_id: "hashed"} or {_id: 1}.
+// MongoDB keeps _id unique across shards only when _id leads the key, and
+// the duplicate-id errors depend on it; a compound key led by _id breaks
+// findAndModify by _id alone (UpdateUser, UpdateKeyPassword) on servers
+// without SERVER-44422. On a mongos, New reads the keys from
+// config.collections and refuses any other with a [*ShardKeyError] that
+// shows the key it found; an application user usually may not read that
+// collection, and then nothing is checked.
 //
 // What scatters. With _id keys, reads and writes by id go to one shard:
 // GetSession, GetUser, GetKey, SetSession and SetKey (insert, then the user
@@ -317,7 +319,8 @@
 //     with TransactionsRequired or ReadPathLookup on a server that cannot;
 //     Reason says what failed.
 //   - [*ServerVersionError]: New, on a server older than MongoDB 4.4.
-//   - [*ShardKeyError]: New, on a collection sharded on a key not led by _id.
+//   - [*ShardKeyError]: New, on a collection sharded on another key than
+//     {_id: 1} or {_id: "hashed"}.
 //
 // A duplicate key (codes 11000, 11001, 12582) is a taken id only when it is
 // on _id: MongoDB 4.2+ says which index in the error (keyPattern, which

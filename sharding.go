@@ -8,26 +8,53 @@ import (
 )
 
 // On a sharded cluster the adapter's collections may be sharded, but only
-// on a key that starts with _id (recommended: {_id: "hashed"}). MongoDB
-// enforces the uniqueness of _id across shards only when _id leads the
-// shard key; with any other key two sessions, keys or users with one id
-// could exist on two shards, and the duplicate-id errors the adapter
-// relies on would not come. Reads and writes by _id are then single-shard;
-// those by user_id (a user's sessions and keys, DeleteUser's cascade) go
-// to every shard.
+// on {_id: "hashed"} (recommended) or {_id: 1}. MongoDB enforces the
+// uniqueness of _id across shards only when _id leads the shard key; with
+// any other key two sessions, keys or users with one id could exist on two
+// shards, and the duplicate-id errors the adapter relies on would not come.
+// A compound key led by _id keeps ids unique, but findAndModify (UpdateUser,
+// UpdateKeyPassword) must then name the whole shard key on servers without
+// SERVER-44422, and by _id alone it fails there. Reads and
+// writes by _id are single-shard; those by user_id (a user's sessions and
+// keys, DeleteUser's cascade) go to every shard.
 
 // ShardKeyError is returned by New when one of the adapter's collections is
-// sharded on a key that does not start with _id. Nothing is changed; the
-// collection must be resharded (reshardCollection, MongoDB 5.0+) or
-// recreated.
+// sharded on a key other than {_id: 1} or {_id: "hashed"}. Nothing is
+// changed; the collection must be resharded (reshardCollection, MongoDB
+// 5.0+) or recreated.
 type ShardKeyError struct {
 	Collection string
-	// Key is the shard key, as extended JSON.
+	// Key is the shard key found, as relaxed extended JSON, such as
+	// {"_id":1,"user_id":1}.
 	Key string
 }
 
 func (e *ShardKeyError) Error() string {
-	return fmt.Sprintf("mongoauth: %s is sharded on %s: ids are unique across shards only when the shard key starts with _id (use {_id: \"hashed\"})", e.Collection, e.Key)
+	return fmt.Sprintf("mongoauth: %s is sharded on %s: the adapter needs {_id: 1} or {_id: \"hashed\"} (ids are unique across shards only when _id leads the key, and findAndModify by _id needs _id alone)", e.Collection, e.Key)
+}
+
+// acceptedShardKey reports whether key is {_id: 1} (in any number type) or
+// {_id: "hashed"}.
+func acceptedShardKey(key bson.Raw) bool {
+	elems, err := key.Elements()
+	if err != nil || len(elems) != 1 || elems[0].Key() != fieldID {
+		return false
+	}
+	v := elems[0].Value()
+	if s, ok := v.StringValueOK(); ok {
+		return s == "hashed"
+	}
+	n, err := millisValue(v) // a whole number of any BSON number type
+	return err == nil && n == 1
+}
+
+// readableKey shows a shard key as relaxed extended JSON.
+func readableKey(key bson.Raw) string {
+	out, err := bson.MarshalExtJSON(key, false, false)
+	if err != nil {
+		return key.String()
+	}
+	return string(out)
 }
 
 // codeUnauthorized is the server's answer to a command the user may not run.
@@ -64,8 +91,8 @@ func (a *Adapter) checkShardKeys(ctx context.Context, server serverInfo) error {
 		return wrap("read shard keys from config.collections", err)
 	}
 	for _, c := range sharded {
-		if first, err := c.Key.IndexErr(0); err != nil || first.Key() != fieldID {
-			return &ShardKeyError{Collection: c.Namespace[len(a.db.Name())+1:], Key: c.Key.String()}
+		if !acceptedShardKey(c.Key) {
+			return &ShardKeyError{Collection: c.Namespace[len(a.db.Name())+1:], Key: readableKey(c.Key)}
 		}
 	}
 	return nil

@@ -31,7 +31,9 @@ func shardKeys(keys map[string]bson.D) func(bson.Raw) (bson.D, bool) {
 }
 
 // TestShardKeysAreChecked: on a mongos, New refuses a collection sharded on
-// a key that does not start with _id (ids would be unique per shard only).
+// any key but {_id: 1} or {_id: "hashed"}: with a key that does not start
+// with _id, ids would be unique per shard only; with a compound key led by
+// _id, findAndModify by _id alone fails on servers without SERVER-44422.
 func TestShardKeysAreChecked(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -44,6 +46,9 @@ func TestShardKeysAreChecked(t *testing.T) {
 		{"nothing sharded", shardKeys(nil), ""},
 		{"sessions sharded by user", shardKeys(map[string]bson.D{"auth_session": {{Key: "user_id", Value: 1}}}), "auth_session"},
 		{"users sharded by an attribute, then _id", shardKeys(map[string]bson.D{"auth_user": {{Key: "email", Value: 1}, {Key: "_id", Value: 1}}}), "auth_user"},
+		{"ranged _id, as Int64 and Double", shardKeys(map[string]bson.D{"auth_user": {{Key: "_id", Value: int64(1)}}, "auth_key": {{Key: "_id", Value: 1.0}}}), ""},
+		{"compound key led by _id", shardKeys(map[string]bson.D{"auth_key": {{Key: "_id", Value: 1}, {Key: "user_id", Value: 1}}}), "auth_key"},
+		{"hashed _id with a suffix", shardKeys(map[string]bson.D{"auth_session": {{Key: "_id", Value: "hashed"}, {Key: "user_id", Value: 1}}}), "auth_session"},
 		{"config not readable", func(cmd bson.Raw) (bson.D, bool) {
 			if db, _ := cmd.Lookup("$db").StringValueOK(); db == "config" {
 				return serverError(13, "Unauthorized"), true
@@ -63,6 +68,8 @@ func TestShardKeysAreChecked(t *testing.T) {
 			require.ErrorAs(t, err, &shardKey)
 			assert.Equal(t, tc.bad, shardKey.Collection)
 			assert.ErrorContains(t, err, "mongoauth: "+tc.bad+" is sharded on")
+			assert.ErrorContains(t, err, shardKey.Key, "the error says which key it found")
+			assert.ErrorContains(t, err, `{_id: 1} or {_id: "hashed"}`)
 		})
 	}
 }
