@@ -1,6 +1,7 @@
 package mongoauth_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -114,7 +115,8 @@ func TestConcernsWhateverTheClientSays(t *testing.T) {
 // paths against a server that commits (the proxy answers for it) and checks
 // what the driver sends: snapshot reads on the transaction's first
 // statement, no concern on the others, w: "majority" on the commit, and the
-// adapter's own concerns outside the transaction.
+// adapter's own concerns outside the transaction (DeleteUser's sessions,
+// found and deleted after the commit).
 func TestTransactionConcernsWhateverTheClientSays(t *testing.T) {
 	for _, uriOptions := range hostileConcerns {
 		t.Run(uriOptions, func(t *testing.T) {
@@ -131,12 +133,15 @@ func TestTransactionConcernsWhateverTheClientSays(t *testing.T) {
 			require.NoError(t, a.SetUser(c, auth.UserRecord{ID: "u"}, &auth.KeyRecord{ID: "username:u", UserID: "u", PrimaryKey: true}))
 			require.NoError(t, a.DeleteUser(c, "u"))
 
-			var statements, outside []bson.Raw
+			var statements, outsideWrites, outsideReads []bson.Raw
 			for _, cmd := range log.named(append(writeCommands, readCommands...)...) {
-				if inTransaction(cmd) {
+				switch {
+				case inTransaction(cmd):
 					statements = append(statements, cmd)
-				} else {
-					outside = append(outside, cmd)
+				case slices.Contains(readCommands, commandName(cmd)):
+					outsideReads = append(outsideReads, cmd)
+				default:
+					outsideWrites = append(outsideWrites, cmd)
 				}
 			}
 			commits := log.named("commitTransaction")
@@ -153,8 +158,10 @@ func TestTransactionConcernsWhateverTheClientSays(t *testing.T) {
 					assert.Error(t, hasRC, "only the first statement carries the read concern: %s", cmd)
 				}
 			}
-			require.NotEmpty(t, outside, "DeleteUser's pass after the commit")
-			assertWriteConcern(t, outside)
+			require.NotEmpty(t, outsideWrites, "DeleteUser's pass after the commit")
+			assertWriteConcern(t, outsideWrites)
+			require.NotEmpty(t, outsideReads, "the sessions' ids, found after the commit")
+			assertReadConcern(t, "local", outsideReads)
 		})
 	}
 }

@@ -72,6 +72,15 @@
 // correct while a primary lives, but a failover may roll back an
 // acknowledged session or deletion.
 //
+// A majority write waits for a majority of the replica set. When the set
+// has lost its majority, that wait has no end of its own: the adapter sets
+// no wtimeout. Give every call a deadline (ctx): the driver then sends the
+// time left as maxTimeMS, so the server stops waiting too, and the call
+// returns by then. Or set the client's timeoutMS (client-side operation
+// timeout, options.Client().SetTimeout), which does the same for every
+// operation without a deadline of its own. A commit cut short that way
+// returns an [*UnknownCommitResultError] (see "Transactions").
+//
 // Your MongoDB sessions stay yours. A session carried by ctx
 // (mongo.NewSessionContext, or the context WithTransaction hands its
 // callback) never carries an adapter command: New and every method run in
@@ -183,10 +192,27 @@
 // MongoDB has multi-document transactions only on replica sets and sharded
 // clusters. A single-node replica set is enough: start mongod --replSet rs0
 // and run rs.initiate() once. With transactions, SetUser-with-key and
-// DeleteUser each run in one transaction through the driver's
-// WithTransaction, which retries transient errors. Both paths run the same
-// code; only a thin wrapper differs: it either runs the steps in a
-// transaction or runs them one by one with compensation.
+// DeleteUser each run in one transaction. Both paths run the same code; only
+// a thin wrapper differs: it either runs the steps in a transaction or runs
+// them one by one with compensation.
+//
+// The wrapper retries as the driver's WithTransaction does (the whole
+// transaction on TransientTransactionError, the commit on
+// UnknownTransactionCommitResult, with the same backoff, for at most 120 s)
+// but within the caller's deadline: WithTransaction commits with a context
+// of its own and keeps committing for up to 120 s whatever the caller's
+// deadline (a commit the server held for 6 s held a call given 300 ms for 6
+// s; a commit answered with a write-concern timeout was sent 196 times in 10
+// s). Here each commit is sent with the caller's ctx, so the driver sends
+// the time left as maxTimeMS and gives up by the deadline. When the deadline
+// passes after a commit was sent, or the server's time limit runs out, or
+// the result stays unknown for 120 s, the call returns an
+// [*UnknownCommitResultError] (matches [ErrUnknownCommitResult] and the
+// context's error): the writes may or may not have been applied, and the
+// next read, on the primary, shows which. No abortTransaction follows a
+// sent commit, as it could race the commit on the server. Every adapter
+// write can be retried after it: DeleteUser again deletes what is left;
+// SetUser again reports the user id as taken if the first one committed.
 //
 // # Read path
 //
@@ -232,14 +258,20 @@
 //     concurrent insert either runs its lookup after the user is gone and
 //     undoes itself, or ran its lookup before, in which case its document
 //     was inserted earlier still and the deletion of sessions and keys
-//     removes it. With transactions the deletion commits as a whole, and
-//     sessions and keys are deleted once more after the commit, to catch
-//     inserts the transaction's snapshot could not see.
+//     removes it. With transactions the user and its keys are deleted in one
+//     transaction; after the commit the sessions are deleted in batches of
+//     1,000 (find their ids, delete those), each a short command outside
+//     the transaction, so that a user with 100,000 sessions stays deletable
+//     within a transaction's lifetime limit (60 s on MongoDB, 30 s on
+//     Azure's vCore service), and the keys once more, to catch inserts the
+//     transaction's snapshot could not see. Until the batches are done the
+//     sessions are orphans, which no read accepts.
 //  3. SetUser with a key inserts the user, then the key; if the key id is
 //     taken, the user is deleted again (with the full cascade of step 2).
 //
-// Compensation runs even when the caller's context has expired (bounded to 10
-// seconds), because half a write left behind is worse than a late return.
+// Compensation, and DeleteUser's cascade once the user is gone, run even
+// when the caller's context has ended (for at most 10 seconds more),
+// because half a write left behind is worse than a late return.
 // What the protocol cannot survive is the application dying, or the
 // connection failing, between two steps: that can leave sessions or keys
 // whose user is gone (harmless: GetSessionAndUser reports them as not found;
@@ -319,6 +351,9 @@
 //     with TransactionsRequired or ReadPathLookup on a server that cannot;
 //     Reason says what failed.
 //   - [*ServerVersionError]: New, on a server older than MongoDB 4.4.
+//   - [*UnknownCommitResultError] (matches [ErrUnknownCommitResult]): a
+//     transaction's commit was sent, but its outcome was unknown when the
+//     call had to return; read to find out.
 //   - [*ShardKeyError]: New, on a collection sharded on another key than
 //     {_id: 1} or {_id: "hashed"}.
 //
@@ -462,7 +497,9 @@
 //     treat an error from a revocation as "not revoked" and retry.
 //
 // With transactions (a replica set), SetUser-with-key and DeleteUser are
-// atomic, and the driver's retryable writes settle unknown outcomes.
+// atomic (DeleteUser's sessions follow the commit, see "Standalone
+// servers"), and retries settle unknown commit results within the caller's
+// deadline; past it the call says so (see "Transactions").
 //
 // # Sharing a database with Lucia v1
 //

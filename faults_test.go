@@ -36,9 +36,10 @@ const callDeadline = 2 * time.Second
 // "honours its deadline", not a latency bound.
 const deadlineSlack = 5 * time.Second
 
-// undoTimeout mirrors transactions.go: compensation runs past the caller's
-// deadline by design, for at most this long.
-const undoTimeout = 10 * time.Second
+// finishGrace mirrors transactions.go: compensation, and DeleteUser's
+// cascade once the user is gone, run past the caller's deadline by design,
+// for at most this long.
+const finishGrace = 10 * time.Second
 
 // ledger records what the adapter acknowledged and which ids calls that
 // failed may have left behind.
@@ -71,8 +72,8 @@ func (l *ledger) call(fn func(context.Context) error, ids ...string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	bound := callDeadline + deadlineSlack
-	if err != nil && strings.Contains(err.Error(), "undo") {
-		bound += undoTimeout
+	if err != nil && (strings.Contains(err.Error(), "undo") || strings.Contains(err.Error(), "delete sessions") || strings.Contains(err.Error(), "delete keys")) {
+		bound += finishGrace
 	}
 	if elapsed > bound {
 		l.overruns = append(l.overruns, fmt.Sprintf("%v after %v (bound %v): %v", ids, elapsed, bound, err))

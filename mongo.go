@@ -206,9 +206,13 @@ func (a *Adapter) SetUser(ctx context.Context, user auth.UserRecord, key *auth.K
 }
 
 // DeleteUser implements auth.UserAdapter: it deletes the user, then its
-// sessions and keys, in one transaction where available. Sessions and keys
-// inserted concurrently either fail with auth.ErrInvalidUserID or are
-// deleted by this call.
+// sessions and keys. Sessions and keys inserted concurrently either fail
+// with auth.ErrInvalidUserID or are deleted by this call. With
+// transactions, the user and its keys are deleted in one transaction and
+// the sessions after it commits, in batches (see deleteSessions); until
+// then they are orphans, which GetSessionAndUser reads as none. Once the
+// user is gone, the rest runs to its end even if ctx ends meanwhile, for
+// at most 10 seconds more.
 func (a *Adapter) DeleteUser(ctx context.Context, userID string) error {
 	ctx = isolate(ctx)
 	if err := auth.CheckID("user id", userID); err != nil {
@@ -222,27 +226,74 @@ func (a *Adapter) deleteUser(ctx context.Context, userID string) error {
 		if _, err := a.users.DeleteOne(ctx, byID(userID)); err != nil {
 			return wrap("delete user", err)
 		}
-		return a.deleteDependents(ctx, userID)
+		if !a.transactions {
+			return nil // the cascade follows, whatever ctx says
+		}
+		return a.deleteKeys(ctx, userID)
 	})
-	if err != nil || !a.transactions {
+	if err != nil {
 		return err
 	}
-	// A transaction reads a snapshot: a session or key inserted after it
-	// began is invisible to it, and its inserter may have seen the user
-	// before the commit. Such stragglers exist only after the commit, so one
-	// more pass outside the transaction removes them. (Without transactions
-	// every step reads the latest data and no second pass is needed.)
-	return a.deleteDependents(ctx, userID)
+	// The user is gone. A transaction reads a snapshot: a session or key
+	// inserted after it began is invisible to it, and its inserter may have
+	// seen the user before the commit. Such stragglers exist only after the
+	// commit, so the keys are deleted once more. (Without transactions every
+	// step reads the latest data.)
+	ctx, cancel := outlive(ctx)
+	defer cancel()
+	if err := a.deleteSessions(ctx, userID); err != nil {
+		return err
+	}
+	return a.deleteKeys(ctx, userID)
 }
 
-func (a *Adapter) deleteDependents(ctx context.Context, userID string) error {
-	if _, err := a.sessions.DeleteMany(ctx, byUserID(userID)); err != nil {
+func (a *Adapter) deleteKeys(ctx context.Context, userID string) error {
+	_, err := a.keys.DeleteMany(ctx, byUserID(userID))
+	return wrap("delete keys", err)
+}
+
+// sessionBatch is how many sessions one command deletes after a
+// transaction. A transaction has a lifetime limit (60 s on MongoDB, 30 s
+// on Azure's vCore service) that deleting 100,000 sessions could exceed;
+// outside it, batches keep each command short, and an interrupted deletion
+// keeps the batches done.
+const sessionBatch = 1000
+
+// deleteSessions deletes the user's sessions: with one deleteMany on the
+// standalone protocol, and after a transaction in batches of sessionBatch
+// (find their ids, delete them), until a find comes back short.
+func (a *Adapter) deleteSessions(ctx context.Context, userID string) error {
+	if !a.transactions {
+		_, err := a.sessions.DeleteMany(ctx, byUserID(userID))
 		return wrap("delete sessions", err)
 	}
-	if _, err := a.keys.DeleteMany(ctx, byUserID(userID)); err != nil {
-		return wrap("delete keys", err)
+	onlyID := options.Find().SetProjection(bson.D{{Key: fieldID, Value: 1}}).SetLimit(sessionBatch).SetBatchSize(sessionBatch)
+	for {
+		cur, err := a.sessions.Find(ctx, byUserID(userID), onlyID)
+		if err != nil {
+			return wrap("find sessions", err)
+		}
+		var ids bson.A
+		for cur.Next(ctx) {
+			ids = append(ids, cur.Current.Lookup(fieldID))
+		}
+		err = cur.Err()
+		_ = cur.Close(ctx)
+		if err != nil {
+			return wrap("find sessions", err)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		filter := append(byUserID(userID), bson.E{Key: fieldID, Value: bson.D{{Key: "$in", Value: ids}}})
+		res, err := a.sessions.DeleteMany(ctx, filter)
+		if err != nil {
+			return wrap("delete sessions", err)
+		}
+		if len(ids) < sessionBatch || res.DeletedCount == 0 {
+			return nil // the last batch, or someone else deleting them
+		}
 	}
-	return nil
 }
 
 // UpdateUser implements auth.UserAdapter.
@@ -348,8 +399,7 @@ func (a *Adapter) DeleteKeysByUserID(ctx context.Context, userID string) error {
 	if err := auth.CheckID("user id", userID); err != nil {
 		return err
 	}
-	_, err := a.keys.DeleteMany(ctx, byUserID(userID))
-	return wrap("delete keys", err)
+	return a.deleteKeys(ctx, userID)
 }
 
 // GetSession implements auth.SessionAdapter.

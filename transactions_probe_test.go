@@ -24,12 +24,7 @@ import (
 // commitTransaction with CommandNotFound (FerretDB v1 does so on its own).
 func likeFerretDBv2(p *wireProxy) {
 	p.set(nil, asReplicaSet)
-	p.setRewrite(func(cmd bson.Raw) (bson.Raw, bool) {
-		if !inTransaction(cmd) || commandName(cmd) == "commitTransaction" || commandName(cmd) == "abortTransaction" {
-			return nil, false
-		}
-		return without(cmd, "startTransaction", "autocommit", "readConcern", "txnNumber"), true
-	})
+	p.setRewrite(stripTransaction)
 }
 
 // failsInTransaction answers every statement of a transaction with err.

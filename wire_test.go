@@ -1,6 +1,7 @@
 package mongoauth_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -42,6 +43,17 @@ type wireProxy struct {
 	// is the command it answers, nil for the driver's first handshake
 	// (a legacy OP_QUERY).
 	hello func(request bson.Raw, reply bson.D) bson.D
+	// observe, when set, sees every command first (a test uses it to act at
+	// a given step, such as cancelling the caller's context).
+	observe func(cmd bson.Raw)
+	// busy, when set, says how long a connection stays busy after a
+	// command: the next command on it waits that long after the reply.
+	// That is how DocumentDB's $lookup aggregates behave.
+	busy func(cmd bson.Raw) time.Duration
+	// reply, when set, may rewrite the server's reply to any other command
+	// (request is a copy of the whole request message, document sequences
+	// included; see opMsgSequence).
+	reply func(request []byte, reply bson.D) bson.D
 }
 
 // Wire protocol opcodes.
@@ -103,6 +115,33 @@ func (p *wireProxy) rules() (func(bson.Raw) (bson.D, bool), func(bson.Raw, bson.
 	return p.answer, p.hello
 }
 
+// setObserve sets the rule that sees every command.
+func (p *wireProxy) setObserve(observe func(bson.Raw)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.observe = observe
+}
+
+// setBusy sets the rule that keeps a connection busy after a command.
+func (p *wireProxy) setBusy(busy func(bson.Raw) time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.busy = busy
+}
+
+// setReply sets the rule that rewrites the server's replies.
+func (p *wireProxy) setReply(reply func(request []byte, reply bson.D) bson.D) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.reply = reply
+}
+
+func (p *wireProxy) extraRules() (func(bson.Raw), func(bson.Raw) time.Duration, func([]byte, bson.D) bson.D) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.observe, p.busy, p.reply
+}
+
 // setRewrite sets the rule that changes commands on their way.
 func (p *wireProxy) setRewrite(rewrite func(bson.Raw) (bson.Raw, bool)) {
 	p.mu.Lock()
@@ -120,7 +159,7 @@ func (p *wireProxy) forward(client, server net.Conn) {
 	defer client.Close()
 	defer server.Close()
 	var toClient sync.Mutex // both directions may write to the client
-	var pending sync.Map    // request id → command, for the replies
+	var pending sync.Map    // request id → request message, for the replies
 	writeClient := func(msg []byte) error {
 		toClient.Lock()
 		defer toClient.Unlock()
@@ -128,7 +167,7 @@ func (p *wireProxy) forward(client, server net.Conn) {
 		return err
 	}
 	done := make(chan struct{})
-	go func() { // server to client, rewriting hello replies
+	go func() { // server to client, rewriting replies
 		defer close(done)
 		defer client.Close()
 		for {
@@ -136,25 +175,39 @@ func (p *wireProxy) forward(client, server net.Conn) {
 			if err != nil {
 				return
 			}
+			stored, _ := pending.LoadAndDelete(binary.LittleEndian.Uint32(msg[8:]))
+			request, _ := stored.([]byte)
 			if _, hello := p.rules(); hello != nil {
-				request, _ := pending.LoadAndDelete(binary.LittleEndian.Uint32(msg[8:]))
-				cmd, _ := request.(bson.Raw)
+				cmd, _ := opMsgBody(request)
 				msg = rewriteHello(msg, func(reply bson.D) bson.D { return hello(cmd, reply) })
+			}
+			if _, _, reply := p.extraRules(); reply != nil && request != nil {
+				msg = rewriteReply(msg, func(d bson.D) bson.D { return reply(request, d) })
 			}
 			if writeClient(msg) != nil {
 				return
 			}
 		}
 	}()
-	for { // client to server, answering what the rules answer
+	var busyUntil time.Time // this connection's, as DocumentDB keeps it busy
+	for {                   // client to server, answering what the rules answer
 		msg, err := readMessage(client)
 		if err != nil {
 			break
 		}
-		if answer, _ := p.rules(); answer != nil {
-			if reply, ok := answerMessage(msg, answer); ok {
+		time.Sleep(time.Until(busyUntil))
+		observe, busy, _ := p.extraRules()
+		cmd, isCommand := flatCommand(msg)
+		if isCommand && observe != nil {
+			observe(cmd)
+		}
+		if answer, _ := p.rules(); answer != nil && isCommand {
+			if reply, ok := answerMessage(msg, cmd, answer); ok {
 				if reply != nil && writeClient(reply) != nil {
 					break
+				}
+				if busy != nil {
+					busyUntil = time.Now().Add(busy(cmd))
 				}
 				continue
 			}
@@ -162,11 +215,14 @@ func (p *wireProxy) forward(client, server net.Conn) {
 		if rewrite := p.rewriteRule(); rewrite != nil {
 			msg = rewriteRequest(msg, rewrite)
 		}
-		if cmd, ok := opMsgBody(msg); ok {
-			pending.Store(binary.LittleEndian.Uint32(msg[4:]), cmd)
+		if isCommand {
+			pending.Store(binary.LittleEndian.Uint32(msg[4:]), msg)
 		}
 		if _, err := server.Write(msg); err != nil {
 			break
+		}
+		if isCommand && busy != nil {
+			busyUntil = time.Now().Add(busy(cmd))
 		}
 	}
 	server.Close()
@@ -193,25 +249,25 @@ func opcode(msg []byte) int32 { return int32(binary.LittleEndian.Uint32(msg[12:]
 // opMsgBody returns the command document of an OP_MSG (its kind 0
 // section); ok is false for other messages.
 func opMsgBody(msg []byte) (bson.Raw, bool) {
-	if opcode(msg) != opMsg || len(msg) < 21 || msg[20] != 0 {
+	if len(msg) < 21 || opcode(msg) != opMsg || msg[20] != 0 {
 		return nil, false
 	}
 	doc := bson.Raw(msg[21:])
 	if len(doc) < 5 {
 		return nil, false
 	}
-	doc = doc[:binary.LittleEndian.Uint32(doc)]
+	n := binary.LittleEndian.Uint32(doc)
+	if int(n) > len(doc) {
+		return nil, false
+	}
+	doc = doc[:n]
 	return doc, doc.Validate() == nil
 }
 
-// answerMessage asks answer about an OP_MSG command; if it answers, the
-// reply is an OP_MSG responding to the request (nil when the request
-// wanted none, moreToCome).
-func answerMessage(msg []byte, answer func(bson.Raw) (bson.D, bool)) ([]byte, bool) {
-	cmd, ok := opMsgBody(msg)
-	if !ok {
-		return nil, false
-	}
+// answerMessage asks answer about cmd, the command of the OP_MSG msg; if it
+// answers, the reply is an OP_MSG responding to the request (nil when the
+// request wanted none, moreToCome).
+func answerMessage(msg []byte, cmd bson.Raw, answer func(bson.Raw) (bson.D, bool)) ([]byte, bool) {
 	reply, ok := answer(cmd)
 	if !ok {
 		return nil, false
@@ -231,6 +287,107 @@ func answerMessage(msg []byte, answer func(bson.Raw) (bson.D, bool)) ([]byte, bo
 	out = binary.LittleEndian.AppendUint32(out, 0) // flags
 	out = append(out, 0)                           // section kind 0
 	return append(out, body...), true
+}
+
+// rewriteReply applies rewrite to the document of an OP_MSG reply that is
+// not a hello reply (rewriteHello has those).
+func rewriteReply(msg []byte, rewrite func(bson.D) bson.D) []byte {
+	if len(msg) < 21 || opcode(msg) != opMsg || msg[20] != 0 {
+		return msg
+	}
+	return rewriteDocument(msg, 21, false, rewrite)
+}
+
+// flatCommand returns the command of an OP_MSG with its document
+// sequences as array fields, as the driver's command monitor shows it:
+// {delete: "c", deletes: [...]}.
+func flatCommand(msg []byte) (bson.Raw, bool) {
+	body, ok := opMsgBody(msg)
+	if !ok {
+		return nil, false
+	}
+	names := sequenceNames(msg, len(body))
+	if len(names) == 0 {
+		return body, true
+	}
+	var d bson.D
+	if bson.Unmarshal(body, &d) != nil {
+		return body, true
+	}
+	for _, name := range names {
+		docs := bson.A{}
+		for _, doc := range opMsgSequence(msg, name) {
+			docs = append(docs, doc)
+		}
+		d = append(d, bson.E{Key: name, Value: docs})
+	}
+	out, err := bson.Marshal(d)
+	if err != nil {
+		return body, true
+	}
+	return out, true
+}
+
+// sequenceNames lists the document sequences of an OP_MSG whose body is
+// bodyLen bytes long.
+func sequenceNames(msg []byte, bodyLen int) []string {
+	var names []string
+	for _, s := range opMsgSections(msg, bodyLen) {
+		names = append(names, s.name)
+	}
+	return names
+}
+
+type opMsgSection struct {
+	name string
+	docs []byte
+}
+
+// opMsgSections splits the kind 1 sections after the body.
+func opMsgSections(msg []byte, bodyLen int) []opMsgSection {
+	end := int(binary.LittleEndian.Uint32(msg))
+	if binary.LittleEndian.Uint32(msg[16:])&1 != 0 { // checksumPresent
+		end -= 4
+	}
+	var out []opMsgSection
+	for rest := msg[21+bodyLen : end]; len(rest) > 5 && rest[0] == 1; {
+		size := int(binary.LittleEndian.Uint32(rest[1:]))
+		if size < 5 || 1+size > len(rest) {
+			return out
+		}
+		section := rest[5 : 1+size]
+		rest = rest[1+size:]
+		i := bytes.IndexByte(section, 0)
+		if i < 0 {
+			return out
+		}
+		out = append(out, opMsgSection{name: string(section[:i]), docs: section[i+1:]})
+	}
+	return out
+}
+
+// opMsgSequence returns the documents of an OP_MSG's document sequence
+// (kind 1 section) called name, such as an insert's "documents".
+func opMsgSequence(msg []byte, name string) []bson.Raw {
+	body, ok := opMsgBody(msg)
+	if !ok {
+		return nil
+	}
+	var docs []bson.Raw
+	for _, s := range opMsgSections(msg, len(body)) {
+		if s.name != name {
+			continue
+		}
+		for seq := s.docs; len(seq) >= 5; {
+			n := int(binary.LittleEndian.Uint32(seq))
+			if n < 5 || n > len(seq) {
+				break
+			}
+			docs = append(docs, bson.Raw(seq[:n]))
+			seq = seq[n:]
+		}
+	}
+	return docs
 }
 
 // rewriteRequest replaces the command document of an OP_MSG if rewrite
@@ -290,11 +447,22 @@ func rewriteHello(msg []byte, rewrite func(bson.D) bson.D) []byte {
 	default:
 		return msg
 	}
+	return rewriteDocument(msg, prefix, true, rewrite)
+}
+
+// rewriteDocument applies rewrite to the document at msg[prefix:] if it is
+// a hello reply (one with maxWireVersion) or, with hello false, if it is
+// not; what follows the document is kept.
+func rewriteDocument(msg []byte, prefix int, hello bool, rewrite func(bson.D) bson.D) []byte {
 	doc := bson.Raw(msg[prefix:])
+	if len(doc) < 5 || int(binary.LittleEndian.Uint32(doc)) > len(doc) {
+		return msg
+	}
+	doc = doc[:binary.LittleEndian.Uint32(doc)]
 	if doc.Validate() != nil {
 		return msg
 	}
-	if _, err := doc.LookupErr("maxWireVersion"); err != nil {
+	if _, err := doc.LookupErr("maxWireVersion"); (err == nil) != hello {
 		return msg
 	}
 	var d bson.D
@@ -307,6 +475,7 @@ func rewriteHello(msg []byte, rewrite func(bson.D) bson.D) []byte {
 	}
 	out := append([]byte(nil), msg[:prefix]...)
 	out = append(out, body...)
+	out = append(out, msg[prefix+len(doc):]...)
 	binary.LittleEndian.PutUint32(out, uint32(len(out)))
 	return out
 }
