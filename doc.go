@@ -29,13 +29,18 @@
 //
 // # What New checks
 //
-// [New] needs a reachable server. It creates nothing, asks the server what it
-// is and what it can do, and keeps the answers for the life of the adapter:
+// [New] needs a reachable server. It asks the server what it is and what it
+// can do, and keeps the answers for the life of the adapter:
 //
 //   - Version: maxWireVersion from hello (isMaster on 4.4.0–4.4.1, which lack
 //     hello); below 9 (MongoDB 4.4) gives a [*ServerVersionError].
 //   - Transactions: a replica set or mongos in hello, then a probe
 //     transaction that commits and changes nothing; see "Transactions".
+//     Before the probe New creates the three collections if missing (empty,
+//     without indexes): DocumentDB-based engines cannot run a transaction on
+//     a collection that does not exist yet, so on an empty database the probe
+//     would fail, and the mode would change at the next start. This is all
+//     New creates, and only where it probes.
 //   - $lookup: an aggregation that matches nothing; with [ReadPathAuto] a
 //     short calibration; see "Read path".
 //   - Shard keys, on a mongos: config.collections, when the user may read it;

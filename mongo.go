@@ -95,11 +95,14 @@ var (
 // newer, else a *ServerVersionError), whether transactions work (a probe
 // transaction that changes nothing; see TransactionMode) and whether
 // $lookup works and pays (see ReadPath), and, on a mongos, that no
-// collection is sharded on a key other than _id (*ShardKeyError; checked
-// when config.collections is readable). A failed probe that says nothing
-// about the capability (an election, a timeout, missing privileges) fails
-// New rather than fix a guess for the life of the process. New creates no
-// collection, index or document (see EnsureIndexes).
+// collection is sharded on a key other than {_id: 1} or {_id: "hashed"}
+// (*ShardKeyError; checked when config.collections is readable). A failed
+// probe that says nothing about the capability (an election, a timeout,
+// missing privileges) fails New rather than fix a guess for the life of
+// the process. New creates no index or document; before it probes
+// transactions it creates the three collections if they are missing
+// (DocumentDB-based engines cannot run a transaction on a collection that
+// does not exist), and otherwise none (see EnsureIndexes).
 //
 // All reads go to the primary, at read concern "local", and all writes wait
 // for Options.WriteConcern (default w: "majority"), whatever the client's

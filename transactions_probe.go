@@ -69,6 +69,15 @@ func (a *Adapter) chooseTransactions(ctx context.Context, mode TransactionMode, 
 	case server.LogicalSessionTimeoutMinutes == nil:
 		a.transactionsReason = server.topology() + " without sessions (hello has no logicalSessionTimeoutMinutes)"
 	default:
+		// DocumentDB-based engines cannot run a transaction on a collection
+		// that does not exist yet, not even a read: on an empty database the
+		// probe would fail there, and succeed at the next start, once the
+		// collections exist. So they are made first (empty, without
+		// indexes; EnsureIndexes adds those). A user who may not create
+		// collections gets the probe as it is.
+		if err := a.ensureCollections(ctx); err != nil && !hasCode(err, codeUnauthorized) {
+			return fmt.Errorf("mongoauth: create the collections for the probe transaction: %w", err)
+		}
 		probeErr = a.probeTransaction(ctx)
 		switch {
 		case probeErr == nil:
@@ -93,10 +102,10 @@ func (a *Adapter) chooseTransactions(ctx context.Context, mode TransactionMode, 
 // options, on the users collection, then a commit) that changes nothing:
 // it finds the document whose _id is a new ObjectID, which no document has
 // (the adapter's ids are strings, and an ObjectID is unique). A read
-// creates no database or collection, which a transaction may not do on a
-// sharded cluster (nor, before 4.4, anywhere), and leaves nothing behind on
-// a server that applies a transaction's statements at once (FerretDB v2);
-// the commit is what such servers fail.
+// creates no collection, which a transaction may not do on a sharded
+// cluster (the collection exists anyway: chooseTransactions creates it),
+// and leaves nothing behind on a server that applies a transaction's
+// statements at once (FerretDB v2); the commit is what such servers fail.
 func (a *Adapter) probeTransaction(ctx context.Context) error {
 	sess, err := a.db.Client().StartSession()
 	if err != nil {

@@ -113,9 +113,20 @@ func TestTransactionProbe(t *testing.T) {
 				require.ErrorAs(t, err, &se)
 				assert.True(t, se.HasErrorCode(tc.code), "%v", err)
 			}
-			names, err := mongotest.Shared(t).Client.Database(db.Name()).ListCollectionNames(ctx(t), bson.D{})
+			direct := mongotest.Shared(t).Client.Database(db.Name())
+			names, err := direct.ListCollectionNames(ctx(t), bson.D{})
 			require.NoError(t, err)
-			assert.Empty(t, names, "the probe creates nothing, and leaves nothing behind")
+			if tc.name == "standalone" || tc.name == "replica set without sessions" {
+				assert.Empty(t, names, "no probe, nothing created")
+				return
+			}
+			assert.ElementsMatch(t, []string{mongoauth.DefaultUserCollection, mongoauth.DefaultSessionCollection, mongoauth.DefaultKeyCollection}, names,
+				"before the probe New creates the three collections, and nothing else")
+			for _, name := range names {
+				n, err := direct.Collection(name).CountDocuments(ctx(t), bson.D{})
+				require.NoError(t, err)
+				assert.Zero(t, n, "the probe leaves nothing behind in %s", name)
+			}
 		})
 	}
 }
@@ -147,4 +158,55 @@ func TestOnFerretDBv2SetUserWorks(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, a.SetUser(ctx(t), auth.UserRecord{ID: "u"}, &auth.KeyRecord{ID: "username:u", UserID: "u", PrimaryKey: true}))
 	require.NoError(t, a.DeleteUser(ctx(t), "u"))
+}
+
+// refusesMissingCollectionsInTransactions answers a transaction's statement
+// on a collection that does not exist with reply, as DocumentDB-based
+// engines refuse them (a transaction there cannot create a collection, not
+// even implicitly by reading it). The other statements run at once
+// (stripTransaction) and commits succeed.
+func refusesMissingCollectionsInTransactions(t *testing.T, p *wireProxy, reply bson.D) {
+	direct := mongotest.Shared(t).Client
+	p.setRewrite(stripTransaction)
+	p.set(firstOf(endsTransactions(committed), func(cmd bson.Raw) (bson.D, bool) {
+		if !inTransaction(cmd) {
+			return nil, false
+		}
+		db, _ := cmd.Lookup("$db").StringValueOK()
+		coll, _ := cmd.Lookup(commandName(cmd)).StringValueOK()
+		names, err := direct.Database(db).ListCollectionNames(ctx(t), bson.D{{Key: "name", Value: coll}})
+		if err != nil || len(names) > 0 {
+			return nil, false
+		}
+		return reply, true
+	}), asReplicaSet)
+}
+
+// TestNewOnAFreshDatabase: on an engine whose transactions cannot touch a
+// collection that does not exist yet, New succeeds on an empty database and
+// chooses the same transaction mode as at the next start, when the
+// collections exist.
+func TestNewOnAFreshDatabase(t *testing.T) {
+	for name, reply := range map[string]bson.D{
+		"OperationNotSupportedInTransaction": serverError(263, "OperationNotSupportedInTransaction"),
+		"NamespaceNotFound":                  serverError(26, "NamespaceNotFound"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			proxy := startWireProxy(t)
+			refusesMissingCollectionsInTransactions(t, proxy, reply)
+			db := scratchDatabase(t, proxy.client(t, "", nil))
+
+			first, err := mongoauth.New(ctx(t), db, mongoauth.Options{})
+			require.NoError(t, err)
+			assert.True(t, first.UsesTransactions(), first.TransactionsReason())
+			_, err = mongoauth.New(ctx(t), db, mongoauth.Options{Transactions: mongoauth.TransactionsRequired})
+			require.NoError(t, err, "the engine runs transactions")
+			_, err = first.EnsureIndexes(ctx(t))
+			require.NoError(t, err)
+			second, err := mongoauth.New(ctx(t), db, mongoauth.Options{})
+			require.NoError(t, err)
+			assert.Equal(t, first.UsesTransactions(), second.UsesTransactions(), "the mode does not change between the first start and the second")
+			require.NoError(t, first.SetUser(ctx(t), auth.UserRecord{ID: "u"}, &auth.KeyRecord{ID: "username:u", UserID: "u", PrimaryKey: true}))
+		})
+	}
 }

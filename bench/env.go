@@ -73,7 +73,7 @@ func OpenWith(ctx context.Context, readPath mongoauth.ReadPath) (*Env, error) {
 	}
 	probeDB := e.plain.Database(mongotest.UniqueName("bench_probe"))
 	probe, err := mongoauth.New(ctx, probeDB, mongoauth.Options{ReadPath: readPath})
-	_ = probeDB.Drop(ctx) // the probe writes nothing; this is in case a server thinks otherwise
+	_ = probeDB.Drop(ctx) // New may have created the empty collections (before its probe transaction)
 	if err != nil {
 		e.Close()
 		return nil, err

@@ -138,11 +138,13 @@ func doctor(ctx context.Context, c config, out io.Writer) (int, error) {
 	}
 	defer client.Disconnect(context.WithoutCancel(ctx))
 	db := client.Database(c.database)
-	adapter, err := mongoauth.New(ctx, db, c.options)
-	if err != nil {
+	// Before New: on a replica set New creates the collections it probes
+	// transactions with.
+	if err := checkDatabase(ctx, db, c.options); err != nil {
 		return exitError, err
 	}
-	if err := checkDatabase(ctx, db, c.options); err != nil {
+	adapter, err := mongoauth.New(ctx, db, c.options)
+	if err != nil {
 		return exitError, err
 	}
 	fmt.Fprintf(out, "mongoauth doctor: database %q, collections %s, %s, %s\n",
