@@ -363,16 +363,30 @@
 //     {_id: 1} or {_id: "hashed"}.
 //
 // A duplicate key (codes 11000, 11001, 12582) is a taken id only when it is
-// on _id: MongoDB 4.2+ says which index in the error (keyPattern, which
-// becomes DuplicateValueError.Fields; the value itself is left out, it is
-// often personal data). Servers that do not say (FerretDB v1, MongoDB before
-// 4.2) get one more read: if the document's _id exists, the id was taken,
-// otherwise another unique index refused it (DuplicateValueError without
-// fields) — if the collection has one; if _id is its only unique index, the
-// document was deleted meanwhile and the id was taken. Messages are never parsed. FerretDB v1 reports a clash caused by
-// UpdateUser as an InternalError, which is passed on wrapped. Other errors
-// are the driver's, wrapped with the operation ("mongoauth: insert into
-// auth_session: ..."); timeouts and cancellations still match
+// on _id, and every other one becomes a DuplicateValueError naming the index
+// (Index) and its fields (Fields), whatever the server says of it (the
+// value itself is left out, it is often personal data):
+//
+//   - MongoDB 4.2+ sends the index's fields (keyPattern) and its name in
+//     the message ("index: email_1 dup key").
+//   - DocumentDB (FerretDB v2, Azure's vCore service) sends only the name,
+//     "Duplicate key violation on the requested collection: Index
+//     'email_1'"; listIndexes gives its fields (and _id_ means a taken id).
+//   - FerretDB v1 and MongoDB before 4.2 name nothing. One more read: if the
+//     document's _id exists, the id was taken; otherwise the unique indexes
+//     are checked for another document holding the values written, and the
+//     first that has one is named. If none has (it was deleted meanwhile),
+//     the DuplicateValueError names nothing, if the collection has a unique
+//     index besides _id; if not, the id was taken.
+//   - A clash caused by UpdateUser comes from DocumentDB as an InternalError,
+//     `conflicting key value violates exclusion constraint
+//     "documents_rum_index_985"` (a PostgreSQL constraint), and from
+//     FerretDB v1 as one saying "UNIQUE constraint failed". Those words make
+//     it a duplicate; the unique indexes whose fields the update sets are
+//     checked as above, against the values the user would have had.
+//
+// Other errors are the driver's, wrapped with the operation ("mongoauth:
+// insert into auth_session: ..."); timeouts and cancellations still match
 // context.DeadlineExceeded and context.Canceled.
 //
 // A plain unique index counts a missing field as null, so only one user may

@@ -62,7 +62,7 @@ func findAndSet(ctx context.Context, coll *mongo.Collection, id string, set bson
 	case errors.Is(err, mongo.ErrNoDocuments):
 		return nil, auth.ErrNotFound
 	case isDuplicateKey(err):
-		return nil, updateDuplicate(err)
+		return nil, updateDuplicate(ctx, coll, id, set, err)
 	}
 	return doc, wrap("update in "+coll.Name(), err)
 }
@@ -70,12 +70,11 @@ func findAndSet(ctx context.Context, coll *mongo.Collection, id string, set bson
 // insert inserts doc, whose first field is its string _id. A duplicate-key
 // error becomes duplicateID when the id is taken, an
 // *auth.DuplicateValueError when another unique index refused the document
-// (see insertDuplicate); the error message is never parsed.
+// (see insertDuplicate).
 func insert(ctx context.Context, coll *mongo.Collection, doc bson.D, duplicateID error) error {
 	_, err := coll.InsertOne(ctx, doc)
 	if isDuplicateKey(err) {
-		id, _ := doc[0].Value.(string)
-		return insertDuplicate(ctx, coll, id, err, duplicateID)
+		return insertDuplicate(ctx, coll, doc, err, duplicateID)
 	}
 	return wrap("insert into "+coll.Name(), err)
 }
