@@ -29,7 +29,7 @@ var (
 
 // scratchDatabase is a fresh database reached through client, dropped
 // through the shared, well-behaved client when the test ends.
-func scratchDatabase(t *testing.T, client *mongo.Client) *mongo.Database {
+func scratchDatabase(t testing.TB, client *mongo.Client) *mongo.Database {
 	t.Helper()
 	name := mongotest.UniqueName("t")
 	t.Cleanup(func() { _ = mongotest.Shared(t).Client.Database(name).Drop(mongotest.Context(t)) })

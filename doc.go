@@ -42,7 +42,8 @@
 //     would fail, and the mode would change at the next start. This is all
 //     New creates, and only where it probes.
 //   - $lookup: an aggregation that matches nothing; with [ReadPathAuto] a
-//     short calibration; see "Read path".
+//     calibration of both paths (at most about half a second); see "Read
+//     path".
 //   - Shard keys, on a mongos: config.collections, when the user may read it;
 //     a key other than {_id: 1} or {_id: "hashed"} gives a [*ShardKeyError].
 //
@@ -225,24 +226,41 @@
 // [Options].ReadPath is one of:
 //
 //   - [ReadPathAuto] (the default): two finds where the server cannot run
-//     $lookup; elsewhere New times both paths and keeps $lookup unless it is
-//     clearly slower.
+//     $lookup; elsewhere New times both paths as requests feel them and
+//     keeps $lookup unless two finds are faster.
 //   - [ReadPathLookup]: one aggregation, $match on _id then $lookup of the
 //     user; where the server cannot run it, New fails with a
 //     [*CapabilityError] (matches [ErrNoLookup]).
 //   - [ReadPathTwoReads]: find the session by _id, then the user by _id; New
 //     sends no probe.
 //
-// Fewer commands is not always faster: on MongoDB a round trip dominates and
-// one aggregation beats two finds, but on FerretDB v2 over DocumentDB (and
-// Azure's vCore service, the same engine) an aggregation with $lookup costs a
-// flat ~6 ms against ~1.4 ms for both finds. So auto measures, at New: one
-// warm-up of each path, then up to 7 rounds of both in alternating order,
-// each a read of a session that does not exist, within about half a second;
-// it keeps $lookup unless its median is more than 1.5× that of the two
-// finds, and with fewer than 3 rounds (a slow link, where round trips
-// dominate anyway) it keeps $lookup. [Adapter.ReadPath] and
-// [Adapter.ReadPathReason] report the choice and the medians. Only "this
+// Fewer commands is not always faster. On MongoDB a round trip dominates and
+// one aggregation beats two finds. On FerretDB v2 over DocumentDB (and
+// Azure's vCore service, the same engine) an aggregation with $lookup
+// answers in a few milliseconds but keeps its connection busy some 55 ms
+// more: one after the other, each takes 55–61 ms, against 1–2.5 ms for two
+// finds by _id. A calibration that alternates the paths bills that wait to
+// the finds that follow and picks $lookup (measured there: "$lookup 6.2 ms,
+// two finds 22 ms", then 18 validations/s where two finds give hundreds).
+//
+// So auto times each path the way a stream of requests feels it: for each
+// path, one read that does not count, then up to 7 consecutive reads within
+// 250 ms, of a session stored in the database and its user (whichever find
+// returns first), through the same code as GetSessionAndUser. Where no
+// session is stored yet it reads ids no document has, sending the same
+// commands (two finds, not one); [Adapter.Recalibrate] times again once
+// sessions exist. $lookup is kept unless its median is more than 1.1× that
+// of the two finds (so auto stays within 10% of the faster path), and with
+// fewer than 3 reads of a path in its budget (a slow link, where round
+// trips dominate anyway). [Adapter.ReadPath] and [Adapter.ReadPathReason]
+// report the choice and the medians; Recalibrate returns them as a
+// [Calibration], and with ReadPathAuto switches the adapter to the faster
+// path; the doctor command prints its result, and authbench -read-path
+// lookup|two-reads forces a path to compare both. Measured through the
+// tests' wire proxy, which plays DocumentDB's timings (go test -run '^$'
+// -bench ReadPathOnEngines .): auto reads at the speed of two finds there
+// and of $lookup where the aggregate is fast, at least 0.9× the faster
+// forced path. Only "this
 // server has no such stage" answers mean no $lookup: 40324 (MongoDB's
 // "Unrecognized pipeline stage name"), 238 NotImplemented (FerretDB v1) and
 // 28769 (a sharded users collection before MongoDB 5.1, see "Sharded
@@ -461,6 +479,7 @@
 //	mongoauth doctor: database "app", collections auth_user, auth_session, auth_key
 //	multi-document writes: standalone protocol (standalone server: transactions need a replica set or a sharded cluster)
 //	session reads: two reads (the server cannot run $lookup: (NotImplemented) `aggregate` stage "$lookup" is not implemented yet)
+//	session reads timed again (Recalibrate): the server cannot run $lookup: (NotImplemented) `aggregate` stage "$lookup" is not implemented yet
 //	scanned 2 users, 3 sessions, 3 keys; expiry judged at 2026-11-24T02:40:43Z
 //	  index missing      auth_session.user_id_1
 //	  index conflict     auth_key.user_id_1: key is {"primary_key": {"$numberInt":"1"}}, want {"user_id": {"$numberInt":"1"}} (not changed: fix by hand)

@@ -72,9 +72,12 @@ type Adapter struct {
 
 	transactions       bool
 	transactionsReason string
-	// readPath is the current choice of GetSessionAndUser; it changes only
-	// if the users collection turns out to be sharded (see readpath.go).
+	// readPath is the current choice of GetSessionAndUser; it changes when
+	// Recalibrate finds the other path faster (with ReadPathAuto), or if the
+	// users collection turns out to be sharded (see readpath.go).
 	readPath atomic.Pointer[readPathChoice]
+	// readPathOption is Options.ReadPath.
+	readPathOption ReadPath
 	// atomicUpdates: a conditional single-document update is atomic
 	// (false on FerretDB; see updates.go).
 	atomicUpdates bool

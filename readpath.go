@@ -9,6 +9,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/luciago/mongoauth/auth"
 )
@@ -19,12 +20,14 @@ type ReadPath int
 
 const (
 	// ReadPathAuto is the default: two finds where the server cannot run
-	// $lookup; elsewhere New times both paths for a moment and keeps
-	// $lookup unless it is clearly the slower. On MongoDB a round trip
-	// dominates and one aggregation beats two finds; on FerretDB v2 over
-	// DocumentDB (and Azure's vCore service, the same engine) an aggregation
-	// with $lookup costs a flat ~6 ms against ~1.4 ms for both finds.
-	// ReadPath and ReadPathReason say what New chose and why.
+	// $lookup; elsewhere New times both paths for a moment, as requests
+	// would feel them, and keeps $lookup unless two finds are faster (see
+	// Adapter.Recalibrate). On MongoDB a round trip dominates and one
+	// aggregation beats two finds; on FerretDB v2 over DocumentDB (and
+	// Azure's vCore service, the same engine) an aggregation with $lookup
+	// keeps its connection busy for some 55 ms after its reply, so that
+	// each read costs that, against 1–2.5 ms for both finds. ReadPath and
+	// ReadPathReason say what New chose and why.
 	ReadPathAuto ReadPath = iota
 	// ReadPathLookup reads both in one aggregation with $lookup. New fails
 	// with a *CapabilityError matching ErrNoLookup where the server cannot
@@ -91,110 +94,202 @@ const lookupFromShardedReason = "the users collection is sharded, and servers be
 // chooseReadPath sets the read path for opt, probing and timing the server
 // as ReadPathAuto needs.
 func (a *Adapter) chooseReadPath(ctx context.Context, opt ReadPath) error {
+	a.readPathOption = opt
 	switch opt {
 	case ReadPathTwoReads:
 		a.setReadPath(ReadPathTwoReads, "Options.ReadPath is ReadPathTwoReads")
 		return nil
-	case ReadPathAuto, ReadPathLookup:
-	default:
-		return fmt.Errorf("mongoauth: unknown read path %d", opt)
+	case ReadPathLookup:
+		unsupported, err := a.probeLookup(ctx)
+		switch {
+		case err != nil:
+			return err
+		case unsupported != nil:
+			return unsupported
+		}
+		a.setReadPath(ReadPathLookup, "Options.ReadPath is ReadPathLookup")
+		return nil
+	case ReadPathAuto:
+		c, err := a.calibrateReadPath(ctx)
+		if err != nil {
+			return err
+		}
+		a.setReadPath(c.Path, c.Reason)
+		return nil
 	}
-	_, _, err := a.readByLookup(ctx, probeID)
+	return fmt.Errorf("mongoauth: unknown read path %d", opt)
+}
+
+// probeLookup runs the $lookup aggregation once, for an id no session has.
+// A server that cannot run it gives a *CapabilityError (ErrNoLookup); any
+// other failure, an error.
+func (a *Adapter) probeLookup(ctx context.Context) (unsupported *CapabilityError, err error) {
+	_, _, err = a.readByLookup(ctx, probeID)
 	switch {
 	case err == nil || errors.Is(err, auth.ErrNotFound):
+		return nil, nil
 	case lookupUnsupported(err):
 		reason := "the server cannot run $lookup: " + serverMessage(err)
 		if hasCode(err, codeLookupFromSharded) {
 			reason = lookupFromShardedReason + ": " + serverMessage(err)
 		}
-		if opt == ReadPathLookup {
-			return &CapabilityError{Capability: capabilityLookup, Reason: reason, Err: err}
-		}
-		a.setReadPath(ReadPathTwoReads, reason)
-		return nil
-	default:
-		return fmt.Errorf("mongoauth: probe $lookup: %w", err)
+		return &CapabilityError{Capability: capabilityLookup, Reason: reason, Err: err}, nil
 	}
-	if opt == ReadPathLookup {
-		a.setReadPath(ReadPathLookup, "Options.ReadPath is ReadPathLookup")
-		return nil
-	}
-	lookup, twoReads, err := calibrate(ctx, a.measureReadPath)
-	if err != nil {
-		return fmt.Errorf("mongoauth: calibrate the read path: %w", err)
-	}
-	a.setReadPath(chooseByTimings(lookup, twoReads))
-	return nil
+	return nil, fmt.Errorf("mongoauth: probe $lookup: %w", err)
 }
 
-// probeID is the session id of the probe and the calibration: empty, so
-// never one the adapter stores (auth.CheckID refuses it). Reading another
-// writer's document with that id would do no harm.
+// probeID is the session id of the probe, and of the calibration when no
+// session is stored: empty, so never one the adapter stores
+// (auth.CheckID refuses it). Reading another writer's document with that
+// id would do no harm.
 const probeID = ""
 
-// The calibration: a warm-up of each path (a first command may pay for a
-// connection or a query plan), then up to calibrationRounds rounds of both,
-// in alternating order, while the time spent stays within
-// calibrationBudget. A slow server gets fewer rounds; below
-// minCalibrationRounds the timings decide nothing and $lookup is kept:
-// there, round trips dominate, which favours the single command anyway.
+// Calibration is what a timing of both read paths found; see
+// Adapter.Recalibrate.
+type Calibration struct {
+	// Path is the path the timings favour: ReadPathLookup or
+	// ReadPathTwoReads. Where the server cannot run $lookup it is
+	// ReadPathTwoReads, without timings.
+	Path ReadPath
+	// Lookup and TwoReads are the median times of one read along each path,
+	// over Samples consecutive reads (or more) each, after one read that
+	// does not count.
+	Lookup, TwoReads time.Duration
+	Samples          int
+	// Stored says that the reads were of a session stored in the database,
+	// with its user, as a request's are. Otherwise (no session stored yet)
+	// they were of ids no document has: the same commands, but the $lookup
+	// had nothing to join.
+	Stored bool
+	// Reason says why Path, as ReadPathReason does.
+	Reason string
+}
+
+// Recalibrate times both read paths again, as New does with ReadPathAuto,
+// and returns what it measured: one read along each path that does not
+// count, then consecutive reads, up to calibrationSamples each within
+// calibrationBudget per path, of a stored session and its user (whichever
+// find returns first), or of ids no document has where no session is
+// stored yet.
+//
+// Consecutive, because that is how requests feel them: on DocumentDB an
+// aggregation with $lookup answers in a few milliseconds but keeps its
+// connection busy for some 55 ms after, so the next command on that
+// connection, whatever it is, waits that long. Timing the paths in turn
+// would bill that wait to the two finds that follow and make $lookup look
+// fast ("$lookup 6.2 ms, two finds 22 ms" where validations then ran at
+// 18/s, a tenth of what two finds give). Of a stored session, because the
+// $lookup of a session that does not exist joins nothing, and two finds of
+// it stop after one.
+//
+// $lookup is kept unless its median is more than lookupPenalty (1.1) times
+// that of the two finds: within that margin one command is worth having,
+// and either path is within 10% of the faster. With fewer than
+// minCalibrationSamples reads of a path in its budget (a slow link, where
+// round trips dominate and favour the single command), $lookup is kept.
+//
+// With ReadPathAuto the adapter then reads along the path the timings
+// favour, and ReadPathReason says why; with a path forced by
+// Options.ReadPath it keeps that path, and the timings show what the other
+// would cost. Run it when New ran on an empty database (it then timed ids no
+// document has: Calibration.Stored is false), or when the deployment
+// changed; the doctor command prints its result. Where the server cannot
+// run $lookup it measures nothing and returns ReadPathTwoReads with the
+// server's reason. It costs up to about half a second.
+func (a *Adapter) Recalibrate(ctx context.Context) (Calibration, error) {
+	ctx = isolate(ctx)
+	c, err := a.calibrateReadPath(ctx)
+	if err == nil && a.readPathOption == ReadPathAuto {
+		a.setReadPath(c.Path, c.Reason)
+	}
+	return c, err
+}
+
+// calibrateReadPath probes $lookup and, where it works, times both paths.
+func (a *Adapter) calibrateReadPath(ctx context.Context) (Calibration, error) {
+	unsupported, err := a.probeLookup(ctx)
+	switch {
+	case err != nil:
+		return Calibration{}, err
+	case unsupported != nil:
+		return Calibration{Path: ReadPathTwoReads, Reason: unsupported.Reason}, nil
+	}
+	target, err := a.calibrationTarget(ctx)
+	if err != nil {
+		return Calibration{}, fmt.Errorf("mongoauth: calibrate the read path: %w", err)
+	}
+	lookup, twoReads, err := calibrate(ctx, func(ctx context.Context, p ReadPath) (time.Duration, error) {
+		return a.timeRead(ctx, p, target)
+	})
+	if err != nil {
+		return Calibration{}, fmt.Errorf("mongoauth: calibrate the read path: %w", err)
+	}
+	c := chooseByTimings(lookup, twoReads, target.stored)
+	return c, nil
+}
+
+// The calibration: for each path in turn, one read that does not count (a
+// first command may pay for a connection, a query plan, or the previous
+// path's after-cost), then up to calibrationSamples consecutive reads while
+// the path's time stays within calibrationBudget. A slow server gets fewer;
+// below minCalibrationSamples the timings decide nothing.
 const (
-	calibrationRounds    = 7
-	minCalibrationRounds = 3
-	calibrationBudget    = 500 * time.Millisecond
+	calibrationSamples    = 7
+	minCalibrationSamples = 3
+	calibrationBudget     = 250 * time.Millisecond
 )
 
-// calibrate times both paths with measure.
+// calibrate times both paths with measure, $lookup first.
 func calibrate(ctx context.Context, measure func(context.Context, ReadPath) (time.Duration, error)) (lookup, twoReads []time.Duration, err error) {
-	var spent time.Duration
-	sample := func(p ReadPath) (time.Duration, error) {
-		d, err := measure(ctx, p)
-		spent += d
-		return d, err
-	}
+	timings := map[ReadPath][]time.Duration{}
 	for _, p := range []ReadPath{ReadPathLookup, ReadPathTwoReads} {
-		if _, err := sample(p); err != nil {
+		spent, err := measure(ctx, p)
+		if err != nil {
 			return nil, nil, err
 		}
-	}
-	for round := 0; round < calibrationRounds && spent < calibrationBudget; round++ {
-		order := []ReadPath{ReadPathLookup, ReadPathTwoReads}
-		if round%2 == 1 {
-			slices.Reverse(order)
-		}
-		for _, p := range order {
-			d, err := sample(p)
+		for len(timings[p]) < calibrationSamples && spent < calibrationBudget {
+			d, err := measure(ctx, p)
 			if err != nil {
 				return nil, nil, err
 			}
-			if p == ReadPathLookup {
-				lookup = append(lookup, d)
-			} else {
-				twoReads = append(twoReads, d)
-			}
+			spent += d
+			timings[p] = append(timings[p], d)
 		}
 	}
-	return lookup, twoReads, nil
+	return timings[ReadPathLookup], timings[ReadPathTwoReads], nil
 }
 
 // lookupPenalty is how much slower than both finds together $lookup may be
-// and still be kept: a margin for noise, in favour of fewer commands.
-const lookupPenalty = 1.5
+// and still be kept: a margin for noise, in favour of fewer commands, small
+// enough that ReadPathAuto stays within 10% of the faster path.
+const lookupPenalty = 1.1
 
 // chooseByTimings picks the path from the calibration's timings, and
 // says why.
-func chooseByTimings(lookup, twoReads []time.Duration) (ReadPath, string) {
+func chooseByTimings(lookup, twoReads []time.Duration, stored bool) Calibration {
 	n := min(len(lookup), len(twoReads))
-	if n < minCalibrationRounds {
-		return ReadPathLookup, fmt.Sprintf("calibration incomplete (%d of %d rounds within %v): kept $lookup, one command", n, minCalibrationRounds, calibrationBudget)
+	c := Calibration{Path: ReadPathLookup, Samples: n, Stored: stored}
+	if n == 0 {
+		c.Reason = fmt.Sprintf("calibration incomplete (no read of each path within %v): kept $lookup, one command", calibrationBudget)
+		return c
 	}
-	l, t := median(lookup), median(twoReads)
-	path := ReadPathLookup
-	if float64(l) > lookupPenalty*float64(t) {
-		path = ReadPathTwoReads
+	c.Lookup, c.TwoReads = median(lookup), median(twoReads)
+	of := "of a stored session"
+	if !stored {
+		of = "of ids no document has, no session being stored yet"
 	}
-	return path, fmt.Sprintf("calibrated: $lookup %s, two finds %s (medians of %d rounds): %s",
-		milliseconds(l), milliseconds(t), n, map[ReadPath]string{ReadPathLookup: "$lookup", ReadPathTwoReads: "two finds"}[path])
+	timings := fmt.Sprintf("$lookup %s, two finds %s (medians of %d and %d consecutive reads %s)",
+		milliseconds(c.Lookup), milliseconds(c.TwoReads), len(lookup), len(twoReads), of)
+	switch {
+	case n < minCalibrationSamples:
+		c.Reason = fmt.Sprintf("calibration incomplete (%d of %d reads of each path within %v): kept $lookup, one command; %s", n, minCalibrationSamples, calibrationBudget, timings)
+	case float64(c.Lookup) > lookupPenalty*float64(c.TwoReads):
+		c.Path = ReadPathTwoReads
+		c.Reason = "calibrated: " + timings + ": two finds"
+	default:
+		c.Reason = "calibrated: " + timings + ": $lookup"
+	}
+	return c
 }
 
 func median(ds []time.Duration) time.Duration {
@@ -206,17 +301,50 @@ func milliseconds(d time.Duration) string {
 	return fmt.Sprintf("%.2g ms", float64(d)/float64(time.Millisecond))
 }
 
-// measureReadPath times one read of a session that does not exist, along
-// the same code as GetSessionAndUser.
-func (a *Adapter) measureReadPath(ctx context.Context, p ReadPath) (time.Duration, error) {
-	read := a.readTwice
-	if p == ReadPathLookup {
-		read = a.readByLookup
+// readTarget is what the calibration reads: a stored session and its
+// user, or probeID for both.
+type readTarget struct {
+	sessionID, userID string
+	stored            bool
+}
+
+// calibrationTarget finds a stored session to read, if there is one.
+func (a *Adapter) calibrationTarget(ctx context.Context) (readTarget, error) {
+	only := options.FindOne().SetProjection(bson.D{{Key: fieldID, Value: 1}, {Key: fieldUserID, Value: 1}})
+	doc, err := a.sessions.FindOne(ctx, bson.D{}, only).Raw()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return readTarget{sessionID: probeID, userID: probeID}, nil
 	}
+	if err != nil {
+		return readTarget{}, wrap("find a session", err)
+	}
+	id, ok := doc.Lookup(fieldID).StringValueOK()
+	userID, _ := doc.Lookup(fieldUserID).StringValueOK()
+	if !ok || auth.CheckID("session id", id) != nil {
+		return readTarget{sessionID: probeID, userID: probeID}, nil // another writer's
+	}
+	return readTarget{sessionID: id, userID: userID, stored: true}, nil
+}
+
+// timeRead times one read of target along p, through the code
+// GetSessionAndUser runs. Of an id no document has, two reads are two finds
+// all the same (GetSessionAndUser would stop after the first).
+func (a *Adapter) timeRead(ctx context.Context, p ReadPath, target readTarget) (time.Duration, error) {
 	start := time.Now()
-	_, _, err := read(ctx, probeID)
-	if errors.Is(err, auth.ErrNotFound) {
-		err = nil
+	var err error
+	switch {
+	case p == ReadPathLookup:
+		_, _, err = a.readByLookup(ctx, target.sessionID)
+	case target.stored:
+		_, _, err = a.readTwice(ctx, target.sessionID)
+	default:
+		if _, err = findByID(ctx, a.sessions, target.sessionID); errors.Is(err, auth.ErrNotFound) {
+			_, err = findByID(ctx, a.users, target.userID)
+		}
+	}
+	var unreadable *DocumentError
+	if errors.Is(err, auth.ErrNotFound) || errors.As(err, &unreadable) {
+		err = nil // a read all the same
 	}
 	return time.Since(start), err
 }

@@ -25,34 +25,39 @@ func TestChooseByTimings(t *testing.T) {
 	for _, tc := range []struct {
 		name             string
 		lookup, twoReads []time.Duration
+		stored           bool
 		want             ReadPath
 		reason           []string
 	}{
-		{"FerretDB v2 on DocumentDB: a flat 6 ms aggregate", ms(6.1, 5.9, 6.3, 6.0, 6.2), ms(1.4, 1.5, 1.3, 1.4, 1.6), ReadPathTwoReads,
-			[]string{"calibrated", "$lookup 6.1 ms", "two finds 1.4 ms", "medians of 5 rounds", "two finds"}},
-		{"MongoDB, one round trip each", ms(0.31, 0.29, 0.35), ms(0.52, 0.50, 0.61), ReadPathLookup,
-			[]string{"$lookup 0.31 ms", "two finds 0.52 ms", ": $lookup"}},
-		{"a remote server: round trips dominate", ms(41, 40, 44, 40), ms(81, 80, 83, 82), ReadPathLookup, nil},
-		{"$lookup a little slower than two finds: not worth two commands", ms(1.2, 1.3, 1.2), ms(1.0, 1.0, 1.1), ReadPathLookup, nil},
-		{"one outlier does not decide", ms(9, 0.3, 0.3, 0.3, 9), ms(0.5, 0.5, 9, 0.5, 0.5), ReadPathLookup, nil},
-		{"too few rounds within the budget", ms(300, 300), ms(10, 10), ReadPathLookup, []string{"calibration incomplete", "kept $lookup"}},
+		{"DocumentDB: each aggregate waits for the one before", ms(55, 58, 61, 56), ms(1.4, 1.5, 1.3, 1.4, 2.4, 1.6, 1.4), true, ReadPathTwoReads,
+			[]string{"calibrated", "$lookup 58 ms", "two finds 1.4 ms", "medians of 4 and 7 consecutive reads of a stored session", ": two finds"}},
+		{"MongoDB, one round trip each", ms(0.31, 0.29, 0.35), ms(0.52, 0.50, 0.61), false, ReadPathLookup,
+			[]string{"$lookup 0.31 ms", "two finds 0.52 ms", "of ids no document has", ": $lookup"}},
+		{"a remote server: round trips dominate", ms(41, 40, 44, 40), ms(81, 80, 83, 82), true, ReadPathLookup, nil},
+		{"$lookup a little slower than two finds: one command is worth it", ms(1.05, 1.08, 1.05), ms(1.0, 1.0, 1.1), true, ReadPathLookup, nil},
+		{"$lookup 20% slower: auto would miss 0.9× the faster path", ms(1.2, 1.2, 1.2), ms(1.0, 1.0, 1.0), true, ReadPathTwoReads, nil},
+		{"one outlier does not decide", ms(9, 0.3, 0.3, 0.3, 9), ms(0.5, 0.5, 9, 0.5, 0.5), true, ReadPathLookup, nil},
+		{"too few reads within the budget", ms(300, 300), ms(10, 10, 10), true, ReadPathLookup, []string{"calibration incomplete", "kept $lookup"}},
+		{"no read at all", nil, ms(1), true, ReadPathLookup, []string{"calibration incomplete"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			path, reason := chooseByTimings(tc.lookup, tc.twoReads)
-			assert.Equal(t, tc.want, path)
+			c := chooseByTimings(tc.lookup, tc.twoReads, tc.stored)
+			assert.Equal(t, tc.want, c.Path)
+			assert.Equal(t, tc.stored, c.Stored)
 			for _, want := range tc.reason {
-				assert.Contains(t, reason, want)
+				assert.Contains(t, c.Reason, want)
 			}
 		})
 	}
 }
 
-// fakeMeasure returns the given durations per path in turn and records
-// the order it was asked in.
+// fakeMeasure plays a server: each read costs its path's base time, plus
+// whatever the previous read left its connection busy with (after).
 type fakeMeasure struct {
-	next  map[ReadPath][]time.Duration
-	asked []ReadPath
-	fail  error
+	base, after map[ReadPath]time.Duration
+	busy        time.Duration
+	asked       []ReadPath
+	fail        error
 }
 
 func (f *fakeMeasure) measure(_ context.Context, p ReadPath) (time.Duration, error) {
@@ -60,40 +65,50 @@ func (f *fakeMeasure) measure(_ context.Context, p ReadPath) (time.Duration, err
 	if f.fail != nil && len(f.asked) == 3 {
 		return 0, f.fail
 	}
-	d := f.next[p][0]
-	if len(f.next[p]) > 1 {
-		f.next[p] = f.next[p][1:]
-	}
+	d := f.busy + f.base[p]
+	f.busy = f.after[p]
 	return d, nil
 }
 
 func TestCalibrate(t *testing.T) {
-	t.Run("fast server: all rounds, alternating order, warm-up not counted", func(t *testing.T) {
-		f := &fakeMeasure{next: map[ReadPath][]time.Duration{
-			ReadPathLookup:   ms(50, 6, 6, 6, 6, 6, 6, 6),
-			ReadPathTwoReads: ms(50, 1.4),
-		}}
+	t.Run("consecutive reads per path: an aggregate's after-cost stays with $lookup", func(t *testing.T) {
+		// DocumentDB: the aggregate answers in 5 ms and keeps its
+		// connection 50 ms more; alternating reads would bill those 50 ms to
+		// the two finds.
+		f := &fakeMeasure{
+			base:  map[ReadPath]time.Duration{ReadPathLookup: 5 * time.Millisecond, ReadPathTwoReads: 2 * time.Millisecond},
+			after: map[ReadPath]time.Duration{ReadPathLookup: 50 * time.Millisecond},
+		}
 		lookup, twoReads, err := calibrate(t.Context(), f.measure)
 		require.NoError(t, err)
-		assert.Len(t, lookup, calibrationRounds)
-		assert.Len(t, twoReads, calibrationRounds)
-		assert.Equal(t, ms(6), lookup[:1], "the warm-up's 50 ms is not a sample")
-		assert.Equal(t, []ReadPath{ReadPathLookup, ReadPathTwoReads, ReadPathLookup, ReadPathTwoReads, ReadPathTwoReads, ReadPathLookup}, f.asked[:6])
+		assert.Equal(t, ms(55, 55, 55, 55, 55), lookup, "a read that does not count (5 ms), then as many as the budget holds")
+		assert.Equal(t, ms(2, 2, 2, 2, 2, 2, 2), twoReads, "the first read paid the aggregate's 50 ms and does not count")
+		assert.Equal(t, []ReadPath{ReadPathLookup, ReadPathLookup, ReadPathLookup, ReadPathLookup, ReadPathLookup, ReadPathLookup}, f.asked[:6], "consecutive")
+		assert.Equal(t, ReadPathTwoReads, chooseByTimings(lookup, twoReads, true).Path)
 	})
-	t.Run("slow server: stops at the budget", func(t *testing.T) {
-		f := &fakeMeasure{next: map[ReadPath][]time.Duration{ReadPathLookup: ms(100), ReadPathTwoReads: ms(200)}}
-		lookup, _, err := calibrate(t.Context(), f.measure)
+	t.Run("a fast aggregate keeps $lookup", func(t *testing.T) {
+		f := &fakeMeasure{base: map[ReadPath]time.Duration{ReadPathLookup: time.Millisecond, ReadPathTwoReads: 2 * time.Millisecond}}
+		lookup, twoReads, err := calibrate(t.Context(), f.measure)
 		require.NoError(t, err)
-		assert.Less(t, len(lookup), minCalibrationRounds)
+		assert.Len(t, lookup, calibrationSamples)
+		assert.Len(t, twoReads, calibrationSamples)
+		assert.Equal(t, ReadPathLookup, chooseByTimings(lookup, twoReads, true).Path)
+	})
+	t.Run("slow server: each path stops at its budget", func(t *testing.T) {
+		f := &fakeMeasure{base: map[ReadPath]time.Duration{ReadPathLookup: 100 * time.Millisecond, ReadPathTwoReads: 200 * time.Millisecond}}
+		lookup, twoReads, err := calibrate(t.Context(), f.measure)
+		require.NoError(t, err)
+		assert.Len(t, lookup, 2, "100 ms not counted, 200, then the budget")
+		assert.Len(t, twoReads, 1)
 		var spent time.Duration
 		for _, p := range f.asked {
-			spent += f.next[p][0]
+			spent += f.base[p]
 		}
-		assert.Less(t, spent, calibrationBudget+300*time.Millisecond, "at most one round past the budget")
+		assert.LessOrEqual(t, spent, 2*calibrationBudget+300*time.Millisecond, "at most one read past each budget")
 	})
 	t.Run("a failed read fails the calibration", func(t *testing.T) {
 		boom := errors.New("boom")
-		f := &fakeMeasure{next: map[ReadPath][]time.Duration{ReadPathLookup: ms(1), ReadPathTwoReads: ms(1)}, fail: boom}
+		f := &fakeMeasure{base: map[ReadPath]time.Duration{ReadPathLookup: time.Millisecond, ReadPathTwoReads: time.Millisecond}, fail: boom}
 		_, _, err := calibrate(t.Context(), f.measure)
 		require.ErrorIs(t, err, boom)
 	})

@@ -191,3 +191,107 @@ func TestLookupFromShardedUsersFallsBack(t *testing.T) {
 	assert.Equal(t, mongoauth.ReadPathTwoReads, a.ReadPath())
 	assert.Contains(t, a.ReadPathReason(), "sharded")
 }
+
+// TestReadPathAutoOnEngines: ReadPathAuto times the paths as requests feel
+// them. On DocumentDB, whose $lookup aggregate keeps its connection busy
+// 50 ms after its reply, it reads with two finds; where the aggregate is
+// fast it keeps $lookup. On an empty database New times ids no document
+// has; Recalibrate, once a session is stored, times that session and its
+// user.
+func TestReadPathAutoOnEngines(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		engine lookupEngine
+		want   mongoauth.ReadPath
+	}{
+		{"DocumentDB: the aggregate's connection stays busy 50 ms", documentDBLookup, mongoauth.ReadPathTwoReads},
+		{"a fast aggregate", fastLookup, mongoauth.ReadPathLookup},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var log commandLog
+			proxy := startWireProxy(t)
+			tc.engine.install(t, proxy)
+			db := scratchDatabase(t, proxy.client(t, "", log.monitor()))
+			a, err := mongoauth.New(ctx(t), db, mongoauth.Options{})
+			require.NoError(t, err)
+			t.Logf("New: %s", a.ReadPathReason())
+			assert.Equal(t, tc.want, a.ReadPath(), a.ReadPathReason())
+			assert.Contains(t, a.ReadPathReason(), "of ids no document has")
+
+			_, err = a.EnsureIndexes(ctx(t))
+			require.NoError(t, err)
+			require.NoError(t, a.SetUser(ctx(t), auth.UserRecord{ID: "u"}, nil))
+			require.NoError(t, a.SetSession(ctx(t), auth.SessionRecord{ID: "s", UserID: "u", ActiveExpires: future, IdleExpires: future}))
+			log.reset()
+			c, err := a.Recalibrate(ctx(t))
+			require.NoError(t, err)
+			t.Logf("Recalibrate: %s", c.Reason)
+			assert.Equal(t, tc.want, c.Path)
+			assert.True(t, c.Stored)
+			assert.GreaterOrEqual(t, c.Samples, 3)
+			assert.Equal(t, tc.want, a.ReadPath())
+			assert.Equal(t, c.Reason, a.ReadPathReason())
+			assert.Contains(t, c.Reason, "of a stored session")
+			if tc.engine.after > 0 {
+				assert.GreaterOrEqual(t, c.Lookup, tc.engine.after, "each aggregate waited for the one before it")
+			}
+
+			// It read the stored session and its user, along each path as a
+			// request does.
+			aggregates := log.named("aggregate")
+			require.Greater(t, len(aggregates), c.Samples)
+			for _, cmd := range aggregates[1:] { // the first is the probe
+				assert.Equal(t, "s", cmd.Lookup("pipeline").Array().Index(0).Document().Lookup("$match", "_id").StringValue())
+			}
+			var sessionFinds, userFinds int
+			for _, cmd := range log.named("find") {
+				switch cmd.Lookup("find").StringValue() {
+				case mongoauth.DefaultSessionCollection:
+					if id, _ := cmd.Lookup("filter", "_id").StringValueOK(); id == "s" {
+						sessionFinds++
+					}
+				case mongoauth.DefaultUserCollection:
+					if id, _ := cmd.Lookup("filter", "_id").StringValueOK(); id == "u" {
+						userFinds++
+					}
+				}
+			}
+			assert.Greater(t, sessionFinds, c.Samples)
+			assert.Equal(t, sessionFinds, userFinds, "two finds per read")
+		})
+	}
+}
+
+// TestRecalibrateKeepsAForcedPath: with a path forced by Options.ReadPath,
+// Recalibrate reports the timings and changes nothing.
+func TestRecalibrateKeepsAForcedPath(t *testing.T) {
+	proxy := startWireProxy(t)
+	documentDBLookup.install(t, proxy)
+	db := scratchDatabase(t, proxy.client(t, "", nil))
+	for _, forced := range []mongoauth.ReadPath{mongoauth.ReadPathLookup, mongoauth.ReadPathTwoReads} {
+		a, err := mongoauth.New(ctx(t), db, mongoauth.Options{ReadPath: forced})
+		require.NoError(t, err)
+		reason := a.ReadPathReason()
+		c, err := a.Recalibrate(ctx(t))
+		require.NoError(t, err)
+		assert.Equal(t, mongoauth.ReadPathTwoReads, c.Path, "what the timings favour")
+		assert.Positive(t, c.Lookup)
+		assert.Equal(t, forced, a.ReadPath(), "the option holds")
+		assert.Equal(t, reason, a.ReadPathReason())
+	}
+}
+
+// TestRecalibrateWithoutLookup: where the server cannot run $lookup,
+// Recalibrate times nothing and says why.
+func TestRecalibrateWithoutLookup(t *testing.T) {
+	skipUnlessFerretDB(t)
+	a, err := mongoauth.New(ctx(t), mongotest.Database(t), mongoauth.Options{})
+	require.NoError(t, err)
+	c, err := a.Recalibrate(ctx(t))
+	require.NoError(t, err)
+	assert.Equal(t, mongoauth.ReadPathTwoReads, c.Path)
+	assert.Zero(t, c.Lookup)
+	assert.Zero(t, c.Samples)
+	assert.Contains(t, c.Reason, "NotImplemented")
+	assert.Equal(t, mongoauth.ReadPathTwoReads, a.ReadPath())
+}

@@ -22,7 +22,7 @@ type relay struct {
 	wg    sync.WaitGroup
 }
 
-func startRelay(t *testing.T, upstream string, handle func(client, server net.Conn)) *relay {
+func startRelay(t testing.TB, upstream string, handle func(client, server net.Conn)) *relay {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

@@ -65,7 +65,7 @@ const (
 
 // startWireProxy proxies the embedded server (or MONGODB_URI's) on a free
 // local port, until the test ends.
-func startWireProxy(t *testing.T) *wireProxy {
+func startWireProxy(t testing.TB) *wireProxy {
 	t.Helper()
 	srv := mongotest.Shared(t)
 	addr := strings.TrimSuffix(strings.TrimPrefix(srv.URI, "mongodb://"), "/")
@@ -82,7 +82,7 @@ func startWireProxy(t *testing.T) *wireProxy {
 
 // client connects to the proxy with extra URI options (such as "w=0") and
 // an optional command monitor; it is disconnected when the test ends.
-func (p *wireProxy) client(t *testing.T, uriOptions string, monitor *event.CommandMonitor) *mongo.Client {
+func (p *wireProxy) client(t testing.TB, uriOptions string, monitor *event.CommandMonitor) *mongo.Client {
 	t.Helper()
 	uri := "mongodb://" + p.addr() + "/?directConnection=true&serverSelectionTimeoutMS=5000"
 	if uriOptions != "" {

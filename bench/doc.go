@@ -36,7 +36,8 @@
 //
 // authbench prints the read path and New's reason above its table and marks
 // the rows that take it; every measured adapter uses the path chosen once at
-// the start of the run. Absolute numbers are noisy on a shared machine; the
+// the start of the run, or the one -read-path forces (lookup, two-reads), so
+// that a run with each shows what auto gains or loses on a server. Absolute numbers are noisy on a shared machine; the
 // ratios within one run are what the targets compare.
 //
 // # Targets

@@ -9,10 +9,11 @@
 // so that a password does not show in the process list or shell history, and
 // it never prints the URI. It first prints what mongoauth.New found out:
 // whether multi-document writes use transactions or the standalone
-// protocol, and how sessions are read, each with New's reason. Then it
-// prints what mongoauth's Check reports: missing
-// or conflicting indexes, orphan and expired sessions and keys, and
-// documents the adapter cannot read. With -fix it runs Repair (create
+// protocol, and how sessions are read, each with New's reason, then the
+// read paths timed once more by Adapter.Recalibrate (New may have timed
+// them before any session was stored). Then it prints what mongoauth's
+// Check reports: missing or conflicting indexes, orphan and expired
+// sessions and keys, and documents the adapter cannot read. With -fix it runs Repair (create
 // missing indexes, delete orphans and expired records), prints what changed,
 // and checks again.
 //
@@ -155,6 +156,14 @@ func doctor(ctx context.Context, c config, out io.Writer) (int, error) {
 	}
 	fmt.Fprintf(out, "multi-document writes: %s (%s)\nsession reads: %s (%s)\n",
 		writes, adapter.TransactionsReason(), adapter.ReadPath(), adapter.ReadPathReason())
+	// New timed the read paths on an empty collection if no session was
+	// stored then; now there may be one, and a second timing shows how
+	// steady the first was.
+	calibration, err := adapter.Recalibrate(ctx)
+	if err != nil {
+		return exitError, err
+	}
+	fmt.Fprintf(out, "session reads timed again (Recalibrate): %s\n", calibration.Reason)
 
 	if !c.fix {
 		report, err := adapter.Check(ctx, c.repair)

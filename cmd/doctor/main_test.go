@@ -268,5 +268,8 @@ func TestDoctorReportsTheAdaptersChoices(t *testing.T) {
 	if mongotest.Shared(t).Kind == mongotest.KindFerretDB {
 		assert.Contains(t, out, "multi-document writes: standalone protocol (standalone server")
 		assert.Contains(t, out, "session reads: two reads (the server cannot run $lookup: ")
+		assert.Contains(t, out, "session reads timed again (Recalibrate): the server cannot run $lookup: ")
+	} else {
+		assert.Contains(t, out, "session reads timed again (Recalibrate): ")
 	}
 }
