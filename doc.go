@@ -211,14 +211,15 @@
 // s; a commit answered with a write-concern timeout was sent 196 times in 10
 // s). Here each commit is sent with the caller's ctx, so the driver sends
 // the time left as maxTimeMS and gives up by the deadline. When the deadline
-// passes after a commit was sent, or the server's time limit runs out, or
-// the result stays unknown for 120 s, the call returns an
-// [*UnknownCommitResultError] (matches [ErrUnknownCommitResult] and the
-// context's error): the writes may or may not have been applied, and the
-// next read, on the primary, shows which. No abortTransaction follows a
-// sent commit, as it could race the commit on the server. Every adapter
-// write can be retried after it: DeleteUser again deletes what is left;
-// SetUser again reports the user id as taken if the first one committed.
+// passes after a commit was sent, or the client's timeoutMS or the server's
+// maxTimeMS cuts it short, or the result stays unknown for 120 s, the call
+// returns an [*UnknownCommitResultError] (matches [ErrUnknownCommitResult]
+// and the context's error): the writes may or may not have been applied,
+// and the next read, on the primary, shows which. No abortTransaction
+// follows a sent commit, as it could race the commit on the server. Every
+// adapter write can be retried after it: DeleteUser again deletes what is
+// left; SetUser again reports the user id as taken if the first one
+// committed.
 //
 // # Read path
 //

@@ -87,9 +87,10 @@ var ErrUnknownCommitResult = errors.New("mongoauth: transaction commit result un
 // UnknownCommitResultError is returned when a transaction's commit was sent
 // but whether it took effect is not known when the call must return: the
 // caller's context ended first (errors.Is matches context.DeadlineExceeded
-// or context.Canceled then), the server's time limit ran out, or the
-// driver kept reporting an unknown result (an election, a write-concern
-// timeout) for as long as the driver's WithTransaction would retry. The
+// or context.Canceled then), the client's timeoutMS or the server's
+// maxTimeMS cut the commit short, or the driver kept reporting an unknown
+// result (an election, a write-concern timeout) for as long as the driver's
+// WithTransaction would retry. The
 // writes may have been applied or not; a read tells which (reads go to
 // the primary). Every adapter write can be retried: a repeated DeleteUser
 // does nothing more, a repeated SetUser reports the user id as taken if
@@ -194,9 +195,10 @@ func (a *Adapter) commit(ctx context.Context, sess *mongo.Session, retry func() 
 		switch {
 		case err == nil:
 			return nil
-		case ctx.Err() != nil || hasCode(err, codeMaxTimeMSExpired):
-			// The deadline passed, or the server's share of it: any answer
-			// after the commit was sent leaves the outcome open.
+		case ctx.Err() != nil || mongo.IsTimeout(err):
+			// The deadline passed, or the client's timeoutMS, or the
+			// server's share of either (maxTimeMS): the outcome is open, and
+			// another commit would only wait as long again.
 			return &UnknownCommitResultError{Err: err}
 		case hasLabel(err, labelUnknownCommit):
 			if !retry() {
@@ -210,10 +212,6 @@ func (a *Adapter) commit(ctx context.Context, sess *mongo.Session, retry func() 
 		}
 	}
 }
-
-// codeMaxTimeMSExpired is the server's answer when maxTimeMS (the time left
-// of the caller's deadline) ran out.
-const codeMaxTimeMSExpired = 50
 
 // abort ends a transaction none of whose commits was sent, bounded by
 // abortGrace past ctx.

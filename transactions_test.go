@@ -181,6 +181,42 @@ func TestCommitHonoursTheDeadline(t *testing.T) {
 	}
 }
 
+// TestClientTimeoutBoundsCommits: without a deadline on the call, the
+// client's timeoutMS bounds a commit the server holds (as on a replica set
+// that lost its majority: the wait for a majority has no end of its own).
+func TestClientTimeoutBoundsCommits(t *testing.T) {
+	var log commandLog
+	proxy := startWireProxy(t)
+	proxy.setRewrite(stripTransaction)
+	proxy.set(endsTransactions(committed), asReplicaSet)
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	const timeout = 300 * time.Millisecond
+	db := scratchDatabase(t, proxy.client(t, "timeoutMS=300", log.monitor()))
+	a, err := mongoauth.New(ctx(t), db, mongoauth.Options{Transactions: mongoauth.TransactionsRequired})
+	require.NoError(t, err)
+	require.NoError(t, a.SetUser(ctx(t), auth.UserRecord{ID: "u"}, nil))
+	proxy.set(endsTransactions(func(bson.Raw) bson.D {
+		select {
+		case <-time.After(6 * time.Second):
+		case <-stop:
+		}
+		return okReply
+	}), asReplicaSet)
+	log.reset()
+
+	start := time.Now()
+	err = a.DeleteUser(context.Background(), "u") // no deadline of its own
+	elapsed := time.Since(start)
+	t.Logf("returned after %v: %v", elapsed.Round(time.Millisecond), err)
+	assert.Less(t, elapsed, timeout+commitBound)
+	assert.ErrorIs(t, err, mongoauth.ErrUnknownCommitResult)
+	commits := log.named("commitTransaction")
+	require.Equal(t, 1, len(commits), "a commit cut short by the client's timeout is not sent again")
+	maxTime, ok := commits[0].Lookup("maxTimeMS").AsInt64OK()
+	assert.True(t, ok && maxTime > 0 && maxTime <= timeout.Milliseconds(), "timeoutMS reaches the server as maxTimeMS: %v", commits[0].Lookup("maxTimeMS"))
+}
+
 // TestCommitRetriesAnUnknownResult: a commit whose result is unknown once
 // is sent again, and a call that then commits succeeds.
 func TestCommitRetriesAnUnknownResult(t *testing.T) {
