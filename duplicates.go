@@ -268,7 +268,7 @@ func uniqueIndexes(ctx context.Context, coll *mongo.Collection) ([]uniqueIndex, 
 	if err != nil {
 		return nil, err
 	}
-	defer cur.Close(context.WithoutCancel(ctx))
+	defer closeCursor(ctx, cur)
 	var out []uniqueIndex
 	for cur.Next(ctx) {
 		spec := cur.Current

@@ -284,7 +284,7 @@ func (a *Adapter) deleteSessions(ctx context.Context, userID string) error {
 			ids = append(ids, cur.Current.Lookup(fieldID))
 		}
 		err = cur.Err()
-		_ = cur.Close(ctx)
+		closeCursor(ctx, cur)
 		if err != nil {
 			return wrap("find sessions", err)
 		}

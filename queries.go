@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -39,7 +40,7 @@ func findAll[T any](ctx context.Context, coll *mongo.Collection, filter bson.D, 
 	if err != nil {
 		return nil, wrap("find in "+coll.Name(), err)
 	}
-	defer cur.Close(context.WithoutCancel(ctx))
+	defer closeCursor(ctx, cur)
 	out := []T{}
 	for cur.Next(ctx) {
 		v, err := decode(cur.Current)
@@ -49,6 +50,16 @@ func findAll[T any](ctx context.Context, coll *mongo.Collection, filter bson.D, 
 		out = append(out, v)
 	}
 	return out, wrap("find in "+coll.Name(), cur.Err())
+}
+
+// closeCursor closes a cursor the read may have left open (an error
+// mid-way, the caller's context ended), sending killCursors even after ctx
+// has ended, but for at most a second: a server gone away must not hold
+// the call.
+func closeCursor(ctx context.Context, cur *mongo.Cursor) {
+	c, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	_ = cur.Close(c)
 }
 
 // findAndSet applies $set to one document and returns it as updated, or

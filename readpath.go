@@ -391,7 +391,7 @@ func (a *Adapter) readByLookup(ctx context.Context, sessionID string) (auth.Sess
 	if err != nil {
 		return auth.SessionRecord{}, auth.UserRecord{}, wrap("aggregate session and user", err)
 	}
-	defer cur.Close(context.WithoutCancel(ctx))
+	defer closeCursor(ctx, cur)
 	if !cur.Next(ctx) {
 		if err := cur.Err(); err != nil {
 			return auth.SessionRecord{}, auth.UserRecord{}, wrap("aggregate session and user", err)
