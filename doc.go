@@ -348,14 +348,19 @@
 //     FerretDB and the tests' wire proxy only.
 //   - FerretDB v1 (tested: 1.24.2; reports MongoDB 7.0, wire version 21):
 //     standalone protocol, two finds, no TTL index (Repair does its work).
-//   - FerretDB v2 / DocumentDB, Azure DocumentDB (vCore): standalone protocol
-//     (the probe sees commitTransaction fail), read path by calibration; not
-//     run here, its answers are replayed by the wire proxy in the tests.
+//   - The DocumentDB engine: FerretDB v2 over Microsoft's DocumentDB
+//     extension, and Azure DocumentDB (vCore). Transactions where the probe
+//     commits (FerretDB v2's does not: standalone protocol), after New made
+//     the collections; two finds, by calibration ($lookup keeps its
+//     connection busy); duplicate values named from the index's name or by
+//     a lookup (see "Errors"). Not run here: its answers and timings are
+//     replayed by the wire proxy in the tests, the conformance suite
+//     included.
 //
 // New decides the transaction mode and read path once; a deployment that
 // changes later (made a replica set, upgraded, moved) is seen at the next
-// start. The one exception is a users collection sharded later on a server
-// before 5.1.
+// start. The exceptions: a users collection sharded later on a server
+// before 5.1, and the read path after [Adapter.Recalibrate].
 //
 // # Errors
 //
