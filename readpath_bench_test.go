@@ -1,27 +1,32 @@
 package mongoauth_test
 
 import (
+	"errors"
+	"math"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/luciago/mongoauth"
 	"github.com/luciago/mongoauth/auth"
+	"github.com/luciago/mongoauth/mongotest"
 )
 
 // BenchmarkReadPathOnEngines reads a stored session with its user
-// (GetSessionAndUser, as every validated request does) along each path on
-// two engines the proxy plays over the embedded server: DocumentDB, whose
-// $lookup aggregate keeps its connection busy 50 ms after its reply, and
-// one whose aggregate is fast, against finds of 3 ms. Each iteration reads
-// once with each of three adapters, each on a client of its own (an
+// (GetSessionAndUser, as every validated request does) along each path, on
+// the embedded server itself and on two engines the proxy plays over it:
+// DocumentDB, whose $lookup aggregate keeps its connection busy 50 ms after
+// its reply, and one whose aggregate is fast, against finds of 3 ms. Each
+// iteration reads once with each adapter, each on a client of its own (an
 // engine's after-cost stays on its connection), in turns: auto
 // (ReadPathAuto, calibrated by New on the stored session), lookup and
-// two-reads (forced). It reports each one's median time per read, and
-// auto-vs-faster, the faster forced path's median over auto's: the
-// target is at least 0.9. (ns/op is the three reads together.)
+// two-reads (forced; lookup only where the server runs it). It reports each
+// one's median time per read and auto-vs-faster, the faster forced path's
+// median over auto's: the target is at least 0.9. (ns/op is the reads of
+// one iteration together.)
 //
 //	go test -run '^$' -bench ReadPathOnEngines -benchtime 3s .
 func BenchmarkReadPathOnEngines(b *testing.B) {
@@ -30,25 +35,30 @@ func BenchmarkReadPathOnEngines(b *testing.B) {
 		opt  mongoauth.ReadPath
 	}{{"auto", mongoauth.ReadPathAuto}, {"lookup", mongoauth.ReadPathLookup}, {"two-reads", mongoauth.ReadPathTwoReads}}
 	for _, engine := range []struct {
-		name string
-		lookupEngine
-	}{{"DocumentDB", documentDBLookup}, {"fast-lookup", fastLookup}} {
+		name   string
+		engine *lookupEngine // nil: the embedded server as it is
+	}{{"embedded", nil}, {"DocumentDB", &documentDBLookup}, {"fast-lookup", &fastLookup}} {
 		b.Run(engine.name, func(b *testing.B) {
-			proxy := startWireProxy(b)
-			engine.install(b, proxy)
-			name := scratchDatabase(b, proxy.client(b, "", nil)).Name()
-			adapters := make([]*mongoauth.Adapter, len(paths))
+			client := func() *mongo.Client { return mongotest.Shared(b).Client }
+			if engine.engine != nil {
+				proxy := startWireProxy(b)
+				engine.engine.install(b, proxy)
+				client = func() *mongo.Client { return proxy.client(b, "", nil) }
+			}
+			name := scratchDatabase(b, client()).Name()
+			setup, err := mongoauth.New(ctx(b), client().Database(name), mongoauth.Options{ReadPath: mongoauth.ReadPathTwoReads})
+			require.NoError(b, err)
+			_, err = setup.EnsureIndexes(ctx(b))
+			require.NoError(b, err)
+			require.NoError(b, setup.SetUser(ctx(b), auth.UserRecord{ID: "u", Attributes: map[string]any{"username": "ann"}}, nil))
+			require.NoError(b, setup.SetSession(ctx(b), auth.SessionRecord{ID: "s", UserID: "u", ActiveExpires: future, IdleExpires: future}))
+			adapters := make([]*mongoauth.Adapter, len(paths)) // nil: the server cannot run the path
 			for i, p := range paths {
-				db := proxy.client(b, "", nil).Database(name)
-				if i == 0 {
-					setup, err := mongoauth.New(ctx(b), db, mongoauth.Options{ReadPath: mongoauth.ReadPathTwoReads})
-					require.NoError(b, err)
-					_, err = setup.EnsureIndexes(ctx(b))
-					require.NoError(b, err)
-					require.NoError(b, setup.SetUser(ctx(b), auth.UserRecord{ID: "u", Attributes: map[string]any{"username": "ann"}}, nil))
-					require.NoError(b, setup.SetSession(ctx(b), auth.SessionRecord{ID: "s", UserID: "u", ActiveExpires: future, IdleExpires: future}))
+				a, err := mongoauth.New(ctx(b), client().Database(name), mongoauth.Options{ReadPath: p.opt})
+				if errors.Is(err, mongoauth.ErrNoLookup) {
+					b.Logf("%s: %v", p.name, err)
+					continue
 				}
-				a, err := mongoauth.New(ctx(b), db, mongoauth.Options{ReadPath: p.opt})
 				require.NoError(b, err)
 				b.Logf("%s: %s (%s)", p.name, a.ReadPath(), a.ReadPathReason())
 				adapters[i] = a
@@ -58,6 +68,9 @@ func BenchmarkReadPathOnEngines(b *testing.B) {
 			for b.Loop() {
 				for k := range adapters {
 					i := (k + round) % len(adapters)
+					if adapters[i] == nil {
+						continue
+					}
 					start := time.Now()
 					if _, _, err := adapters[i].GetSessionAndUser(b.Context(), "s"); err != nil {
 						b.Fatal(err)
@@ -66,12 +79,18 @@ func BenchmarkReadPathOnEngines(b *testing.B) {
 				}
 				round++
 			}
-			medians := make([]float64, len(paths))
+			faster := math.Inf(1)
 			for i, p := range paths {
-				medians[i] = float64(median(times[i]))
-				b.ReportMetric(medians[i], p.name+"-ns/read")
+				if adapters[i] == nil {
+					continue
+				}
+				m := float64(median(times[i]))
+				b.ReportMetric(m, p.name+"-ns/read")
+				if i > 0 {
+					faster = min(faster, m)
+				}
 			}
-			b.ReportMetric(min(medians[1], medians[2])/medians[0], "auto-vs-faster")
+			b.ReportMetric(faster/float64(median(times[0])), "auto-vs-faster")
 		})
 	}
 }
