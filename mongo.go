@@ -240,11 +240,13 @@ func (a *Adapter) deleteUser(ctx context.Context, userID string) error {
 	if err != nil {
 		return err
 	}
-	// The user is gone. A transaction reads a snapshot: a session or key
-	// inserted after it began is invisible to it, and its inserter may have
-	// seen the user before the commit. Such stragglers exist only after the
-	// commit, so the keys are deleted once more. (Without transactions every
-	// step reads the latest data.)
+	// The user is gone; the cascade runs to its end whatever ctx says. With
+	// a transaction the keys went with the user, but a transaction reads a
+	// snapshot: a key inserted after it began is invisible to it, and its
+	// inserter may have seen the user before the commit. Such stragglers
+	// exist only after the commit, so the keys are deleted once more, after
+	// the sessions. (Without transactions every step reads the latest data
+	// and runs once.)
 	ctx, cancel := outlive(ctx)
 	defer cancel()
 	if err := a.deleteSessions(ctx, userID); err != nil {
