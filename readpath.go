@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -167,8 +168,8 @@ type Calibration struct {
 
 // Recalibrate times both read paths again, as New does with ReadPathAuto,
 // and returns what it measured: one read along each path that does not
-// count, then consecutive reads, up to calibrationSamples each within
-// calibrationBudget per path, of a stored session and its user (whichever
+// count, then consecutive reads (at least one, at most 7, while the path's
+// time stays within 250 ms) of a stored session and its user (whichever
 // find returns first), or of ids no document has where no session is
 // stored yet.
 //
@@ -184,9 +185,10 @@ type Calibration struct {
 //
 // $lookup is kept unless its median is more than lookupPenalty (1.1) times
 // that of the two finds: within that margin one command is worth having,
-// and either path is within 10% of the faster. With fewer than
-// minCalibrationSamples reads of a path in its budget (a slow link, where
-// round trips dominate and favour the single command), $lookup is kept.
+// and either path is within 10% of the faster. A path slow enough that
+// fewer than three reads fit in its budget is still timed at least once
+// (and the reason says "few fit"): a $lookup that slow is the very case to
+// catch.
 //
 // With ReadPathAuto the adapter then reads along the path the timings
 // favour, and ReadPathReason says why; with a path forced by
@@ -230,9 +232,9 @@ func (a *Adapter) calibrateReadPath(ctx context.Context) (Calibration, error) {
 
 // The calibration: for each path in turn, one read that does not count (a
 // first command may pay for a connection, a query plan, or the previous
-// path's after-cost), then up to calibrationSamples consecutive reads while
-// the path's time stays within calibrationBudget. A slow server gets fewer;
-// below minCalibrationSamples the timings decide nothing.
+// path's after-cost), then consecutive reads while the path's time stays
+// within calibrationBudget, at least one and at most calibrationSamples.
+// A slow server gets fewer; below minCalibrationSamples the reason says so.
 const (
 	calibrationSamples    = 7
 	minCalibrationSamples = 3
@@ -247,7 +249,7 @@ func calibrate(ctx context.Context, measure func(context.Context, ReadPath) (tim
 		if err != nil {
 			return nil, nil, err
 		}
-		for len(timings[p]) < calibrationSamples && spent < calibrationBudget {
+		for len(timings[p]) == 0 || len(timings[p]) < calibrationSamples && spent < calibrationBudget {
 			d, err := measure(ctx, p)
 			if err != nil {
 				return nil, nil, err
@@ -270,7 +272,7 @@ func chooseByTimings(lookup, twoReads []time.Duration, stored bool) Calibration 
 	n := min(len(lookup), len(twoReads))
 	c := Calibration{Path: ReadPathLookup, Samples: n, Stored: stored}
 	if n == 0 {
-		c.Reason = fmt.Sprintf("calibration incomplete (no read of each path within %v): kept $lookup, one command", calibrationBudget)
+		c.Reason = "no timings: kept $lookup, one command"
 		return c
 	}
 	c.Lookup, c.TwoReads = median(lookup), median(twoReads)
@@ -278,16 +280,15 @@ func chooseByTimings(lookup, twoReads []time.Duration, stored bool) Calibration 
 	if !stored {
 		of = "of ids no document has, no session being stored yet"
 	}
-	timings := fmt.Sprintf("$lookup %s, two finds %s (medians of %d and %d consecutive reads %s)",
+	c.Reason = fmt.Sprintf("calibrated: $lookup %s, two finds %s (medians of %d and %d consecutive reads %s",
 		milliseconds(c.Lookup), milliseconds(c.TwoReads), len(lookup), len(twoReads), of)
-	switch {
-	case n < minCalibrationSamples:
-		c.Reason = fmt.Sprintf("calibration incomplete (%d of %d reads of each path within %v): kept $lookup, one command; %s", n, minCalibrationSamples, calibrationBudget, timings)
-	case float64(c.Lookup) > lookupPenalty*float64(c.TwoReads):
+	if n < minCalibrationSamples {
+		c.Reason += fmt.Sprintf("; few fit in %v", calibrationBudget)
+	}
+	c.Reason += "): $lookup"
+	if float64(c.Lookup) > lookupPenalty*float64(c.TwoReads) {
 		c.Path = ReadPathTwoReads
-		c.Reason = "calibrated: " + timings + ": two finds"
-	default:
-		c.Reason = "calibrated: " + timings + ": $lookup"
+		c.Reason = strings.TrimSuffix(c.Reason, "$lookup") + "two finds"
 	}
 	return c
 }

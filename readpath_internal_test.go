@@ -37,8 +37,9 @@ func TestChooseByTimings(t *testing.T) {
 		{"$lookup a little slower than two finds: one command is worth it", ms(1.05, 1.08, 1.05), ms(1.0, 1.0, 1.1), true, ReadPathLookup, nil},
 		{"$lookup 20% slower: auto would miss 0.9× the faster path", ms(1.2, 1.2, 1.2), ms(1.0, 1.0, 1.0), true, ReadPathTwoReads, nil},
 		{"one outlier does not decide", ms(9, 0.3, 0.3, 0.3, 9), ms(0.5, 0.5, 9, 0.5, 0.5), true, ReadPathLookup, nil},
-		{"too few reads within the budget", ms(300, 300), ms(10, 10, 10), true, ReadPathLookup, []string{"calibration incomplete", "kept $lookup"}},
-		{"no read at all", nil, ms(1), true, ReadPathLookup, []string{"calibration incomplete"}},
+		{"$lookup so slow that few fit in the budget", ms(300, 300), ms(10, 10, 10), true, ReadPathTwoReads, []string{"few fit in 250ms", ": two finds"}},
+		{"a slow link: few of either fit", ms(120), ms(240), true, ReadPathLookup, []string{"few fit", ": $lookup"}},
+		{"no timings", nil, ms(1), true, ReadPathLookup, []string{"no timings: kept $lookup"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := chooseByTimings(tc.lookup, tc.twoReads, tc.stored)
@@ -94,17 +95,17 @@ func TestCalibrate(t *testing.T) {
 		assert.Len(t, twoReads, calibrationSamples)
 		assert.Equal(t, ReadPathLookup, chooseByTimings(lookup, twoReads, true).Path)
 	})
-	t.Run("slow server: each path stops at its budget", func(t *testing.T) {
-		f := &fakeMeasure{base: map[ReadPath]time.Duration{ReadPathLookup: 100 * time.Millisecond, ReadPathTwoReads: 200 * time.Millisecond}}
+	t.Run("slow server: each path stops at its budget, after one read at least", func(t *testing.T) {
+		f := &fakeMeasure{base: map[ReadPath]time.Duration{ReadPathLookup: 100 * time.Millisecond, ReadPathTwoReads: 300 * time.Millisecond}}
 		lookup, twoReads, err := calibrate(t.Context(), f.measure)
 		require.NoError(t, err)
 		assert.Len(t, lookup, 2, "100 ms not counted, 200, then the budget")
-		assert.Len(t, twoReads, 1)
+		assert.Len(t, twoReads, 1, "300 ms not counted, beyond the budget, and one read all the same")
 		var spent time.Duration
 		for _, p := range f.asked {
 			spent += f.base[p]
 		}
-		assert.LessOrEqual(t, spent, 2*calibrationBudget+300*time.Millisecond, "at most one read past each budget")
+		assert.Equal(t, 900*time.Millisecond, spent, "$lookup 3 × 100 ms (one not counted), two finds 2 × 300 ms")
 	})
 	t.Run("a failed read fails the calibration", func(t *testing.T) {
 		boom := errors.New("boom")
