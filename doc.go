@@ -526,9 +526,10 @@
 // FerretDB of their own: (a) the server is stopped under four writers and
 // restarted on the same data directory; (b) a proxy closes each connection
 // after a random 200 to 4,000 bytes. In both, every call returns within its
-// context deadline (plus the 10 s of compensation), no goroutine leaks
-// (goleak), and every acknowledged write is still there afterwards. What a
-// fault can leave behind, always from a call that returned an error:
+// context deadline (plus at most 10 s of compensation or of DeleteUser's
+// cascade), no goroutine leaks (goleak), and every acknowledged write is
+// still there afterwards. What a fault can leave behind, always from a call
+// that returned an error:
 //
 //   - DeleteUser (user deleted, sessions and keys not yet): orphan sessions
 //     and keys, which read as not found; retry DeleteUser (idempotent) or run
