@@ -242,9 +242,9 @@
 // seconds), because half a write left behind is worse than a late return.
 // What the protocol cannot survive is the application dying, or the
 // connection failing, between two steps: that can leave sessions or keys
-// whose user is gone (harmless: GetSessionAndUser reports them as not found;
-// [Adapter.Repair] removes them) or, in step 3, a user without its key while
-// the call returned an error. Use transactions where that matters.
+// whose user is gone (orphans: every auth core call that meets such a session
+// refuses and deletes it; [Adapter.Repair] removes the rest) or, in step 3, a
+// user without its key while the call returned an error. Use transactions where that matters.
 //
 // # Sharded clusters
 //
@@ -446,8 +446,8 @@
 // fault can leave behind, always from a call that returned an error:
 //
 //   - DeleteUser (user deleted, sessions and keys not yet): orphan sessions
-//     and keys, which read as not found; retry DeleteUser (idempotent) or run
-//     Repair.
+//     and keys, which the auth core refuses and deletes when it meets them;
+//     retry DeleteUser (idempotent) or run Repair.
 //   - SetSession or SetKey (inserted, lookup and undo failed): a record
 //     nobody was told about, with no effect since its id was never handed
 //     out; it expires, and Repair removes it.

@@ -71,6 +71,13 @@ type withUniqueAttributes struct {
 	limits adaptertest.UniqueLimits
 }
 
+// RemoveUserRecord deletes the user document alone, as a cascade stopped
+// half-way would leave it (adaptertest.UserRecordRemover).
+func (a withUniqueAttributes) RemoveUserRecord(ctx context.Context, userID string) error {
+	_, err := a.db.Collection(mongoauth.DefaultUserCollection).DeleteOne(ctx, bson.D{{Key: "_id", Value: userID}})
+	return err
+}
+
 func (a withUniqueAttributes) MakeUnique(ctx context.Context, name string) (adaptertest.UniqueLimits, error) {
 	_, err := a.db.Collection(mongoauth.DefaultUserCollection).Indexes().CreateOne(ctx, mongo.IndexModel{
 		Keys: bson.D{{Key: name, Value: 1}}, Options: options.Index().SetUnique(true),

@@ -133,7 +133,9 @@ type SessionAdapter interface {
 // its user in one call (one round trip where the database allows).
 type SessionAndUserGetter interface {
 	// GetSessionAndUser returns the session and its user, or ErrNotFound
-	// when either is missing.
+	// when either is missing. When the session exists but its user does
+	// not (an orphan session), it returns the session record with the
+	// error, so that the core can delete it.
 	GetSessionAndUser(ctx context.Context, sessionID string) (SessionRecord, UserRecord, error)
 }
 

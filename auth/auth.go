@@ -88,6 +88,8 @@ type Config struct {
 	// KeepDeadSessions turns off Lucia's automatic database cleanup. By
 	// default a dead session is deleted when it is read, and a user's dead
 	// sessions are deleted whenever a session is created for that user.
+	// Orphan sessions (whose user is gone) are deleted when read either
+	// way.
 	KeepDeadSessions bool
 
 	// SessionAttributes, when set, gives each session that LogIn and

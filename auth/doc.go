@@ -136,7 +136,11 @@
 //
 // [Auth.UserSessions] lists a user's valid sessions (a "your devices" page)
 // and gives [ErrInvalidUserID] for a user deleted meanwhile (treat it as
-// logged out). Dead sessions of a user are deleted with one command where
+// logged out). Every call that returns a session reads its user too (in one
+// adapter call with a [SessionAndUserGetter]) and refuses a session whose
+// user is gone, an orphan left by a deletion that stopped half-way or made
+// behind the adapter's back, with [ErrInvalidSessionID] or
+// [ErrInvalidUserID], and deletes it, whatever Config.KeepDeadSessions says. Dead sessions of a user are deleted with one command where
 // the adapter implements [ExpiredSessionDeleter]. A dead session gives
 // [ErrInvalidSessionID] and is deleted. A session id that is not 40 letters
 // and digits is rejected without a database call.
@@ -455,7 +459,9 @@
 //     reported as a typed error ([ErrInvalidKeyID], [ErrInvalidUserID],
 //     [ErrInvalidSessionID]), never a storage error.
 //   - Revocation. An adapter's DeleteSession returning an error means the
-//     session may still exist; retry. An orphan session left by a crash would
-//     become valid again if its user id were reused; generated user ids are
-//     random, and the MongoDB adapter's Repair removes orphans.
+//     session may still exist; retry. An orphan session left by a crash is
+//     refused and deleted when it is met (and the MongoDB adapter's Repair
+//     removes the rest); one met only after its user id was given to a new
+//     user would belong to that user, which is why generated user ids are
+//     random.
 package auth

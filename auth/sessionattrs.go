@@ -250,8 +250,9 @@ func (a *Auth[A]) refresh(ctx context.Context, s Session) (Session, error) {
 		}
 		renewed, err := a.createSession(ctx, s.UserID, a.withLastSeen(s.Attributes, now, true))
 		if errors.Is(err, ErrInvalidUserID) {
-			// The user was deleted since the session was read.
-			return Session{}, ErrInvalidSessionID
+			// The user was deleted since the session was read: s is an
+			// orphan now.
+			return Session{}, a.deleteInvalid(ctx, s.ID, "orphan")
 		}
 		return renewed, err
 	}

@@ -107,20 +107,59 @@ func (a *Auth[A]) newExpiries(now time.Time) (activeExpires, idleExpires int64) 
 // GetSession returns the session if it is valid, without renewing it.
 // A malformed id (not SessionIDLength letters and digits) gives
 // ErrInvalidSessionID without a database call; so does, after one, an
-// unknown or dead session. A dead session is deleted unless
-// Config.KeepDeadSessions is set.
+// unknown or dead session, or one whose user no longer exists (an orphan,
+// left by a deletion that stopped half-way or made behind the adapter's
+// back). A dead session is deleted unless Config.KeepDeadSessions is set;
+// an orphan always is. The user is read with the session, in one call
+// where the adapter implements SessionAndUserGetter, so GetSession costs
+// what ValidateSessionUser does.
 func (a *Auth[A]) GetSession(ctx context.Context, sessionID string) (Session, error) {
+	s, _, err := a.readSession(ctx, sessionID)
+	return s, err
+}
+
+// readSession reads the session and its user, and refuses, with
+// ErrInvalidSessionID, a malformed id (without a database call), an
+// unknown session, a dead one (deleted unless Config.KeepDeadSessions is
+// set) and an orphan (always deleted: it would come back to life for a
+// new user given its user's id).
+func (a *Auth[A]) readSession(ctx context.Context, sessionID string) (Session, UserRecord, error) {
 	if !wellFormedSessionID(sessionID) {
-		return Session{}, errMalformedSessionID
+		return Session{}, UserRecord{}, errMalformedSessionID
+	}
+	if getter, ok := a.adapter.(SessionAndUserGetter); ok {
+		rec, user, err := getter.GetSessionAndUser(ctx, sessionID)
+		switch {
+		case errors.Is(err, ErrNotFound) && rec.ID != "":
+			// The session exists; its user does not.
+			return Session{}, UserRecord{}, a.deleteInvalid(ctx, rec.ID, "orphan")
+		case errors.Is(err, ErrNotFound):
+			return Session{}, UserRecord{}, ErrInvalidSessionID
+		case err != nil:
+			return Session{}, UserRecord{}, err
+		}
+		s, err := a.liveSession(ctx, rec)
+		return s, user, err
 	}
 	rec, err := a.adapter.GetSession(ctx, sessionID)
 	if errors.Is(err, ErrNotFound) {
-		return Session{}, ErrInvalidSessionID
+		return Session{}, UserRecord{}, ErrInvalidSessionID
 	}
 	if err != nil {
-		return Session{}, err
+		return Session{}, UserRecord{}, err
 	}
-	return a.liveSession(ctx, rec)
+	s, err := a.liveSession(ctx, rec)
+	if err != nil {
+		return Session{}, UserRecord{}, err
+	}
+	user, err := a.adapter.GetUser(ctx, s.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return Session{}, UserRecord{}, a.deleteInvalid(ctx, s.ID, "orphan")
+	}
+	if err != nil {
+		return Session{}, UserRecord{}, err
+	}
+	return s, user, nil
 }
 
 // liveSession converts rec, or deletes it and reports ErrInvalidSessionID
@@ -130,13 +169,20 @@ func (a *Auth[A]) liveSession(ctx context.Context, rec SessionRecord) (Session, 
 	if valid {
 		return s, nil
 	}
-	if a.cleanup {
-		if err := a.adapter.DeleteSession(ctx, rec.ID); err != nil {
-			// The session is invalid either way; say both.
-			return Session{}, fmt.Errorf("%w (deleting the dead session failed: %w)", ErrInvalidSessionID, err)
-		}
+	if !a.cleanup {
+		return Session{}, ErrInvalidSessionID
 	}
-	return Session{}, ErrInvalidSessionID
+	return Session{}, a.deleteInvalid(ctx, rec.ID, "dead")
+}
+
+// deleteInvalid deletes a session the core refuses, a dead one or an
+// orphan (what says which), and returns ErrInvalidSessionID, with the
+// deletion's error if it failed: the session is invalid either way.
+func (a *Auth[A]) deleteInvalid(ctx context.Context, sessionID, what string) error {
+	if err := a.adapter.DeleteSession(ctx, sessionID); err != nil {
+		return fmt.Errorf("%w (deleting the %s session failed: %w)", ErrInvalidSessionID, what, err)
+	}
+	return ErrInvalidSessionID
 }
 
 // ValidateSession returns the session if it is valid: an active session as
@@ -159,9 +205,12 @@ func (a *Auth[A]) liveSession(ctx context.Context, rec SessionRecord) (Session, 
 // use when the stored one is due (see Config), in the same write as a
 // renewal.
 //
-// Invalid ids and sessions give ErrInvalidSessionID, as for GetSession.
+// Invalid ids and sessions give ErrInvalidSessionID, as for GetSession,
+// orphans included: the session's user is read with it, so ValidateSession
+// costs what ValidateSessionUser does (one adapter call with a
+// SessionAndUserGetter) and refuses what it refuses.
 func (a *Auth[A]) ValidateSession(ctx context.Context, sessionID string) (Session, error) {
-	s, err := a.GetSession(ctx, sessionID)
+	s, _, err := a.readSession(ctx, sessionID)
 	if err != nil {
 		return Session{}, err
 	}
@@ -171,37 +220,11 @@ func (a *Auth[A]) ValidateSession(ctx context.Context, sessionID string) (Sessio
 // ValidateSessionUser is ValidateSession that also returns the session's
 // user. With an adapter that implements SessionAndUserGetter, session and
 // user are read in one call. A session whose user no longer exists gives
-// ErrInvalidSessionID.
+// ErrInvalidSessionID and is deleted.
 func (a *Auth[A]) ValidateSessionUser(ctx context.Context, sessionID string) (Session, User[A], error) {
-	if !wellFormedSessionID(sessionID) {
-		return Session{}, User[A]{}, errMalformedSessionID
-	}
-	var userRec UserRecord
-	var s Session
-	if getter, ok := a.adapter.(SessionAndUserGetter); ok {
-		sessionRec, u, err := getter.GetSessionAndUser(ctx, sessionID)
-		if errors.Is(err, ErrNotFound) {
-			return Session{}, User[A]{}, ErrInvalidSessionID
-		}
-		if err != nil {
-			return Session{}, User[A]{}, err
-		}
-		if s, err = a.liveSession(ctx, sessionRec); err != nil {
-			return Session{}, User[A]{}, err
-		}
-		userRec = u
-	} else {
-		var err error
-		if s, err = a.GetSession(ctx, sessionID); err != nil {
-			return Session{}, User[A]{}, err
-		}
-		userRec, err = a.adapter.GetUser(ctx, s.UserID)
-		if errors.Is(err, ErrNotFound) {
-			return Session{}, User[A]{}, ErrInvalidSessionID
-		}
-		if err != nil {
-			return Session{}, User[A]{}, err
-		}
+	s, userRec, err := a.readSession(ctx, sessionID)
+	if err != nil {
+		return Session{}, User[A]{}, err
 	}
 	user, err := a.userFromRecord(userRec)
 	if err != nil {
@@ -217,7 +240,8 @@ func (a *Auth[A]) ValidateSessionUser(ctx context.Context, sessionID string) (Se
 // Config.KeepDeadSessions is set, deletes the dead ones. A user that does
 // not exist gives ErrInvalidUserID, also one deleted while the call runs
 // (in another request, say): the user is read after the sessions, so the
-// list is never that of a user already gone. Treat it as logged out.
+// list is never that of a user already gone. Treat it as logged out. The
+// sessions of a user that is gone are orphans, and are deleted.
 func (a *Auth[A]) UserSessions(ctx context.Context, userID string) ([]Session, error) {
 	now := a.nowMillis()
 	live, dead, err := a.userSessions(ctx, userID, now)
@@ -225,6 +249,11 @@ func (a *Auth[A]) UserSessions(ctx context.Context, userID string) ([]Session, e
 		return nil, err
 	}
 	if _, err := a.adapter.GetUser(ctx, userID); errors.Is(err, ErrNotFound) {
+		if len(live)+len(dead) > 0 {
+			if err := a.adapter.DeleteSessionsByUserID(ctx, userID); err != nil {
+				return nil, fmt.Errorf("%w (deleting the orphan sessions failed: %w)", ErrInvalidUserID, err)
+			}
+		}
 		return nil, ErrInvalidUserID
 	} else if err != nil {
 		return nil, err

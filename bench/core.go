@@ -64,6 +64,20 @@ var coreValidateSessionUser = coreCase(1, func(_ context.Context, core *auth.Aut
 	}}, nil
 })
 
+// coreValidateSession is ValidateSession of an active session: it reads
+// the session's user too (an orphan is refused), so it costs what
+// ValidateSessionUser does.
+var coreValidateSession = coreCase(1, func(_ context.Context, core *auth.Auth[profile], _ *database, userID string) (*Steps, error) {
+	id := firstSession(userID)
+	return &Steps{Op: func(ctx context.Context, _ int) error {
+		s, err := core.ValidateSession(ctx, id)
+		if err == nil && s.State != auth.SessionActive {
+			err = errors.New("bench: session not active")
+		}
+		return expect(err, s.UserID, userID)
+	}}, nil
+})
+
 // coreUseKey is a password login's key check: UseKey with the right
 // password (the seeded key gets a fast-hasher hash of corePassword).
 var coreUseKey = coreCase(0, func(ctx context.Context, core *auth.Auth[profile], d *database, userID string) (*Steps, error) {

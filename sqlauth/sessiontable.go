@@ -128,12 +128,13 @@ func (a *Adapter) joinWith(t *sessionTable, u *userTable) string {
 	if j := t.joined.Load(); j != nil && j.users == u {
 		return j.query
 	}
-	userList := "u.attributes"
+	userList := "u.id, u.attributes"
 	if !u.json() {
-		userList = u.selectList
+		userList = u.selectList // u.id first
 	}
+	// A LEFT JOIN, so that an orphan session reads with a NULL user id.
 	query := a.syntax.Bind("SELECT " + t.selectList + ", " + userList + " FROM " + a.schema.Sessions.Quoted(a.syntax) +
-		" s JOIN " + a.schema.Users.Quoted(a.syntax) + " u ON u.id = s.user_id WHERE s.id = ?")
+		" s LEFT JOIN " + a.schema.Users.Quoted(a.syntax) + " u ON u.id = s.user_id WHERE s.id = ?")
 	t.joined.Store(&joinStatement{users: u, query: query})
 	return query
 }

@@ -19,7 +19,9 @@
 // user attribute unique proves that it reports a clash there as
 // auth.ErrDuplicateValue when the NewAdapter function returns a value that
 // also implements UniqueAttributes (usually a small test type embedding the
-// adapter); see that interface.
+// adapter); see that interface. Likewise, one that implements
+// UserRecordRemover lets the suite leave orphan sessions behind the
+// adapter's back and check that the auth core refuses and deletes them.
 package adaptertest
 
 import (
@@ -63,6 +65,7 @@ func RunWith(t *testing.T, newAdapter NewAdapter, opts Options) {
 		{"Integrity", integrityTests},
 		{"Input", inputTests},
 		{"DuplicateValue", duplicateValueTests},
+		{"OrphanSessions", orphanTests},
 	} {
 		t.Run(group.name, func(t *testing.T) {
 			for _, tc := range group.tests {

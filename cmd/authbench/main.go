@@ -208,7 +208,7 @@ func median[T any](xs []T, value func(T) float64) float64 {
 }
 
 // readPathCases are the rows that read a session with its user.
-var readPathCases = []string{"validate-with-user", "core-validate-session-user", "validate-with-user-attributes", "core-validate-last-seen-not-due", "core-validate-last-seen-due"}
+var readPathCases = []string{"validate-with-user", "core-validate-session-user", "core-validate-session", "validate-with-user-attributes", "core-validate-last-seen-not-due", "core-validate-last-seen-due"}
 
 // readPathRows notes the read path on readPathCases.
 func readPathRows(env *bench.Env) map[string]string {

@@ -135,7 +135,7 @@ func PrismaConformance(t *testing.T, d Database) {
 		t.Run(m.Name, func(t *testing.T) {
 			adaptertest.RunWith(t, func(t *testing.T) auth.Adapter {
 				a, store := d.OpenPrisma(t, suiteFields, sqlauth.Options{NoForeignKeys: m.NoForeignKeys})
-				return uniqueAttributes{a, store.DB, []string{d.prismaUnique()}}
+				return uniqueAttributes{storeHooks{a, store.DB, d}, []string{d.prismaUnique()}}
 			}, adaptertest.Options{AttributeColumns: true, MaxIDChars: d.Prisma.IDChars, NoSessionAttributes: true})
 		})
 	}
