@@ -473,7 +473,7 @@
 // Go reads what mongoose writes (expiries as Double, __v; see "Schema") and
 // mongoose reads Go's Int64 expiries. Lucia reads only its four session
 // fields, so it ignores session attributes. Package auth documents
-// the rest: the password hasher to use (auth.LuciaScrypt), what each side can
+// the rest: the one setting to use (auth.Config.LuciaV1), what each side can
 // and cannot do, and the migration path.
 //
 // # What the adapter trusts

@@ -33,13 +33,27 @@ type Config struct {
 	// must pass CheckID.
 	GenerateUserID func(ctx context.Context) (string, error)
 
+	// LuciaV1 sets the core up to share its database with a running Lucia
+	// v1 JavaScript application (lucia-auth 1.x): every choice that
+	// differs from a Go-only deployment, in one setting (see "Running
+	// beside Lucia v1" in the package documentation):
+	//
+	//   - session ids are stored as the token itself, as Lucia stores and
+	//     looks them up, instead of its SHA-256;
+	//   - PasswordHasher defaults to LuciaScrypt{}: only hashes Lucia can
+	//     verify are written, and no stored hash is replaced;
+	//   - CookieName defaults to "auth_session", Lucia's, in production
+	//     too.
+	//
+	// A PasswordHasher of LuciaScrypt, the setting that stood for this
+	// before LuciaV1 existed, implies LuciaV1.
+	LuciaV1 bool
+
 	// PasswordHasher hashes and verifies key passwords. The default is
 	// &Argon2id{}: argon2id with OWASP's parameters for new hashes, and
 	// verification of Lucia's scrypt hashes, which are replaced by argon2id
-	// hashes at the next successful login. An application sharing its
-	// database with a Lucia v1 JavaScript application sets LuciaScrypt{}
-	// instead: only hashes Lucia can verify are written, and no stored hash
-	// is replaced.
+	// hashes at the next successful login; with LuciaV1 it is
+	// LuciaScrypt{}.
 	PasswordHasher PasswordHasher
 
 	// MaxConcurrentHashes bounds how many password hashes and
@@ -175,6 +189,8 @@ type Auth[A any] struct {
 	hasher  *limitedHasher
 	cleanup bool
 	now     func() time.Time
+	// luciaV1 is Config.LuciaV1: session ids are stored unhashed.
+	luciaV1 bool
 
 	secureCookie   bool
 	cookieName     string
@@ -260,7 +276,12 @@ func New[A any](adapter Adapter, config Config) (*Auth[A], error) {
 		a.generateUserID = func(context.Context) (string, error) { return RandomID(UserIDLength), nil }
 	}
 	hasher := config.PasswordHasher
-	if hasher == nil {
+	a.luciaV1 = config.LuciaV1 || isLuciaScrypt(hasher)
+	switch {
+	case hasher != nil:
+	case a.luciaV1:
+		hasher = LuciaScrypt{}
+	default:
 		hasher = &Argon2id{}
 	}
 	a.timing = newLoginTiming(config.MinFailedLoginTime)

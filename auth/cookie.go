@@ -42,7 +42,7 @@ func (a *Auth[A]) setUpCookie() error {
 	return nil
 }
 
-// SessionCookie returns the cookie that hands s to the browser: named
+// SessionCookie returns the cookie that hands s, its Token, to the browser: named
 // Config.CookieName ("auth_session"), HttpOnly (scripts cannot read it),
 // SameSite Lax (or Config.CookieSameSite), Path / (or Config.CookiePath),
 // Secure unless Config.Development is set, and with a Max-Age that ends
@@ -53,7 +53,7 @@ func (a *Auth[A]) SessionCookie(s Session) *http.Cookie {
 	if remaining <= 0 {
 		maxAge = -1 // http.Cookie's spelling of "Max-Age=0": delete it
 	}
-	c := a.cookie(s.ID)
+	c := a.cookie(s.Token)
 	c.MaxAge = maxAge
 	return c
 }
@@ -110,10 +110,11 @@ func (a *Auth[A]) sessionCookieIDs(r *http.Request) []string {
 	return ids
 }
 
-// SessionID returns the session id in the request's session cookie. Only
-// a well-formed id counts (SessionIDLength letters and digits). When the
-// request carries several session cookies and Middleware validated one of
-// them, SessionID returns that one's id; otherwise, the first well-formed
+// SessionID returns the session token in the request's session cookie
+// (pass it to ValidateSession or InvalidateSession). Only a well-formed
+// token counts (SessionIDLength letters and digits). When the request
+// carries several session cookies and Middleware validated one of them,
+// SessionID returns that one's token; otherwise, the first well-formed
 // one. It does not check whether the session exists.
 func (a *Auth[A]) SessionID(r *http.Request) (string, bool) {
 	ids := a.sessionCookieIDs(r)

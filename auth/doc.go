@@ -5,8 +5,8 @@
 // identify a user, named "providerID:providerUserID" ("username:ann",
 // "github:4711"), optionally with a password; a single-use key (a one-time
 // login link, say) carries an expiry and is deleted when used. A session is
-// what a browser holds after logging in: a random 40-character id with two
-// expiry times. Until the first (active period, 1 day by default) the session
+// what a browser holds after logging in: a random 40-character token (stored
+// as its SHA-256, see "Session ids at rest") with two expiry times. Until the first (active period, 1 day by default) the session
 // is simply valid; until the second (idle period, 14 more days) it is still
 // valid but is renewed when used: it gets new expiry times, under the same
 // id where the adapter can update sessions in place (SessionUpdater), as a
@@ -48,6 +48,9 @@
 //   - ActivePeriod, IdlePeriod: 24 h, then 14 days. A new session is active
 //     for ActivePeriod, then idle (still valid, renewed when used) for
 //     IdlePeriod, then dead.
+//   - LuciaV1: false; true sets every choice a database shared with a Lucia v1
+//     application needs (unhashed session ids, [LuciaScrypt], Lucia's cookie
+//     name); see "Running beside Lucia v1".
 //   - GenerateUserID: 15 random characters a–z0–9.
 //   - PasswordHasher: &[Argon2id]{}, argon2id with OWASP's parameters, which
 //     also verifies Lucia's scrypt hashes and upgrades them; [LuciaScrypt]
@@ -145,6 +148,26 @@
 // [ErrInvalidSessionID] and is deleted. A session id that is not 40 letters
 // and digits is rejected without a database call.
 //
+// # Session ids at rest
+//
+// The cookie holds a session's token, 40 random characters; the store holds
+// only its SHA-256 in lower-case hex ([Session].ID), as Lucia v3 and the
+// Copenhagen Book do, so that whoever reads the sessions (a backup, a
+// read-only account, a leaked dump) cannot send any of them back: a cookie is
+// looked up by its hash, and a hash sent as a cookie is not a token. The
+// calls that take a token say so (GetSession, ValidateSession,
+// ValidateSessionUser); [Auth.InvalidateSession] and
+// [Auth.UpdateSessionAttributes] take a Session.ID (what [Auth.UserSessions]
+// lists) or a token. Hashing costs a few hundred nanoseconds a validation
+// (cmd/authbench prints it next to a validation's time).
+//
+// Sessions stored before ids were hashed (by an earlier version of this
+// module) hold their token as their id; no cookie reaches them any more, so
+// their users sign in once again after the upgrade, and UserSessions deletes
+// them when it meets them (they expire, and the MongoDB adapter's Repair and
+// TTL index remove the others). Config.LuciaV1 stores tokens as they are,
+// because Lucia v1 reads sessions by the token.
+//
 // # Session attributes
 //
 // A session can carry attributes of its own, for a "your devices" page: the
@@ -216,8 +239,8 @@
 // hash just checked, so that a login never writes back a password changed
 // meanwhile. The MongoDB adapter declines this on FerretDB, whose updates are
 // not atomic: hashes are not upgraded there. While a Lucia application shares
-// the database, use [LuciaScrypt] instead: it writes Lucia's s2 format and
-// keeps every stored hash. "$2a…" bcrypt hashes give [ErrOutdatedPassword],
+// the database, Config.LuciaV1 uses [LuciaScrypt] instead: it writes Lucia's
+// s2 format and keeps every stored hash. "$2a…" bcrypt hashes give [ErrOutdatedPassword],
 // as in Lucia.
 //
 // Passwords that are not valid UTF-8 or contain NUL are refused with an
@@ -365,7 +388,12 @@
 // whole app moves to Go, without anyone being logged out. One setting makes
 // it so:
 //
-//	a, err := auth.New[Profile](adapter, auth.Config{PasswordHasher: auth.LuciaScrypt{}})
+//	a, err := auth.New[Profile](adapter, auth.Config{LuciaV1: true})
+//
+// It stores session ids unhashed (Lucia looks sessions up by the token; see
+// "Session ids at rest"), hashes passwords with [LuciaScrypt], and names the
+// cookie auth_session, as Lucia does. [Config].PasswordHasher set to
+// LuciaScrypt, this setting's spelling before LuciaV1, implies it.
 //
 // The rehash policy, in one line: the default hasher ([Argon2id]) replaces
 // every other hash with argon2id at the user's next login, for a database
@@ -410,9 +438,10 @@
 //     limit, and where a schema holds less, the database refuses longer ids
 //     for both (see package sqlauth).
 //
-// Migration path: share the database with LuciaScrypt; move traffic to Go;
-// when Lucia no longer serves anyone, drop the setting (the default
-// Argon2id): each user's next login then upgrades the hash to argon2id. The
+// Migration path: share the database with LuciaV1; move traffic to Go;
+// when Lucia no longer serves anyone, drop the setting: each user's next
+// login then upgrades the hash to argon2id, and session ids are hashed
+// from then on (so everyone signs in once more). The
 // storage side (collection and table shapes) is documented by package
 // mongoauth and package sqlauth.
 //
@@ -430,12 +459,13 @@
 //
 // # Security notes
 //
-//   - Session and user ids. Session ids are 40 characters of a-z0-9 from
+//   - Session and user ids. Session tokens are 40 characters of a-z0-9 from
 //     crypto/rand by rejection sampling (every character equally likely):
-//     about 206 bits. They are bearer credentials; the adapters' reports and
-//     errors print only their first six characters and a short SHA-256
-//     digest of the id. User ids (15 characters, about 77 bits) only need to
-//     be unique. Malformed session ids never reach the database.
+//     about 206 bits. They are bearer credentials and are stored as their
+//     SHA-256 (unhashed with LuciaV1); the adapters' reports and errors
+//     print only the first six characters of a stored id and a short SHA-256
+//     digest of it. User ids (15 characters, about 77 bits) only need to be
+//     unique. Malformed tokens never reach the database.
 //   - Cookie flags. HttpOnly keeps the id from scripts, Secure keeps it off
 //     plain HTTP, SameSite=Lax keeps it off cross-site subrequests and POSTs,
 //     Max-Age ends it with the session. Use the __Host- prefix where you can:

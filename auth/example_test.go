@@ -96,18 +96,18 @@ func Example_passwordLogin() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("same user:", session.UserID == user.ID, "fresh:", session.Fresh, "id length:", len(session.ID))
+	fmt.Println("same user:", session.UserID == user.ID, "fresh:", session.Fresh, "token length:", len(session.Token))
 
 	// On each request: validate the id from the cookie. An idle session
 	// comes back renewed, with Fresh set and a new id.
-	session, validUser, err := a.ValidateSessionUser(ctx, session.ID)
+	session, validUser, err := a.ValidateSessionUser(ctx, session.Token)
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(session.State, validUser.Attributes.Username)
 	// Output:
 	// wrong password: AUTH_INVALID_PASSWORD
-	// same user: true fresh: true id length: 40
+	// same user: true fresh: true token length: 40
 	// active ann
 }
 

@@ -13,8 +13,9 @@ type contextKey struct{}
 type requestAuth struct {
 	session Session
 	user    any // User[A] of the Auth that stored it
-	// cookieSessionID is the id of the session cookie that was validated;
-	// session.ID differs after a renewal.
+	// cookieSessionID is the token of the session cookie that was
+	// validated; session.Token differs after a renewal without
+	// SessionUpdater.
 	cookieSessionID string
 }
 
@@ -197,8 +198,8 @@ func (a *Auth[A]) LogOut(w http.ResponseWriter, r *http.Request) error {
 // Middleware put into its context, if that is another (a renewal).
 func (a *Auth[A]) invalidateRequestSessions(r *http.Request) error {
 	ids := a.sessionCookieIDs(r)
-	if s, ok := SessionFromContext(r.Context()); ok && !slices.Contains(ids, s.ID) {
-		ids = append(ids, s.ID)
+	if s, ok := SessionFromContext(r.Context()); ok && !slices.Contains(ids, s.Token) {
+		ids = append(ids, s.Token)
 	}
 	for _, id := range ids {
 		if err := a.InvalidateSession(r.Context(), id); err != nil {

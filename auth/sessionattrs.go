@@ -154,7 +154,8 @@ func (a *Auth[A]) CreateSessionWithAttributes(ctx context.Context, userID string
 	return a.createSession(ctx, userID, stored)
 }
 
-// UpdateSessionAttributes sets the given attributes of the session (as
+// UpdateSessionAttributes sets the given attributes of the session, named
+// by its Session.ID or its token as for InvalidateSession (as
 // CreateSessionWithAttributes takes them) and keeps its others, with one
 // adapter write, which does not look at the session's expiry. A struct
 // writes every field but omitempty fields holding their zero value. An
@@ -167,14 +168,15 @@ func (a *Auth[A]) UpdateSessionAttributes(ctx context.Context, sessionID string,
 	if err != nil {
 		return err
 	}
-	if !wellFormedSessionID(sessionID) {
+	id, ok := a.storedIDOf(sessionID)
+	if !ok {
 		return errMalformedSessionID
 	}
 	updater, ok := a.adapter.(SessionUpdater)
 	if !ok {
 		return fmt.Errorf("auth: updating session attributes needs an adapter that implements SessionUpdater: %w", errors.ErrUnsupported)
 	}
-	err = updater.UpdateSession(ctx, sessionID, SessionUpdate{Attributes: stored})
+	err = updater.UpdateSession(ctx, id, SessionUpdate{Attributes: stored})
 	if errors.Is(err, ErrNotFound) {
 		return ErrInvalidSessionID
 	}
@@ -273,7 +275,7 @@ func (a *Auth[A]) refresh(ctx context.Context, s Session) (Session, error) {
 	if err != nil {
 		return Session{}, err
 	}
-	refreshed, _ := sessionFromRecord(rec, now.UnixMilli())
-	refreshed.Fresh = idle || s.Fresh
+	refreshed, _ := a.sessionFromRecord(rec, now.UnixMilli())
+	refreshed.Token, refreshed.Fresh = s.Token, idle || s.Fresh
 	return refreshed, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -30,8 +31,17 @@ func (s SessionState) String() string {
 
 // Session is a valid session.
 type Session struct {
-	// ID is the session id: the secret the client holds.
-	ID     string
+	// ID is the session's id as stored, which names it in
+	// InvalidateSession and UpdateSessionAttributes: by default the
+	// SHA-256 of Token in lower-case hex, which is no credential (no
+	// cookie carrying it is accepted); with Config.LuciaV1, Token itself
+	// (see sessionids.go).
+	ID string
+	// Token is the secret the client holds, the session cookie's value:
+	// SessionIDLength letters and digits. It is set by the calls that
+	// create or validate a session, which know it, and empty in
+	// UserSessions' list: the store holds only its hash.
+	Token  string
 	UserID string
 	// ActiveExpires ends the active period, IdleExpires the idle period
 	// and with it the session.
@@ -49,8 +59,10 @@ type Session struct {
 }
 
 // sessionFromRecord returns the session and whether it is still valid at
-// nowMillis (before its idle expiry).
-func sessionFromRecord(rec SessionRecord, nowMillis int64) (Session, bool) {
+// nowMillis: before its idle expiry, and, where ids are hashed, stored
+// under a hash (no token leads to a session stored unhashed, by Lucia or
+// before ids were hashed: it is dead here).
+func (a *Auth[A]) sessionFromRecord(rec SessionRecord, nowMillis int64) (Session, bool) {
 	s := Session{
 		ID:            rec.ID,
 		UserID:        rec.UserID,
@@ -62,12 +74,12 @@ func sessionFromRecord(rec SessionRecord, nowMillis int64) (Session, bool) {
 	if nowMillis < rec.ActiveExpires {
 		s.State = SessionActive
 	}
-	return s, nowMillis < rec.IdleExpires
+	return s, nowMillis < rec.IdleExpires && (a.luciaV1 || isSessionDigest(rec.ID))
 }
 
 // errMalformedSessionID is returned, without asking the adapter, for an id
 // that cannot be a session id.
-var errMalformedSessionID = fmt.Errorf("%w: malformed (not 40 letters and digits)", ErrInvalidSessionID)
+var errMalformedSessionID = fmt.Errorf("%w: malformed (not a token of 40 letters and digits, nor a session's id)", ErrInvalidSessionID)
 
 // CreateSession creates an active session for the user: ErrInvalidUserID
 // if there is no such user, also one deleted while the call runs. Unless
@@ -87,13 +99,14 @@ func (a *Auth[A]) createSession(ctx context.Context, userID string, attrs map[st
 		}
 	}
 	now := a.now()
-	rec := SessionRecord{ID: RandomID(SessionIDLength), UserID: userID, Attributes: a.withLastSeen(attrs, now, false)}
+	token := RandomID(SessionIDLength)
+	rec := SessionRecord{ID: a.storedID(token), UserID: userID, Attributes: a.withLastSeen(attrs, now, false)}
 	rec.ActiveExpires, rec.IdleExpires = a.newExpiries(now)
 	if err := a.adapter.SetSession(ctx, rec); err != nil {
 		return Session{}, err
 	}
-	s, _ := sessionFromRecord(rec, now.UnixMilli())
-	s.Fresh = true
+	s, _ := a.sessionFromRecord(rec, now.UnixMilli())
+	s.Token, s.Fresh = token, true
 	return s, nil
 }
 
@@ -104,8 +117,9 @@ func (a *Auth[A]) newExpiries(now time.Time) (activeExpires, idleExpires int64) 
 	return active.UnixMilli(), active.Add(a.idlePeriod).UnixMilli()
 }
 
-// GetSession returns the session if it is valid, without renewing it.
-// A malformed id (not SessionIDLength letters and digits) gives
+// GetSession returns the session whose token (the cookie's value) is
+// given, if it is valid, without renewing it.
+// A malformed token (not SessionIDLength letters and digits) gives
 // ErrInvalidSessionID without a database call; so does, after one, an
 // unknown or dead session, or one whose user no longer exists (an orphan,
 // left by a deletion that stopped half-way or made behind the adapter's
@@ -113,20 +127,27 @@ func (a *Auth[A]) newExpiries(now time.Time) (activeExpires, idleExpires int64) 
 // an orphan always is. The user is read with the session, in one call
 // where the adapter implements SessionAndUserGetter, so GetSession costs
 // what ValidateSessionUser does.
-func (a *Auth[A]) GetSession(ctx context.Context, sessionID string) (Session, error) {
-	s, _, err := a.readSession(ctx, sessionID)
+func (a *Auth[A]) GetSession(ctx context.Context, token string) (Session, error) {
+	s, _, err := a.readSession(ctx, token)
 	return s, err
 }
 
-// readSession reads the session and its user, and refuses, with
-// ErrInvalidSessionID, a malformed id (without a database call), an
+// readSession reads the session of token and its user, and refuses, with
+// ErrInvalidSessionID, a malformed token (without a database call), an
 // unknown session, a dead one (deleted unless Config.KeepDeadSessions is
 // set) and an orphan (always deleted: it would come back to life for a
 // new user given its user's id).
-func (a *Auth[A]) readSession(ctx context.Context, sessionID string) (Session, UserRecord, error) {
-	if !wellFormedSessionID(sessionID) {
+func (a *Auth[A]) readSession(ctx context.Context, token string) (Session, UserRecord, error) {
+	if !wellFormedSessionID(token) {
 		return Session{}, UserRecord{}, errMalformedSessionID
 	}
+	s, user, err := a.readStored(ctx, a.storedID(token))
+	s.Token = token
+	return s, user, err
+}
+
+// readStored is readSession by the stored id.
+func (a *Auth[A]) readStored(ctx context.Context, sessionID string) (Session, UserRecord, error) {
 	if getter, ok := a.adapter.(SessionAndUserGetter); ok {
 		rec, user, err := getter.GetSessionAndUser(ctx, sessionID)
 		switch {
@@ -165,7 +186,7 @@ func (a *Auth[A]) readSession(ctx context.Context, sessionID string) (Session, U
 // liveSession converts rec, or deletes it and reports ErrInvalidSessionID
 // if it is dead.
 func (a *Auth[A]) liveSession(ctx context.Context, rec SessionRecord) (Session, error) {
-	s, valid := sessionFromRecord(rec, a.nowMillis())
+	s, valid := a.sessionFromRecord(rec, a.nowMillis())
 	if valid {
 		return s, nil
 	}
@@ -185,8 +206,8 @@ func (a *Auth[A]) deleteInvalid(ctx context.Context, sessionID, what string) err
 	return ErrInvalidSessionID
 }
 
-// ValidateSession returns the session if it is valid: an active session as
-// is, an idle one renewed. Renewal gives the session new expiry times, as
+// ValidateSession returns the session whose token is given if it is
+// valid: an active session as is, an idle one renewed. Renewal gives the session new expiry times, as
 // if it had just been created, and returns it with Fresh set: the client
 // must be sent a new cookie (Middleware does that).
 //
@@ -209,8 +230,8 @@ func (a *Auth[A]) deleteInvalid(ctx context.Context, sessionID, what string) err
 // orphans included: the session's user is read with it, so ValidateSession
 // costs what ValidateSessionUser does (one adapter call with a
 // SessionAndUserGetter) and refuses what it refuses.
-func (a *Auth[A]) ValidateSession(ctx context.Context, sessionID string) (Session, error) {
-	s, _, err := a.readSession(ctx, sessionID)
+func (a *Auth[A]) ValidateSession(ctx context.Context, token string) (Session, error) {
+	s, _, err := a.readSession(ctx, token)
 	if err != nil {
 		return Session{}, err
 	}
@@ -221,8 +242,8 @@ func (a *Auth[A]) ValidateSession(ctx context.Context, sessionID string) (Sessio
 // user. With an adapter that implements SessionAndUserGetter, session and
 // user are read in one call. A session whose user no longer exists gives
 // ErrInvalidSessionID and is deleted.
-func (a *Auth[A]) ValidateSessionUser(ctx context.Context, sessionID string) (Session, User[A], error) {
-	s, userRec, err := a.readSession(ctx, sessionID)
+func (a *Auth[A]) ValidateSessionUser(ctx context.Context, token string) (Session, User[A], error) {
+	s, userRec, err := a.readSession(ctx, token)
 	if err != nil {
 		return Session{}, User[A]{}, err
 	}
@@ -267,32 +288,40 @@ func (a *Auth[A]) UserSessions(ctx context.Context, userID string) ([]Session, e
 }
 
 // userSessions reads the user's sessions and sorts them into those valid
-// at now and the ids of dead ones.
-func (a *Auth[A]) userSessions(ctx context.Context, userID string, now int64) (live []Session, dead []string, err error) {
+// at now and the dead ones.
+func (a *Auth[A]) userSessions(ctx context.Context, userID string, now int64) (live []Session, dead []SessionRecord, err error) {
 	recs, err := a.adapter.GetSessionsByUserID(ctx, userID)
 	if err != nil {
 		return nil, nil, err
 	}
 	live = make([]Session, 0, len(recs))
 	for _, rec := range recs {
-		if s, valid := sessionFromRecord(rec, now); valid {
+		if s, valid := a.sessionFromRecord(rec, now); valid {
 			live = append(live, s)
 		} else {
-			dead = append(dead, rec.ID)
+			dead = append(dead, rec)
 		}
 	}
 	return live, dead, nil
 }
 
 // deleteDeadSessions deletes the user's sessions dead at now, dead being
-// their ids as read: with one command where the adapter has one
-// (ExpiredSessionDeleter), otherwise one by one.
-func (a *Auth[A]) deleteDeadSessions(ctx context.Context, userID string, now int64, dead []string) error {
-	if deleter, ok := a.adapter.(ExpiredSessionDeleter); ok {
-		return deleter.DeleteExpiredSessions(ctx, userID, now)
+// them as read: those past their idle expiry with one command where the
+// adapter has one (ExpiredSessionDeleter), the others (dead for another
+// reason, see sessionFromRecord) and those of an adapter without it one
+// by one.
+func (a *Auth[A]) deleteDeadSessions(ctx context.Context, userID string, now int64, dead []SessionRecord) error {
+	deleter, oneCommand := a.adapter.(ExpiredSessionDeleter)
+	if oneCommand && slices.ContainsFunc(dead, func(rec SessionRecord) bool { return rec.IdleExpires <= now }) {
+		if err := deleter.DeleteExpiredSessions(ctx, userID, now); err != nil {
+			return err
+		}
 	}
-	for _, id := range dead {
-		if err := a.adapter.DeleteSession(ctx, id); err != nil {
+	for _, rec := range dead {
+		if oneCommand && rec.IdleExpires <= now {
+			continue
+		}
+		if err := a.adapter.DeleteSession(ctx, rec.ID); err != nil {
 			return err
 		}
 	}
@@ -315,10 +344,17 @@ func (a *Auth[A]) DeleteDeadUserSessions(ctx context.Context, userID string) err
 	return a.deleteDeadSessions(ctx, userID, now, dead)
 }
 
-// InvalidateSession deletes the session (logs it out). Invalidating an
-// unknown session is not an error.
+// InvalidateSession deletes the session (logs it out), named by its
+// Session.ID or by its token (the cookie's value), which it hashes where
+// ids are hashed: the two cannot be taken for one another. Invalidating an
+// unknown session is not an error; a string that is neither gives
+// ErrInvalidSessionID without a database call.
 func (a *Auth[A]) InvalidateSession(ctx context.Context, sessionID string) error {
-	return a.adapter.DeleteSession(ctx, sessionID)
+	id, ok := a.storedIDOf(sessionID)
+	if !ok {
+		return errMalformedSessionID
+	}
+	return a.adapter.DeleteSession(ctx, id)
 }
 
 // InvalidateUserSessions deletes all of the user's sessions (logs the user

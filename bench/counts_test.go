@@ -47,7 +47,8 @@ func TestCommandCounts(t *testing.T) {
 
 		"core-validate-session-user": {validate, true},
 		// ValidateSession reads the user too: an orphan is refused.
-		"core-validate-session": {validate, true},
+		"core-validate-session":               {validate, true},
+		"core-validate-session-user-unhashed": {validate, true},
 		// A last-seen attribute costs nothing until it is due, then one
 		// update.
 		"core-validate-last-seen-not-due": {validate, true},
@@ -102,7 +103,7 @@ func TestCommandCounts(t *testing.T) {
 	// a session until a last-seen update is due.
 	for _, group := range [][]string{
 		{"create-session-1-existing", "create-session-1000-existing", "create-session-with-attributes"},
-		{"validate-with-user", "validate-with-user-attributes", "core-validate-session-user", "core-validate-session", "core-validate-last-seen-not-due"},
+		{"validate-with-user", "validate-with-user-attributes", "core-validate-session-user", "core-validate-session", "core-validate-session-user-unhashed", "core-validate-last-seen-not-due"},
 		{"delete-user-1-session", "delete-user-10-sessions", "delete-user-1000-sessions", "delete-user-10-among-others"},
 	} {
 		for _, name := range group[1:] {

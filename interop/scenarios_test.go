@@ -34,7 +34,7 @@ type sides struct {
 	js        *lucia
 	adapter   auth.Adapter
 	clock     *clock
-	shared    *auth.Auth[profile] // PasswordHasher: LuciaScrypt{}, the shared-database setup
+	shared    *auth.Auth[profile] // LuciaV1, the shared-database setup
 	upgrading *auth.Auth[profile] // the default hasher, for a Go-only database
 }
 
@@ -50,7 +50,7 @@ func newSides(t *testing.T, js *lucia, adapter auth.Adapter) *sides {
 	t.Helper()
 	s := &sides{js: js, adapter: adapter, clock: &clock{}}
 	var err error
-	s.shared, err = auth.New[profile](adapter, auth.Config{PasswordHasher: auth.LuciaScrypt{}, Now: s.clock.Now})
+	s.shared, err = auth.New[profile](adapter, auth.Config{LuciaV1: true, Now: s.clock.Now})
 	require.NoError(t, err)
 	s.upgrading, err = auth.New[profile](adapter, auth.Config{Now: s.clock.Now})
 	require.NoError(t, err)

@@ -220,6 +220,6 @@
 // auth_user; this package detects that shape and reads and writes those
 // columns, so nothing is migrated. Lucia's session tables have only its four
 // columns, so sessions there carry no attributes (see "Session attributes").
-// Package auth documents the password hasher to use (auth.LuciaScrypt), what
+// Package auth documents the one setting to use (auth.Config.LuciaV1), what
 // each side can and cannot do, and the migration path.
 package sqlauth

@@ -91,31 +91,31 @@ var orphanTests = []test{
 	}},
 	{"GetSession", func(f *fixture) {
 		c, _, s := f.orphan(false)
-		_, err := c.core.GetSession(f.ctx, s.ID)
+		_, err := c.core.GetSession(f.ctx, s.Token)
 		require.ErrorIs(f.t, err, auth.ErrInvalidSessionID)
 		f.requireOrphanDeleted(s)
 	}},
 	{"ValidateSession", func(f *fixture) {
 		c, _, s := f.orphan(false)
-		_, err := c.core.ValidateSession(f.ctx, s.ID)
+		_, err := c.core.ValidateSession(f.ctx, s.Token)
 		require.ErrorIs(f.t, err, auth.ErrInvalidSessionID)
 		f.requireOrphanDeleted(s)
 	}},
 	{"ValidateSessionIdle", func(f *fixture) {
 		c, _, s := f.orphan(true)
-		_, err := c.core.ValidateSession(f.ctx, s.ID)
+		_, err := c.core.ValidateSession(f.ctx, s.Token)
 		require.ErrorIs(f.t, err, auth.ErrInvalidSessionID, "an orphan is not renewed")
 		f.requireOrphanDeleted(s)
 	}},
 	{"ValidateSessionUser", func(f *fixture) {
 		c, _, s := f.orphan(false)
-		_, _, err := c.core.ValidateSessionUser(f.ctx, s.ID)
+		_, _, err := c.core.ValidateSessionUser(f.ctx, s.Token)
 		require.ErrorIs(f.t, err, auth.ErrInvalidSessionID)
 		f.requireOrphanDeleted(s)
 	}},
 	{"ValidateSessionUserIdle", func(f *fixture) {
 		c, _, s := f.orphan(true)
-		_, _, err := c.core.ValidateSessionUser(f.ctx, s.ID)
+		_, _, err := c.core.ValidateSessionUser(f.ctx, s.Token)
 		require.ErrorIs(f.t, err, auth.ErrInvalidSessionID)
 		f.requireOrphanDeleted(s)
 	}},
@@ -132,7 +132,7 @@ var orphanTests = []test{
 			_, seen = auth.SessionFromContext(r.Context())
 		}))
 		r := httptest.NewRequest(http.MethodGet, "https://app.example/", nil)
-		r.AddCookie(&http.Cookie{Name: c.core.SessionCookie(s).Name, Value: s.ID})
+		r.AddCookie(&http.Cookie{Name: c.core.SessionCookie(s).Name, Value: s.Token})
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
 		assert.Equal(f.t, http.StatusOK, w.Code)
