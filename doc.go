@@ -89,8 +89,9 @@
 //	auth_user     _id string; user attributes as top-level fields
 //	              indexes: _id
 //	auth_session  _id string, user_id string, active_expires Int64,
-//	              idle_expires Int64 (Unix ms); with SessionTTL also
-//	              expires_at Date; session attributes as top-level fields
+//	              idle_expires Int64, issued_at Int64 (Unix ms; absent in
+//	              Lucia's); with SessionTTL also expires_at Date;
+//	              session attributes as top-level fields
 //	              indexes: _id, user_id_1; with SessionTTL also expires_at_1 (TTL)
 //	auth_key      _id string (provider:providerUserId), user_id string,
 //	              hashed_password string or null, primary_key bool,

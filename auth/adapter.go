@@ -21,6 +21,11 @@ type SessionRecord struct {
 	UserID        string
 	ActiveExpires int64
 	IdleExpires   int64
+	// IssuedAt is when the session was created, in Unix milliseconds
+	// (renewals keep it), for Config.SessionMaxAge; 0 for a session
+	// stored without it, by Lucia v1 or an earlier version of this
+	// module. Adapters store it as issued_at.
+	IssuedAt int64
 	// Attributes are the application's data about the session (the device
 	// it was created on, when it was last used), with the value types of
 	// UserRecord.Attributes and the names CheckSessionAttributes allows.
@@ -174,6 +179,9 @@ type KeyPasswordReplacer interface {
 type SessionUpdate struct {
 	ActiveExpires int64
 	IdleExpires   int64
+	// IssuedAt sets SessionRecord.IssuedAt (the core stores it once for
+	// a session that lacks it).
+	IssuedAt int64
 	// Attributes sets the named session attributes and keeps the others,
 	// as UpdateUser does for users; nil or empty changes none. Names and
 	// values follow SessionRecord.Attributes.

@@ -14,6 +14,10 @@ const (
 	DefaultIdlePeriod   = 14 * 24 * time.Hour
 )
 
+// DefaultSessionMaxAge is Config.SessionMaxAge when left zero: the
+// absolute session lifetime of OWASP ASVS 3.3.2 (level 1).
+const DefaultSessionMaxAge = 30 * 24 * time.Hour
+
 // DefaultCookieName is the session cookie's name unless Config.CookieName
 // says otherwise.
 const DefaultCookieName = "auth_session"
@@ -27,6 +31,18 @@ type Config struct {
 	// ends; default 14 days. A session used during its idle period is
 	// renewed; one not used by then is dead.
 	IdlePeriod time.Duration
+	// SessionMaxAge is a session's absolute lifetime: one created longer
+	// ago is dead whatever its renewals, and its user signs in again.
+	// Default DefaultSessionMaxAge (30 days, OWASP ASVS 3.3.2); negative:
+	// none, as in Lucia v1, where a session used within every idle period
+	// lives forever. Renewals never extend a session past it, so its
+	// expiry times and cookie end with it too. It applies to sessions
+	// stored before it was set or changed. A session stored without a
+	// creation time (by Lucia v1, or an earlier version of this module)
+	// counts its age from its first validation here, which stores that
+	// time (with SessionUpdater; without, from its renewal as a new
+	// session).
+	SessionMaxAge time.Duration
 
 	// GenerateUserID returns the id of a new user. The default draws
 	// UserIDLength characters from IDAlphabet with crypto/rand. The id
@@ -191,6 +207,8 @@ type Auth[A any] struct {
 	now     func() time.Time
 	// luciaV1 is Config.LuciaV1: session ids are stored unhashed.
 	luciaV1 bool
+	// maxAge is Config.SessionMaxAge in milliseconds; 0 for none.
+	maxAge int64
 
 	secureCookie   bool
 	cookieName     string
@@ -271,6 +289,12 @@ func New[A any](adapter Adapter, config Config) (*Auth[A], error) {
 	}
 	if a.idlePeriod == 0 {
 		a.idlePeriod = DefaultIdlePeriod
+	}
+	switch maxAge := config.SessionMaxAge; {
+	case maxAge == 0:
+		a.maxAge = DefaultSessionMaxAge.Milliseconds()
+	case maxAge > 0:
+		a.maxAge = max(maxAge.Milliseconds(), 1)
 	}
 	if a.generateUserID == nil {
 		a.generateUserID = func(context.Context) (string, error) { return RandomID(UserIDLength), nil }

@@ -327,7 +327,7 @@ var coreTests = []struct {
 		assertID(t, s.Token, auth.SessionIDLength)
 		assert.Equal(t, auth.HashSessionToken(s.Token), s.ID, "stored under the token's hash")
 		assert.Equal(t, auth.Session{
-			ID: s.ID, Token: s.Token, UserID: u.ID, State: auth.SessionActive, Fresh: true,
+			ID: s.ID, Token: s.Token, UserID: u.ID, State: auth.SessionActive, Fresh: true, IssuedAt: start,
 			ActiveExpires: start.Add(24 * time.Hour),
 			IdleExpires:   start.Add(15 * 24 * time.Hour),
 		}, s)

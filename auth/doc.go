@@ -11,6 +11,8 @@
 // valid but is renewed when used: it gets new expiry times, under the same
 // id where the adapter can update sessions in place (SessionUpdater), as a
 // new session otherwise; after that it is dead and is deleted when met.
+// However often it is renewed, a session ends 30 days after it was created
+// (Config.SessionMaxAge).
 //
 // Auth holds the logic; an Adapter (such as the MongoDB adapter in the
 // parent module) stores the records. The type parameter of Auth is the
@@ -48,6 +50,8 @@
 //   - ActivePeriod, IdlePeriod: 24 h, then 14 days. A new session is active
 //     for ActivePeriod, then idle (still valid, renewed when used) for
 //     IdlePeriod, then dead.
+//   - SessionMaxAge: 30 days ([DefaultSessionMaxAge], OWASP ASVS 3.3.2); the
+//     absolute lifetime, whatever the renewals; negative: none.
 //   - LuciaV1: false; true sets every choice a database shared with a Lucia v1
 //     application needs (unhashed session ids, [LuciaScrypt], Lucia's cookie
 //     name); see "Running beside Lucia v1".
@@ -136,6 +140,18 @@
 // out. This needs [SessionUpdater], which every adapter in this module
 // implements; with an adapter without it, renewal creates a new session as
 // Lucia v1 did (one per concurrent request).
+//
+// Absolute lifetime. A session is dead [Config].SessionMaxAge (30 days) after
+// its creation ([Session].IssuedAt, which renewals keep), and the user signs
+// in again; renewals never set its expiry times, and so its cookie, past that
+// end. Every adapter stores the creation time (issued_at). A session stored
+// without one, by Lucia v1 or an earlier version of this module, counts its
+// age from its first validation by this core, which stores the time then: a
+// Lucia session first seen today lives at most 30 more days here (Lucia
+// itself enforces no such limit, and a session Lucia renews is a new one,
+// seen afresh). A shorter SessionMaxAge applies to sessions already stored.
+// A negative SessionMaxAge turns the limit off, as in Lucia v1, where a
+// session used within every idle period never ends.
 //
 // [Auth.UserSessions] lists a user's valid sessions (a "your devices" page)
 // and gives [ErrInvalidUserID] for a user deleted meanwhile (treat it as

@@ -451,6 +451,9 @@ func (m *memoryAdapter) UpdateSession(ctx context.Context, sessionID string, upd
 	if update.IdleExpires != 0 {
 		s.IdleExpires = update.IdleExpires
 	}
+	if update.IssuedAt != 0 {
+		s.IssuedAt = update.IssuedAt
+	}
 	if len(update.Attributes) > 0 {
 		s.Attributes = maps.Clone(s.Attributes)
 		if s.Attributes == nil {

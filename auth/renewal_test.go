@@ -51,7 +51,7 @@ func TestConcurrentRenewalKeepsOneSession(t *testing.T) {
 			}
 			r.Fresh = false // the others read it renewed already
 			assert.Equal(t, auth.Session{
-				ID: s.ID, Token: s.Token, UserID: u.ID, State: auth.SessionActive,
+				ID: s.ID, Token: s.Token, UserID: u.ID, State: auth.SessionActive, IssuedAt: s.IssuedAt,
 				ActiveExpires: renewedAt.Add(24 * time.Hour),
 				IdleExpires:   renewedAt.Add(15 * 24 * time.Hour),
 			}, r, "renewed in place: same id, new expiry")

@@ -47,7 +47,11 @@ type Session struct {
 	// and with it the session.
 	ActiveExpires time.Time
 	IdleExpires   time.Time
-	State         SessionState
+	// IssuedAt is when the session was created (renewals keep it), from
+	// which Config.SessionMaxAge counts; zero for a session stored without
+	// it until its first validation (see Config.SessionMaxAge).
+	IssuedAt time.Time
+	State    SessionState
 	// Fresh is true for a session created or renewed by this call
 	// (CreateSession, ValidateSession): it has to be sent to the client in
 	// a new cookie, with its new expiry (and, for a new session, its id).
@@ -58,10 +62,19 @@ type Session struct {
 	Attributes map[string]any
 }
 
+// issuedAtMillis is s.IssuedAt in Unix milliseconds, 0 for none.
+func (s Session) issuedAtMillis() int64 {
+	if s.IssuedAt.IsZero() {
+		return 0
+	}
+	return s.IssuedAt.UnixMilli()
+}
+
 // sessionFromRecord returns the session and whether it is still valid at
-// nowMillis: before its idle expiry, and, where ids are hashed, stored
-// under a hash (no token leads to a session stored unhashed, by Lucia or
-// before ids were hashed: it is dead here).
+// nowMillis: before its idle expiry and the end of its lifetime
+// (Config.SessionMaxAge), and, where ids are hashed, stored under a hash
+// (no token leads to a session stored unhashed, by Lucia or before ids
+// were hashed: it is dead here).
 func (a *Auth[A]) sessionFromRecord(rec SessionRecord, nowMillis int64) (Session, bool) {
 	s := Session{
 		ID:            rec.ID,
@@ -71,10 +84,13 @@ func (a *Auth[A]) sessionFromRecord(rec SessionRecord, nowMillis int64) (Session
 		State:         SessionIdle,
 		Attributes:    rec.Attributes,
 	}
+	if rec.IssuedAt != 0 {
+		s.IssuedAt = time.UnixMilli(rec.IssuedAt).UTC()
+	}
 	if nowMillis < rec.ActiveExpires {
 		s.State = SessionActive
 	}
-	return s, nowMillis < rec.IdleExpires && (a.luciaV1 || isSessionDigest(rec.ID))
+	return s, nowMillis < a.capped(rec.IdleExpires, rec.IssuedAt) && (a.luciaV1 || isSessionDigest(rec.ID))
 }
 
 // errMalformedSessionID is returned, without asking the adapter, for an id
@@ -93,15 +109,25 @@ func (a *Auth[A]) CreateSession(ctx context.Context, userID string) (Session, er
 
 // createSession creates a session with the stored attributes attrs.
 func (a *Auth[A]) createSession(ctx context.Context, userID string, attrs map[string]any) (Session, error) {
+	return a.createSessionIssued(ctx, userID, attrs, 0)
+}
+
+// createSessionIssued creates a session issued at issuedAt (Unix
+// milliseconds; 0 for now): a renewal as a new session keeps the renewed
+// one's.
+func (a *Auth[A]) createSessionIssued(ctx context.Context, userID string, attrs map[string]any, issuedAt int64) (Session, error) {
 	if a.cleanup {
 		if err := a.DeleteDeadUserSessions(ctx, userID); err != nil {
 			return Session{}, err
 		}
 	}
 	now := a.now()
+	if issuedAt == 0 {
+		issuedAt = now.UnixMilli()
+	}
 	token := RandomID(SessionIDLength)
-	rec := SessionRecord{ID: a.storedID(token), UserID: userID, Attributes: a.withLastSeen(attrs, now, false)}
-	rec.ActiveExpires, rec.IdleExpires = a.newExpiries(now)
+	rec := SessionRecord{ID: a.storedID(token), UserID: userID, IssuedAt: issuedAt, Attributes: a.withLastSeen(attrs, now, false)}
+	rec.ActiveExpires, rec.IdleExpires = a.newExpiries(now, issuedAt)
 	if err := a.adapter.SetSession(ctx, rec); err != nil {
 		return Session{}, err
 	}
@@ -111,10 +137,20 @@ func (a *Auth[A]) createSession(ctx context.Context, userID string, attrs map[st
 }
 
 // newExpiries are the expiry times, in Unix milliseconds, of a session
-// created or renewed at now.
-func (a *Auth[A]) newExpiries(now time.Time) (activeExpires, idleExpires int64) {
+// issued at issuedAt (Unix milliseconds) and created or renewed at now:
+// never past the end of its lifetime (Config.SessionMaxAge).
+func (a *Auth[A]) newExpiries(now time.Time, issuedAt int64) (activeExpires, idleExpires int64) {
 	active := now.Add(a.activePeriod)
-	return active.UnixMilli(), active.Add(a.idlePeriod).UnixMilli()
+	return a.capped(active.UnixMilli(), issuedAt), a.capped(active.Add(a.idlePeriod).UnixMilli(), issuedAt)
+}
+
+// capped is the expiry time expires, cut to the end of the lifetime of a
+// session issued at issuedAt (0: unknown, no end).
+func (a *Auth[A]) capped(expires, issuedAt int64) int64 {
+	if a.maxAge == 0 || issuedAt == 0 {
+		return expires
+	}
+	return min(expires, issuedAt+a.maxAge)
 }
 
 // GetSession returns the session whose token (the cookie's value) is

@@ -421,6 +421,19 @@ var sessionTests = []test{
 		_, err := f.a.GetSession(f.ctx, id("session"))
 		require.ErrorIs(f.t, err, auth.ErrNotFound)
 	}},
+	{"WithoutIssuedAt", func(f *fixture) {
+		// As Lucia v1 and earlier versions of this module store them.
+		u := f.user(nil)
+		now := time.Now().UnixMilli()
+		s := auth.SessionRecord{ID: id("session"), UserID: u.ID, ActiveExpires: now + 1000, IdleExpires: now + 2000}
+		require.NoError(f.t, f.a.SetSession(f.ctx, s))
+		got, err := f.a.GetSession(f.ctx, s.ID)
+		require.NoError(f.t, err)
+		assert.Equal(f.t, s, got, "IssuedAt reads as 0")
+		all, err := f.a.GetSessionsByUserID(f.ctx, u.ID)
+		require.NoError(f.t, err)
+		assert.Equal(f.t, []auth.SessionRecord{s}, all)
+	}},
 	{"GetExpiredIsReturned", func(f *fixture) {
 		u := f.user(nil)
 		s := auth.SessionRecord{ID: id("session"), UserID: u.ID, ActiveExpires: 1, IdleExpires: 2}
