@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 	"time"
 )
@@ -18,9 +19,18 @@ const (
 // absolute session lifetime of OWASP ASVS 3.3.2 (level 1).
 const DefaultSessionMaxAge = 30 * 24 * time.Hour
 
-// DefaultCookieName is the session cookie's name unless Config.CookieName
-// says otherwise.
-const DefaultCookieName = "auth_session"
+// Default session cookie names (see Config.CookieName). DefaultCookieName
+// is Lucia's; HostCookieName is the production default, whose prefix
+// makes browsers refuse the cookie unless it is Secure, has Path=/ and no
+// Domain, so that no sibling subdomain can plant or overwrite it.
+const (
+	DefaultCookieName = "auth_session"
+	HostCookieName    = "__Host-" + DefaultCookieName
+)
+
+// DefaultHSTSMaxAge is Config.HSTSMaxAge when left zero: a year, as
+// browsers' HSTS preload lists ask at least.
+const DefaultHSTSMaxAge = 365 * 24 * time.Hour
 
 // Config configures an Auth. The zero value is ready to use: every field
 // documents its default.
@@ -152,15 +162,23 @@ type Config struct {
 	Now func() time.Time
 
 	// Development drops the Secure flag from the session cookie so that it
-	// works over plain HTTP on hosts other than localhost. The default
-	// (false, production) sets Secure. Never set it in production: without
-	// Secure the browser sends the session id over unencrypted connections.
+	// works over plain HTTP on hosts other than localhost, names it
+	// "auth_session" and sends no Strict-Transport-Security. The default
+	// (false, production) is for a site served over HTTPS only, by this
+	// process or a TLS-terminating proxy. Never set it in production:
+	// without Secure the browser sends the session token over unencrypted
+	// connections.
 	Development bool
-	// CookieName is the session cookie's name; default "auth_session".
-	// With a "__Host-" prefix ("__Host-auth_session"), browsers refuse the
-	// cookie unless it is Secure, has Path=/ and no Domain, so that no
-	// sibling subdomain can plant its own session cookie; New checks that
-	// the configuration allows this.
+	// CookieName is the session cookie's name. The default in production
+	// is HostCookieName, "__Host-auth_session": browsers refuse a
+	// "__Host-" cookie unless it is Secure, has Path=/ and no Domain, so
+	// that no sibling subdomain can plant its own session cookie. Where
+	// that cannot hold, the default is DefaultCookieName,
+	// "auth_session": in Development (browsers keep no Secure cookie from
+	// plain HTTP, and New refuses a "__Host-" name there), with a
+	// CookieDomain or a CookiePath other than "/", and with LuciaV1 (Lucia
+	// v1's name, so that both apps share the login). New checks that the
+	// configuration allows a name's prefix.
 	CookieName string
 	// CookieDomain is the cookie's Domain attribute; default none, so the
 	// cookie goes back only to the host that set it.
@@ -171,6 +189,15 @@ type Config struct {
 	// or Strict. None is refused, because it would send the session cookie
 	// with cross-site requests.
 	CookieSameSite http.SameSite
+	// HSTSMaxAge is the max-age of the Strict-Transport-Security header
+	// that Middleware adds to every response in production, so that
+	// browsers use HTTPS only for the host from then on (and a network
+	// attacker cannot strip it to plain HTTP); default DefaultHSTSMaxAge
+	// (a year), negative: no header. A header set before Middleware runs
+	// (by an outer handler, say with includeSubDomains or preload, which
+	// the core cannot decide for the domain) is kept. Browsers ignore it
+	// over plain HTTP, and Development sends none.
+	HSTSMaxAge time.Duration
 
 	// TrustedOrigins lists origins, besides the request's own, from which
 	// state-changing requests are accepted (see CheckOrigin):
@@ -215,6 +242,9 @@ type Auth[A any] struct {
 	cookieDomain   string
 	cookiePath     string
 	cookieSameSite http.SameSite
+	// hsts is the Strict-Transport-Security value Middleware sends; ""
+	// for none.
+	hsts           string
 	crossOrigin    *http.CrossOriginProtection
 	trustedOrigins map[string]bool // as browsers write them
 	errorHandler   func(w http.ResponseWriter, r *http.Request, err error)
@@ -331,6 +361,12 @@ func New[A any](adapter Adapter, config Config) (*Auth[A], error) {
 	}
 	if err := a.setUpCookie(); err != nil {
 		return nil, err
+	}
+	if maxAge := config.HSTSMaxAge; !config.Development && maxAge >= 0 {
+		if maxAge == 0 {
+			maxAge = DefaultHSTSMaxAge
+		}
+		a.hsts = "max-age=" + strconv.FormatInt(int64(maxAge/time.Second), 10)
 	}
 	if err := a.setUpOriginCheck(config.TrustedOrigins); err != nil {
 		return nil, err

@@ -12,11 +12,14 @@ import (
 
 // setUpCookie applies the cookie defaults of Config and checks the rest.
 func (a *Auth[A]) setUpCookie() error {
-	if a.cookieName == "" {
-		a.cookieName = DefaultCookieName
-	}
 	if a.cookiePath == "" {
 		a.cookiePath = "/"
+	}
+	if a.cookieName == "" {
+		a.cookieName = DefaultCookieName
+		if a.secureCookie && a.cookieDomain == "" && a.cookiePath == "/" && !a.luciaV1 {
+			a.cookieName = HostCookieName
+		}
 	}
 	switch a.cookieSameSite {
 	case 0, http.SameSiteDefaultMode:
@@ -42,8 +45,9 @@ func (a *Auth[A]) setUpCookie() error {
 	return nil
 }
 
-// SessionCookie returns the cookie that hands s, its Token, to the browser: named
-// Config.CookieName ("auth_session"), HttpOnly (scripts cannot read it),
+// SessionCookie returns the cookie that hands s, its Token, to the
+// browser: named Config.CookieName ("__Host-auth_session" in production,
+// "auth_session" in Development), HttpOnly (scripts cannot read it),
 // SameSite Lax (or Config.CookieSameSite), Path / (or Config.CookiePath),
 // Secure unless Config.Development is set, and with a Max-Age that ends
 // with the session's idle period.

@@ -18,7 +18,7 @@ import (
 // first, then older first).
 func withSessionCookies(r *http.Request, ids ...string) *http.Request {
 	for _, id := range ids {
-		r.AddCookie(&http.Cookie{Name: "auth_session", Value: id})
+		r.AddCookie(&http.Cookie{Name: auth.HostCookieName, Value: id})
 	}
 	return r
 }

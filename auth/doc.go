@@ -80,9 +80,13 @@
 //     that validation keeps at the time of last use, written at most once per
 //     interval.
 //   - Now: time.Now, the clock (tests move it).
-//   - Development: false; true drops the cookie's Secure flag (plain-HTTP
-//     development only).
-//   - CookieName, CookiePath, CookieDomain: "auth_session", "/", none.
+//   - Development: false; true drops the cookie's Secure flag and HSTS, and
+//     names the cookie auth_session (plain-HTTP development only).
+//   - CookieName, CookiePath, CookieDomain: "__Host-auth_session" in
+//     production ("auth_session" in Development, with a Domain or Path, and
+//     with LuciaV1), "/", none.
+//   - HSTSMaxAge: a year; the Strict-Transport-Security header Middleware
+//     sends in production; negative: none.
 //   - CookieSameSite: Lax; Strict allowed, None refused.
 //   - TrustedOrigins: none; extra origins allowed to send state-changing
 //     requests.
@@ -295,14 +299,26 @@
 // [Auth.SessionID], [Auth.SetSessionCookie], [Auth.ClearSessionCookie],
 // [Auth.CheckOrigin].
 //
-// The cookie is
+// The cookie is, in production (the zero Config),
 //
-//	auth_session=<id>; Path=/; Max-Age=<seconds to the idle expiry>; HttpOnly; Secure; SameSite=Lax
+//	__Host-auth_session=<token>; Path=/; Max-Age=<seconds to the idle expiry>; HttpOnly; Secure; SameSite=Lax
 //
-// Secure is dropped only with Config.Development. For stronger isolation name
-// it "__Host-auth_session": browsers then refuse the cookie unless it is
-// Secure, has Path=/ and no Domain, so a sibling subdomain cannot plant a
-// session cookie; New checks that the configuration allows the prefix.
+// Browsers refuse a __Host- cookie unless it is Secure, has Path=/ and no
+// Domain, so no sibling subdomain can plant or overwrite a session cookie.
+// Where those rules cannot hold, the default name is auth_session:
+// Config.Development (plain HTTP, without Secure; New refuses a __Host- name
+// there, since no browser would keep it), a CookieDomain or CookiePath of
+// the application's, and Config.LuciaV1, whose apps share Lucia's
+// auth_session cookie. Upgrading from a version that named it auth_session
+// signs everyone in once more (so does hashing session ids).
+//
+// HSTS. In production every response that goes through Middleware carries
+// Strict-Transport-Security: max-age=31536000 ([Config].HSTSMaxAge; negative
+// turns it off), without includeSubDomains or preload, which only the
+// domain's owner can decide: set the header yourself before Middleware runs
+// for those, and it is kept. Production mode means the site is served over
+// HTTPS only (the cookie is Secure); browsers ignore the header over plain
+// HTTP, so a TLS-terminating proxy in front is fine.
 //
 // Several session cookies. Without __Host-, a sibling subdomain can plant an
 // auth_session cookie for the parent domain with a longer Path, which the
@@ -434,7 +450,7 @@
 //     fields, so it ignores session attributes, and the sessions it creates
 //     or renews have none.
 //   - Cookie: the same auth_session cookie (HttpOnly, SameSite=Lax, Path=/),
-//     so two apps on one site share the login.
+//     LuciaV1's default name, so two apps on one site share the login.
 //
 // What differs:
 //
@@ -484,8 +500,9 @@
 //     unique. Malformed tokens never reach the database.
 //   - Cookie flags. HttpOnly keeps the id from scripts, Secure keeps it off
 //     plain HTTP, SameSite=Lax keeps it off cross-site subrequests and POSTs,
-//     Max-Age ends it with the session. Use the __Host- prefix where you can:
-//     without it a sibling subdomain can plant session cookies; a planted
+//     Max-Age ends it with the session. The __Host- prefix, the production
+//     default, stops planted cookies; without it (a Domain, LuciaV1) a
+//     sibling subdomain can plant session cookies; a planted
 //     invalid one is skipped (up to 4 cookies are tried), but a planted valid
 //     session of the attacker's own account, sent first, logs the victim into
 //     it.
@@ -495,7 +512,8 @@
 //     (no session fixation). Requests with neither header (non-browser
 //     clients) pass. Behind a TLS-terminating proxy the scheme is checked by
 //     the browser (Sec-Fetch-Site) and, for older browsers, only in
-//     production mode; HSTS covers what is left.
+//     production mode; HSTS, which Middleware sends in production, covers
+//     what is left.
 //   - Renewal and password changes. Idle sessions are renewed in place (same
 //     id, new expiry), so parallel requests after a long absence do not create
 //     phantom sessions. A login upgrades an old hash only by compare-and-set,

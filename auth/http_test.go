@@ -23,7 +23,7 @@ const testHost = "app.example.com"
 func request(method, sessionID, origin string) *http.Request {
 	r := httptest.NewRequest(method, "https://"+testHost+"/", nil)
 	if sessionID != "" {
-		r.AddCookie(&http.Cookie{Name: "auth_session", Value: sessionID})
+		r.AddCookie(&http.Cookie{Name: auth.HostCookieName, Value: sessionID}) // production's
 	}
 	if origin != "" {
 		r.Header.Set("Origin", origin)
@@ -36,7 +36,7 @@ func sessionCookie(t *testing.T, w *httptest.ResponseRecorder) *http.Cookie {
 	t.Helper()
 	var found *http.Cookie
 	for _, c := range w.Result().Cookies() {
-		if c.Name == "auth_session" {
+		if c.Name == auth.HostCookieName {
 			found = c
 		}
 	}
@@ -51,7 +51,7 @@ func TestSessionCookieAttributes(t *testing.T) {
 	w := httptest.NewRecorder()
 	e.a.SetSessionCookie(w, s)
 	header := w.Header().Get("Set-Cookie")
-	assert.Equal(t, "auth_session="+s.Token+"; Path=/; Max-Age=1296000; HttpOnly; Secure; SameSite=Lax", header,
+	assert.Equal(t, "__Host-auth_session="+s.Token+"; Path=/; Max-Age=1296000; HttpOnly; Secure; SameSite=Lax", header,
 		"production defaults; Max-Age is the 15 days to the idle expiry")
 
 	e.clock.Advance(24*time.Hour + 500*time.Millisecond)
@@ -61,7 +61,7 @@ func TestSessionCookieAttributes(t *testing.T) {
 
 	w = httptest.NewRecorder()
 	e.a.ClearSessionCookie(w)
-	assert.Equal(t, "auth_session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax", w.Header().Get("Set-Cookie"))
+	assert.Equal(t, "__Host-auth_session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax", w.Header().Get("Set-Cookie"))
 
 	dev := newEnv(t, newMemoryAdapter(), func(c *auth.Config) {
 		c.Development = true
@@ -115,12 +115,12 @@ func TestSessionIDFromCookie(t *testing.T) {
 	}{
 		{"None", "", ""},
 		{"OtherCookies", "theme=dark; lang=en", ""},
-		{"Good", "theme=dark; auth_session=" + good, good},
-		{"LuciaJS", "auth_session=" + lucia, lucia},
-		{"TooShort", "auth_session=abc", ""},
-		{"BadCharacters", "auth_session=" + good[:39] + "-", ""},
-		{"FirstWellFormedWins", "auth_session=bogus; auth_session=" + good, good},
-		{"Quoted", `auth_session="` + good + `"`, good},
+		{"Good", "theme=dark; __Host-auth_session=" + good, good},
+		{"LuciaJS", "__Host-auth_session=" + lucia, lucia},
+		{"TooShort", "__Host-auth_session=abc", ""},
+		{"BadCharacters", "__Host-auth_session=" + good[:39] + "-", ""},
+		{"FirstWellFormedWins", "__Host-auth_session=bogus; __Host-auth_session=" + good, good},
+		{"Quoted", `__Host-auth_session="` + good + `"`, good},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodGet, "/", nil)

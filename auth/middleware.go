@@ -19,7 +19,9 @@ type requestAuth struct {
 	cookieSessionID string
 }
 
-// Middleware authenticates requests by their session cookie:
+// Middleware authenticates requests by their session cookie. In production
+// (not Config.Development) every response it passes carries
+// Strict-Transport-Security (see Config.HSTSMaxAge).
 //
 //  1. A request that fails CheckOrigin (a state-changing request that a
 //     browser sent from another origin) is refused: Config.ErrorHandler
@@ -45,6 +47,9 @@ type requestAuth struct {
 // handlers that need one.
 func (a *Auth[A]) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.hsts != "" && w.Header().Get("Strict-Transport-Security") == "" {
+			w.Header().Set("Strict-Transport-Security", a.hsts)
+		}
 		if err := a.CheckOrigin(r); err != nil {
 			a.errorHandler(w, r, err)
 			return

@@ -37,7 +37,7 @@ type app struct {
 
 // newApp sets up storage and authentication on db: the MongoDB adapter,
 // its indexes (created once, a no-op when they exist) and the auth core.
-// development turns on auth.Config.Development; see run. configure may
+// development turns on auth.Config.Development (the -dev flag); see run. configure may
 // change the auth configuration further (tests set a fast PasswordHasher,
 // a clock, throttle limits); the app then sets the ErrorHandler and what
 // sessions store: the device of each (see Device), last seen to within

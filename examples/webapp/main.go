@@ -6,9 +6,9 @@
 // deletion. It is server-rendered with net/http and html/template and has
 // no JavaScript.
 //
-// From the repository root:
+// From the repository root, to try it over plain HTTP:
 //
-//	go run ./examples/webapp
+//	go run ./examples/webapp -dev
 //
 // Without MONGODB_URI the app starts an embedded FerretDB that keeps its
 // data in examples/webapp/data (ignored by git; flag -data picks another
@@ -36,9 +36,14 @@
 //
 // # Behaviour
 //
-// On a loopback address it sets auth.Config.Development (no Secure flag),
-// since browsers keep Secure cookies only from HTTPS pages; on any other
-// address the cookie stays Secure and the app must be reached over HTTPS.
+// Without -dev it runs in production mode, whatever its address (loopback
+// is the usual one behind a TLS-terminating proxy on the same host): the
+// session cookie is __Host-auth_session, Secure, and every response
+// carries Strict-Transport-Security, so the app must be reached over
+// HTTPS. -dev sets auth.Config.Development for plain HTTP: an auth_session
+// cookie without Secure (browsers keep Secure cookies only from HTTPS
+// pages) and no HSTS; meant for this machine, it warns on any other
+// address, where session tokens would cross the network in clear.
 //
 // It shows messages for a wrong password, a taken username, an empty,
 // too-short or too-long password, a failed CSRF check (403), too many failed
@@ -104,6 +109,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	dataDir := flags.String("data", filepath.Join("examples", "webapp", "data"),
 		"`directory` of the embedded FerretDB's data, relative to the working directory; used when MONGODB_URI is unset")
 	dbName := flags.String("db", "webapp", "`name` of the MongoDB database")
+	development := flags.Bool("dev", false, "development mode, for plain HTTP on this machine: no Secure cookie, no HSTS (without it the app wants HTTPS in front)")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
@@ -117,12 +123,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	// Development mode drops the Secure flag from the session cookie.
 	// Browsers store a Secure cookie only from HTTPS pages (Chrome and
 	// Firefox make an exception for localhost, Safari does not), so a
-	// plain-HTTP app needs it for logins to stick. It is safe only on a
-	// loopback address, where the session id never crosses a network. On
-	// any other address the app keeps Secure cookies and must be reached
-	// over HTTPS, through a TLS-terminating proxy for instance.
-	development := isLoopback(*addr)
-	a, err := newApp(ctx, db, development)
+	// plain-HTTP app needs it for logins to stick. It is safe only where
+	// the session token never crosses a network. It is a flag, not a
+	// guess from the address: a loopback address is also where an app
+	// listens behind a TLS-terminating proxy in production.
+	a, err := newApp(ctx, db, *development)
 	if err != nil {
 		return err
 	}
@@ -131,10 +136,14 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if development {
-		fmt.Fprintf(stdout, "webapp: serving on http://%s (Ctrl-C stops)\n", listener.Addr())
-	} else {
-		fmt.Fprintf(stdout, "webapp: listening on %s; session cookies are Secure, so browse it through HTTPS\n", listener.Addr())
+	switch {
+	case *development && !isLoopback(*addr):
+		fmt.Fprintf(stdout, "webapp: -dev on %s, which other machines reach: session tokens cross the network in clear\n", *addr)
+		fallthrough
+	case *development:
+		fmt.Fprintf(stdout, "webapp: serving on http://%s (development mode; Ctrl-C stops)\n", listener.Addr())
+	default:
+		fmt.Fprintf(stdout, "webapp: serving on http://%s for an HTTPS proxy in front: session cookies are Secure (__Host-) and responses carry HSTS, so browse it through HTTPS (-dev for plain HTTP; Ctrl-C stops)\n", listener.Addr())
 	}
 
 	server := newServer(a.routes())
@@ -216,7 +225,8 @@ func openDatabase(ctx context.Context, dataDir, name string, stdout io.Writer) (
 	return client.Database(name), closeDB, nil
 }
 
-// isLoopback reports whether addr (host:port) is on this machine only.
+// isLoopback reports whether addr (host:port) is on this machine only,
+// which -dev wants.
 func isLoopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
