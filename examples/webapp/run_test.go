@@ -93,16 +93,7 @@ func TestRun(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.Status)
 	require.Contains(t, res.Body, `<main id="page-login">`)
 
-	req, err := http.NewRequest(http.MethodPost, url+"/signup", strings.NewReader("username=eve&password=eve's+password"))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", url)
-	signup, err := v.client.Do(req)
-	require.NoError(t, err)
-	signup.Body.Close()
-	require.Equal(t, http.StatusSeeOther, signup.StatusCode)
-	cookies := signup.Cookies()
-	require.Len(t, cookies, 1)
+	signup, cookies := signUpEve(t, v, url, "Origin", url)
 	// -dev: Development cookies, not Secure, so that they work over plain
 	// HTTP, and no HSTS.
 	assert.False(t, cookies[0].Secure, "session cookie with -dev")
@@ -140,16 +131,8 @@ func TestRunIsProductionByDefault(t *testing.T) {
 	res := v.get("/login")
 	require.Equal(t, http.StatusOK, res.Status)
 
-	req, err := http.NewRequest(http.MethodPost, url+"/signup", strings.NewReader("username=eve&password=eve's+password"))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	signup, err := v.client.Do(req)
-	require.NoError(t, err)
-	signup.Body.Close()
-	require.Equal(t, http.StatusSeeOther, signup.StatusCode)
-	cookies := signup.Cookies()
-	require.Len(t, cookies, 1)
+	// What a browser sends to the app through an HTTPS proxy.
+	signup, cookies := signUpEve(t, v, url, "Sec-Fetch-Site", "same-origin")
 	assert.Equal(t, "__Host-auth_session", cookies[0].Name)
 	assert.True(t, cookies[0].Secure)
 	assert.Equal(t, "/", cookies[0].Path)
@@ -160,6 +143,24 @@ func TestRunIsProductionByDefault(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, output, "HTTPS")
 	assert.Contains(t, output, "-dev")
+}
+
+// signUpEve signs eve up at the app at url with the request header given
+// (name, value) and returns the response, whose one cookie is the session
+// cookie.
+func signUpEve(t *testing.T, v *visitor, url, header, value string) (*http.Response, []*http.Cookie) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url+"/signup", strings.NewReader("username=eve&password=eve's+password"))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set(header, value)
+	signup, err := v.client.Do(req)
+	require.NoError(t, err)
+	signup.Body.Close()
+	require.Equal(t, http.StatusSeeOther, signup.StatusCode)
+	cookies := signup.Cookies()
+	require.Len(t, cookies, 1)
+	return signup, cookies
 }
 
 func TestIsLoopback(t *testing.T) {
