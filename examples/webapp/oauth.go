@@ -192,8 +192,14 @@ func (a *app) providerName(id string) string {
 
 func (a *app) providerSignIn(w http.ResponseWriter, r *http.Request) {
 	to, err := a.oauth.flow.SignIn(w, r, r.PathValue("provider"), "/")
+	a.toProvider(w, r, "login", to, err)
+}
+
+// toProvider sends the browser to the provider's URL to, or answers err
+// on page.
+func (a *app) toProvider(w http.ResponseWriter, r *http.Request, page, to string, err error) {
 	if err != nil {
-		a.providerRefusal(w, r, "login", err)
+		a.providerRefusal(w, r, page, err)
 		return
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
@@ -207,11 +213,7 @@ func (a *app) linkProvider(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	to, err := a.oauth.flow.Link(w, r, r.PostFormValue("provider"), "/methods")
-	if err != nil {
-		a.providerRefusal(w, r, "methods", err)
-		return
-	}
-	http.Redirect(w, r, to, http.StatusSeeOther)
+	a.toProvider(w, r, "methods", to, err)
 }
 
 func (a *app) unlinkProvider(w http.ResponseWriter, r *http.Request) {
