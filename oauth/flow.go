@@ -130,8 +130,12 @@ func New[A any](a *auth.Auth[A], config Config[A]) (*Flow[A], error) {
 	if f.cookieName == "" {
 		f.cookieName = DefaultCookieName
 	}
-	if f.secure && !strings.HasPrefix(f.cookieName, "__Host-") {
+	switch {
+	case f.secure && !strings.HasPrefix(f.cookieName, "__Host-"):
 		f.cookieName = "__Host-" + f.cookieName
+	case !f.secure && (strings.HasPrefix(f.cookieName, "__Host-") || strings.HasPrefix(f.cookieName, "__Secure-")):
+		// Browsers would drop it: every sign-in would fail with ErrState.
+		return nil, fmt.Errorf("oauth: a %s cookie needs production mode (a Secure session cookie)", f.cookieName)
 	}
 	if err := f.stateCookie("x", 1).Valid(); err != nil {
 		return nil, fmt.Errorf("oauth: state cookie: %w", err)

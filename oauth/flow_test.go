@@ -1,6 +1,7 @@
 package oauth_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"os"
@@ -157,4 +158,27 @@ func TestStateCookie(t *testing.T) {
 		assert.Equal(t, !tc.development, c.Secure)
 		assert.False(t, strings.Contains(c.Value, ";"))
 	}
+}
+
+func TestNew(t *testing.T) {
+	storage := oauthtest.Storages()[1]
+	a, err := auth.New[oauthtest.Profile](storage.Open(t), auth.Config{Development: true})
+	require.NoError(t, err)
+	newUser := func(context.Context, oauth.Identity) (oauthtest.Profile, error) { return oauthtest.Profile{}, nil }
+	idp := oauthtest.StartIDP(t)
+	p := idp.Provider(t, "idp", "http://app.example/cb")
+	for name, c := range map[string]oauth.Config[oauthtest.Profile]{
+		"no NewUser":                       {Providers: []oauth.Provider{p}},
+		"two providers of one id":          {Providers: []oauth.Provider{p, p}, NewUser: newUser},
+		"a __Host- cookie over plain HTTP": {Providers: []oauth.Provider{p}, NewUser: newUser, CookieName: "__Host-x"},
+		"negative StateMaxAge":             {Providers: []oauth.Provider{p}, NewUser: newUser, StateMaxAge: -1},
+	} {
+		_, err := oauth.New(a, c)
+		assert.Error(t, err, name)
+	}
+	f, err := oauth.New(a, oauth.Config[oauthtest.Profile]{Providers: []oauth.Provider{p}, NewUser: newUser})
+	require.NoError(t, err)
+	_, err = f.Provider("other")
+	require.ErrorIs(t, err, oauth.ErrUnknownProvider)
+	assert.Len(t, f.Providers(), 1)
 }
