@@ -13,7 +13,7 @@
 //
 // # Use
 //
-// Three handlers, inside auth's Middleware:
+// Two routes, inside auth's Middleware:
 //
 //	flow, err := oauth.New(a, oauth.Config[Profile]{
 //		Providers: []oauth.Provider{google, gh},

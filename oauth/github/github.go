@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -100,7 +101,7 @@ func New(config Config) (*Provider, error) {
 		p.api = APIURL
 	}
 	if len(p.config.Scopes) == 0 {
-		p.config.Scopes = DefaultScopes
+		p.config.Scopes = slices.Clone(DefaultScopes)
 	}
 	return p, nil
 }
