@@ -293,6 +293,8 @@ func runScenarios(t *testing.T, ctx context.Context, s *sides) {
 		assert.Equal(t, u.UserID, key.UserID)
 	})
 
+	t.Run("GitHubOAuth", func(t *testing.T) { githubScenario(t, ctx, s) })
+
 	t.Run("PasswordChangedByNFKC", func(t *testing.T) {
 		// Both sides hash the NFKC form ("pass1"). Lucia verifies the
 		// password as typed, so it refuses the full-width spelling even

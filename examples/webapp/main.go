@@ -34,6 +34,21 @@
 // nothing. Handles change when the app restarts; a page from before then
 // refuses, and a reload helps.
 //
+// # Sign in with an OpenID provider
+//
+// With -oidc-issuer, -oidc-client-id and -oidc-client-secret (or
+// OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET) the login and sign-up
+// pages offer "Sign in with <-oidc-name>", through package oauth: a new
+// identity makes an account (named after the provider's name for the
+// user, without a username or password), a known one signs in. Register
+// <-public-url>/oauth/oidc/callback with the provider (in development the
+// app's own http://<addr>). The sign-in methods page lists the account's
+// ways in, links the provider (after the password, where the account has
+// one) and unlinks it, keeping the last way in. An account made by the
+// provider has no password, so the password and delete pages, which
+// confirm one, refuse it. Without an issuer none of this shows. The code
+// is in oauth.go and templates/methods.html and providers.html.
+//
 // # Behaviour
 //
 // Without -dev it runs in production mode, whatever its address (loopback
@@ -67,7 +82,9 @@
 // skipped with a message saying so. Plain-HTTP tests (race_test.go) hold a
 // login or a password change right after its password check, delete the
 // account from another browser, and check that the held request is
-// answered as for a logged-out visitor, not with a 500.
+// answered as for a logged-out visitor, not with a 500. oauth_test.go and
+// oauth_browser_test.go sign in, link and unlink through an OpenID provider
+// running in the test process (mockoidc), over HTTP and in Chromium.
 package main
 
 import (
@@ -110,6 +127,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		"`directory` of the embedded FerretDB's data, relative to the working directory; used when MONGODB_URI is unset")
 	dbName := flags.String("db", "webapp", "`name` of the MongoDB database")
 	development := flags.Bool("dev", false, "development mode, for plain HTTP on this machine: no Secure cookie, no HSTS (without it the app wants HTTPS in front)")
+	provider := providerFlags(flags)
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
@@ -134,6 +152,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 	listener, err := net.Listen("tcp", *addr)
 	if err != nil {
+		return err
+	}
+	if err := a.setUpOAuth(provider, "http://"+listener.Addr().String(), *development); err != nil {
+		listener.Close()
 		return err
 	}
 	switch {
