@@ -26,10 +26,13 @@ const (
 // Field names of the stored documents. They follow Lucia's schema, with the
 // id stored as _id: the application's string, never an ObjectId.
 const (
-	fieldID             = "_id"
-	fieldUserID         = "user_id"
-	fieldActiveExpires  = "active_expires"
-	fieldIdleExpires    = "idle_expires"
+	fieldID            = "_id"
+	fieldUserID        = "user_id"
+	fieldActiveExpires = "active_expires"
+	fieldIdleExpires   = "idle_expires"
+	// fieldIssuedAt is a session's creation time (Unix ms), which Lucia
+	// does not write; absent: unknown.
+	fieldIssuedAt       = "issued_at"
 	fieldHashedPassword = "hashed_password"
 	fieldPrimaryKey     = "primary_key"
 	fieldExpires        = "expires"
@@ -100,23 +103,28 @@ func appendAttributes(doc bson.D, attributes map[string]any) bson.D {
 	return doc
 }
 
-// sessionDocument is a session as stored: Lucia's four fields, then the
-// session's attributes as top-level fields, as a user's are.
+// sessionDocument is a session as stored: Lucia's four fields, the
+// creation time when known, then the session's attributes as top-level
+// fields, as a user's are.
 func sessionDocument(s auth.SessionRecord) bson.D {
-	doc := make(bson.D, 0, 4+len(s.Attributes))
+	doc := make(bson.D, 0, 5+len(s.Attributes))
 	doc = append(doc,
 		bson.E{Key: fieldID, Value: s.ID},
 		bson.E{Key: fieldUserID, Value: s.UserID},
 		bson.E{Key: fieldActiveExpires, Value: s.ActiveExpires},
 		bson.E{Key: fieldIdleExpires, Value: s.IdleExpires},
 	)
+	if s.IssuedAt != 0 {
+		doc = append(doc, bson.E{Key: fieldIssuedAt, Value: s.IssuedAt})
+	}
 	return appendAttributes(doc, s.Attributes)
 }
 
 // sessionFields are the fields of a session document that are not
-// attributes: Lucia's, the TTL copy of the idle expiry, mongoose's version
-// counter and the user a $lookup joins in (see auth.ReservedSessionAttributes).
-var sessionFields = []string{fieldID, fieldUserID, fieldActiveExpires, fieldIdleExpires, fieldExpiresAt, fieldVersion, joinedUser}
+// attributes: Lucia's, the creation time, the TTL copy of the idle expiry,
+// mongoose's version counter and the user a $lookup joins in (see
+// auth.ReservedSessionAttributes).
+var sessionFields = []string{fieldID, fieldUserID, fieldActiveExpires, fieldIdleExpires, fieldIssuedAt, fieldExpiresAt, fieldVersion, joinedUser}
 
 func keyDocument(k auth.KeyRecord) bson.D {
 	var hash, expires any // nil encodes as BSON null, as Lucia stores them
@@ -265,6 +273,15 @@ func (r *reader) nullableMillis(field string) *int64 {
 	return &n
 }
 
+// optionalMillis reads Unix milliseconds that may be null or absent,
+// which read as 0.
+func (r *reader) optionalMillis(field string) int64 {
+	if n := r.nullableMillis(field); n != nil {
+		return *n
+	}
+	return 0
+}
+
 // millisValue accepts the number types Lucia's JavaScript adapters leave:
 // Int64 (Prisma), Double (mongoose) and Int32 for small values.
 func millisValue(v bson.RawValue) (int64, error) {
@@ -293,6 +310,7 @@ func decodeSession(doc bson.Raw) (s auth.SessionRecord, err error) {
 		UserID:        r.string(fieldUserID),
 		ActiveExpires: r.millis(fieldActiveExpires),
 		IdleExpires:   r.millis(fieldIdleExpires),
+		IssuedAt:      r.optionalMillis(fieldIssuedAt),
 	}
 	if r.err != nil || !hasOtherFields(doc, sessionFields) {
 		return s, r.err

@@ -104,8 +104,9 @@
 //	auth_user     _id string; user attributes as top-level fields
 //	              indexes: _id
 //	auth_session  _id string, user_id string, active_expires Int64,
-//	              idle_expires Int64 (Unix ms); with SessionTTL also
-//	              expires_at Date; session attributes as top-level fields
+//	              idle_expires Int64, issued_at Int64 (Unix ms; absent in
+//	              Lucia's); with SessionTTL also expires_at Date;
+//	              session attributes as top-level fields
 //	              indexes: _id, user_id_1; with SessionTTL also expires_at_1 (TTL)
 //	auth_key      _id string (provider:providerUserId), user_id string,
 //	              hashed_password string or null, primary_key bool,
@@ -301,9 +302,9 @@
 // because half a write left behind is worse than a late return.
 // What the protocol cannot survive is the application dying, or the
 // connection failing, between two steps: that can leave sessions or keys
-// whose user is gone (harmless: GetSessionAndUser reports them as not found;
-// [Adapter.Repair] removes them) or, in step 3, a user without its key while
-// the call returned an error. Use transactions where that matters.
+// whose user is gone (orphans: every auth core call that meets such a session
+// refuses and deletes it; [Adapter.Repair] removes the rest) or, in step 3, a
+// user without its key while the call returned an error. Use transactions where that matters.
 //
 // # Sharded clusters
 //
@@ -532,8 +533,8 @@
 // that returned an error:
 //
 //   - DeleteUser (user deleted, sessions and keys not yet): orphan sessions
-//     and keys, which read as not found; retry DeleteUser (idempotent) or run
-//     Repair.
+//     and keys, which the auth core refuses and deletes when it meets them;
+//     retry DeleteUser (idempotent) or run Repair.
 //   - SetSession or SetKey (inserted, lookup and undo failed): a record
 //     nobody was told about, with no effect since its id was never handed
 //     out; it expires, and Repair removes it.
@@ -561,7 +562,7 @@
 // Go reads what mongoose writes (expiries as Double, __v; see "Schema") and
 // mongoose reads Go's Int64 expiries. Lucia reads only its four session
 // fields, so it ignores session attributes. Package auth documents
-// the rest: the password hasher to use (auth.LuciaScrypt), what each side can
+// the rest: the one setting to use (auth.Config.LuciaV1), what each side can
 // and cannot do, and the migration path.
 //
 // # What the adapter trusts

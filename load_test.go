@@ -96,7 +96,7 @@ func TestLoad(t *testing.T) {
 			}
 			s, err := a.CreateSession(ctx, key.UserID)
 			if err == nil {
-				add(&pool.sessions, s.ID)
+				add(&pool.sessions, s.Token)
 			}
 			return err
 		}},

@@ -72,6 +72,13 @@ type withUniqueAttributes struct {
 	db *mongo.Database
 }
 
+// RemoveUserRecord deletes the user document alone, as a cascade stopped
+// half-way would leave it (adaptertest.UserRecordRemover).
+func (a withUniqueAttributes) RemoveUserRecord(ctx context.Context, userID string) error {
+	_, err := a.db.Collection(mongoauth.DefaultUserCollection).DeleteOne(ctx, bson.D{{Key: "_id", Value: userID}})
+	return err
+}
+
 func (a withUniqueAttributes) MakeUnique(ctx context.Context, name string) (adaptertest.UniqueLimits, error) {
 	_, err := a.db.Collection(mongoauth.DefaultUserCollection).Indexes().CreateOne(ctx, mongo.IndexModel{
 		Keys: bson.D{{Key: name, Value: 1}}, Options: options.Index().SetUnique(true),
@@ -87,7 +94,7 @@ func TestDocumentsFollowTheSchema(t *testing.T) {
 	require.NoError(t, a.SetUser(c, auth.UserRecord{ID: "u1", Attributes: map[string]any{"username": "ann"}},
 		&auth.KeyRecord{ID: "username:ann", UserID: "u1", HashedPassword: &hash, PrimaryKey: true}))
 	require.NoError(t, a.SetKey(c, auth.KeyRecord{ID: "otp:ann", UserID: "u1", Expires: &expires}))
-	require.NoError(t, a.SetSession(c, auth.SessionRecord{ID: "s1", UserID: "u1", ActiveExpires: 10, IdleExpires: 20}))
+	require.NoError(t, a.SetSession(c, auth.SessionRecord{ID: "s1", UserID: "u1", ActiveExpires: 10, IdleExpires: 20, IssuedAt: 5}))
 
 	raw := func(coll, id string) bson.Raw {
 		doc, err := db.Collection(coll).FindOne(c, bson.D{{Key: "_id", Value: id}}).Raw()
@@ -106,6 +113,7 @@ func TestDocumentsFollowTheSchema(t *testing.T) {
 	assert.Equal(t, map[string]bson.Type{"_id": bson.TypeString, "username": bson.TypeString}, types(raw("auth_user", "u1")))
 	assert.Equal(t, map[string]bson.Type{
 		"_id": bson.TypeString, "user_id": bson.TypeString, "active_expires": bson.TypeInt64, "idle_expires": bson.TypeInt64,
+		"issued_at": bson.TypeInt64,
 	}, types(raw("auth_session", "s1")))
 	keyTypes := map[string]bson.Type{
 		"_id": bson.TypeString, "user_id": bson.TypeString, "hashed_password": bson.TypeString,

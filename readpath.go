@@ -351,7 +351,8 @@ func (a *Adapter) timeRead(ctx context.Context, p ReadPath, target readTarget) (
 }
 
 // GetSessionAndUser implements auth.SessionAndUserGetter, along the path
-// New chose (see ReadPath). If the users collection is sharded later, on a
+// New chose (see ReadPath). A session whose user is missing comes back
+// with auth.ErrNotFound, as the contract asks. If the users collection is sharded later, on a
 // server before MongoDB 5.1, the $lookup fails with code 28769: the read is
 // then made with two finds, as are all later ones.
 func (a *Adapter) GetSessionAndUser(ctx context.Context, sessionID string) (auth.SessionRecord, auth.UserRecord, error) {
@@ -380,6 +381,9 @@ func (a *Adapter) readTwice(ctx context.Context, sessionID string) (auth.Session
 		return auth.SessionRecord{}, auth.UserRecord{}, err
 	}
 	u, err := a.GetUser(ctx, s.UserID)
+	if errors.Is(err, auth.ErrNotFound) {
+		return s, auth.UserRecord{}, err // an orphan: the caller deletes it
+	}
 	if err != nil {
 		return auth.SessionRecord{}, auth.UserRecord{}, err
 	}
@@ -405,8 +409,8 @@ func (a *Adapter) readByLookup(ctx context.Context, sessionID string) (auth.Sess
 	}
 	users, _ := cur.Current.Lookup(joinedUser).ArrayOK()
 	first, err := users.IndexErr(0)
-	if err != nil { // no user: the session is an orphan and reads as none
-		return auth.SessionRecord{}, auth.UserRecord{}, auth.ErrNotFound
+	if err != nil { // no user: the session is an orphan, which the caller deletes
+		return s, auth.UserRecord{}, auth.ErrNotFound
 	}
 	doc, ok := first.DocumentOK()
 	if !ok {

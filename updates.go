@@ -79,6 +79,9 @@ func (a *Adapter) UpdateSession(ctx context.Context, sessionID string, update au
 	if update.IdleExpires != 0 {
 		set = a.withExpiresAt(append(set, bson.E{Key: fieldIdleExpires, Value: update.IdleExpires}), update.IdleExpires)
 	}
+	if update.IssuedAt != 0 {
+		set = append(set, bson.E{Key: fieldIssuedAt, Value: update.IssuedAt})
+	}
 	// Top-level fields: the other attributes are kept.
 	set = appendAttributes(set, update.Attributes)
 	if len(set) == 0 { // an empty $set is an error on older servers

@@ -21,6 +21,11 @@ type SessionRecord struct {
 	UserID        string
 	ActiveExpires int64
 	IdleExpires   int64
+	// IssuedAt is when the session was created, in Unix milliseconds
+	// (renewals keep it), for Config.SessionMaxAge; 0 for a session
+	// stored without it, by Lucia v1 or an earlier version of this
+	// module. Adapters store it as issued_at.
+	IssuedAt int64
 	// Attributes are the application's data about the session (the device
 	// it was created on, when it was last used), with the value types of
 	// UserRecord.Attributes and the names CheckSessionAttributes allows.
@@ -133,7 +138,9 @@ type SessionAdapter interface {
 // its user in one call (one round trip where the database allows).
 type SessionAndUserGetter interface {
 	// GetSessionAndUser returns the session and its user, or ErrNotFound
-	// when either is missing.
+	// when either is missing. When the session exists but its user does
+	// not (an orphan session), it returns the session record with the
+	// error, so that the core can delete it.
 	GetSessionAndUser(ctx context.Context, sessionID string) (SessionRecord, UserRecord, error)
 }
 
@@ -172,6 +179,9 @@ type KeyPasswordReplacer interface {
 type SessionUpdate struct {
 	ActiveExpires int64
 	IdleExpires   int64
+	// IssuedAt sets SessionRecord.IssuedAt (the core stores it once for
+	// a session that lacks it).
+	IssuedAt int64
 	// Attributes sets the named session attributes and keeps the others,
 	// as UpdateUser does for users; nil or empty changes none. Names and
 	// values follow SessionRecord.Attributes.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 	"time"
 )
@@ -14,9 +15,22 @@ const (
 	DefaultIdlePeriod   = 14 * 24 * time.Hour
 )
 
-// DefaultCookieName is the session cookie's name unless Config.CookieName
-// says otherwise.
-const DefaultCookieName = "auth_session"
+// DefaultSessionMaxAge is Config.SessionMaxAge when left zero: the
+// absolute session lifetime of OWASP ASVS 3.3.2 (level 1).
+const DefaultSessionMaxAge = 30 * 24 * time.Hour
+
+// Default session cookie names (see Config.CookieName). DefaultCookieName
+// is Lucia's; HostCookieName is the production default, whose prefix
+// makes browsers refuse the cookie unless it is Secure, has Path=/ and no
+// Domain, so that no sibling subdomain can plant or overwrite it.
+const (
+	DefaultCookieName = "auth_session"
+	HostCookieName    = "__Host-" + DefaultCookieName
+)
+
+// DefaultHSTSMaxAge is Config.HSTSMaxAge when left zero: a year, as
+// browsers' HSTS preload lists ask at least.
+const DefaultHSTSMaxAge = 365 * 24 * time.Hour
 
 // Config configures an Auth. The zero value is ready to use: every field
 // documents its default.
@@ -27,19 +41,45 @@ type Config struct {
 	// ends; default 14 days. A session used during its idle period is
 	// renewed; one not used by then is dead.
 	IdlePeriod time.Duration
+	// SessionMaxAge is a session's absolute lifetime: one created longer
+	// ago is dead whatever its renewals, and its user signs in again.
+	// Default DefaultSessionMaxAge (30 days, OWASP ASVS 3.3.2); negative:
+	// none, as in Lucia v1, where a session used within every idle period
+	// lives forever. Renewals never extend a session past it, so its
+	// expiry times and cookie end with it too. It applies to sessions
+	// stored before it was set or changed. A session stored without a
+	// creation time (by Lucia v1, or an earlier version of this module)
+	// counts its age from its first validation here, which stores that
+	// time (with SessionUpdater; without, from its renewal as a new
+	// session).
+	SessionMaxAge time.Duration
 
 	// GenerateUserID returns the id of a new user. The default draws
 	// UserIDLength characters from IDAlphabet with crypto/rand. The id
 	// must pass CheckID.
 	GenerateUserID func(ctx context.Context) (string, error)
 
+	// LuciaV1 sets the core up to share its database with a running Lucia
+	// v1 JavaScript application (lucia-auth 1.x): every choice that
+	// differs from a Go-only deployment, in one setting (see "Running
+	// beside Lucia v1" in the package documentation):
+	//
+	//   - session ids are stored as the token itself, as Lucia stores and
+	//     looks them up, instead of its SHA-256;
+	//   - PasswordHasher defaults to LuciaScrypt{}: only hashes Lucia can
+	//     verify are written, and no stored hash is replaced;
+	//   - CookieName defaults to "auth_session", Lucia's, in production
+	//     too.
+	//
+	// A PasswordHasher of LuciaScrypt, the setting that stood for this
+	// before LuciaV1 existed, implies LuciaV1.
+	LuciaV1 bool
+
 	// PasswordHasher hashes and verifies key passwords. The default is
 	// &Argon2id{}: argon2id with OWASP's parameters for new hashes, and
 	// verification of Lucia's scrypt hashes, which are replaced by argon2id
-	// hashes at the next successful login. An application sharing its
-	// database with a Lucia v1 JavaScript application sets LuciaScrypt{}
-	// instead: only hashes Lucia can verify are written, and no stored hash
-	// is replaced.
+	// hashes at the next successful login; with LuciaV1 it is
+	// LuciaScrypt{}.
 	PasswordHasher PasswordHasher
 
 	// MaxConcurrentHashes bounds how many password hashes and
@@ -88,6 +128,8 @@ type Config struct {
 	// KeepDeadSessions turns off Lucia's automatic database cleanup. By
 	// default a dead session is deleted when it is read, and a user's dead
 	// sessions are deleted whenever a session is created for that user.
+	// Orphan sessions (whose user is gone) are deleted when read either
+	// way.
 	KeepDeadSessions bool
 
 	// SessionAttributes, when set, gives each session that LogIn and
@@ -120,15 +162,23 @@ type Config struct {
 	Now func() time.Time
 
 	// Development drops the Secure flag from the session cookie so that it
-	// works over plain HTTP on hosts other than localhost. The default
-	// (false, production) sets Secure. Never set it in production: without
-	// Secure the browser sends the session id over unencrypted connections.
+	// works over plain HTTP on hosts other than localhost, names it
+	// "auth_session" and sends no Strict-Transport-Security. The default
+	// (false, production) is for a site served over HTTPS only, by this
+	// process or a TLS-terminating proxy. Never set it in production:
+	// without Secure the browser sends the session token over unencrypted
+	// connections.
 	Development bool
-	// CookieName is the session cookie's name; default "auth_session".
-	// With a "__Host-" prefix ("__Host-auth_session"), browsers refuse the
-	// cookie unless it is Secure, has Path=/ and no Domain, so that no
-	// sibling subdomain can plant its own session cookie; New checks that
-	// the configuration allows this.
+	// CookieName is the session cookie's name. The default in production
+	// is HostCookieName, "__Host-auth_session": browsers refuse a
+	// "__Host-" cookie unless it is Secure, has Path=/ and no Domain, so
+	// that no sibling subdomain can plant its own session cookie. Where
+	// that cannot hold, the default is DefaultCookieName,
+	// "auth_session": in Development (browsers keep no Secure cookie from
+	// plain HTTP, and New refuses a "__Host-" name there), with a
+	// CookieDomain or a CookiePath other than "/", and with LuciaV1 (Lucia
+	// v1's name, so that both apps share the login). New checks that the
+	// configuration allows a name's prefix.
 	CookieName string
 	// CookieDomain is the cookie's Domain attribute; default none, so the
 	// cookie goes back only to the host that set it.
@@ -139,6 +189,15 @@ type Config struct {
 	// or Strict. None is refused, because it would send the session cookie
 	// with cross-site requests.
 	CookieSameSite http.SameSite
+	// HSTSMaxAge is the max-age of the Strict-Transport-Security header
+	// that Middleware adds to every response in production, so that
+	// browsers use HTTPS only for the host from then on (and a network
+	// attacker cannot strip it to plain HTTP); default DefaultHSTSMaxAge
+	// (a year), negative: no header. A header set before Middleware runs
+	// (by an outer handler, say with includeSubDomains or preload, which
+	// the core cannot decide for the domain) is kept. Browsers ignore it
+	// over plain HTTP, and Development sends none.
+	HSTSMaxAge time.Duration
 
 	// TrustedOrigins lists origins, besides the request's own, from which
 	// state-changing requests are accepted (see CheckOrigin):
@@ -173,12 +232,19 @@ type Auth[A any] struct {
 	hasher  *limitedHasher
 	cleanup bool
 	now     func() time.Time
+	// luciaV1 is Config.LuciaV1: session ids are stored unhashed.
+	luciaV1 bool
+	// maxAge is Config.SessionMaxAge in milliseconds; 0 for none.
+	maxAge int64
 
 	secureCookie   bool
 	cookieName     string
 	cookieDomain   string
 	cookiePath     string
 	cookieSameSite http.SameSite
+	// hsts is the Strict-Transport-Security value Middleware sends; ""
+	// for none.
+	hsts           string
 	crossOrigin    *http.CrossOriginProtection
 	trustedOrigins map[string]bool // as browsers write them
 	errorHandler   func(w http.ResponseWriter, r *http.Request, err error)
@@ -254,11 +320,22 @@ func New[A any](adapter Adapter, config Config) (*Auth[A], error) {
 	if a.idlePeriod == 0 {
 		a.idlePeriod = DefaultIdlePeriod
 	}
+	switch maxAge := config.SessionMaxAge; {
+	case maxAge == 0:
+		a.maxAge = DefaultSessionMaxAge.Milliseconds()
+	case maxAge > 0:
+		a.maxAge = max(maxAge.Milliseconds(), 1)
+	}
 	if a.generateUserID == nil {
 		a.generateUserID = func(context.Context) (string, error) { return RandomID(UserIDLength), nil }
 	}
 	hasher := config.PasswordHasher
-	if hasher == nil {
+	a.luciaV1 = config.LuciaV1 || isLuciaScrypt(hasher)
+	switch {
+	case hasher != nil:
+	case a.luciaV1:
+		hasher = LuciaScrypt{}
+	default:
 		hasher = &Argon2id{}
 	}
 	a.timing = newLoginTiming(config.MinFailedLoginTime)
@@ -284,6 +361,12 @@ func New[A any](adapter Adapter, config Config) (*Auth[A], error) {
 	}
 	if err := a.setUpCookie(); err != nil {
 		return nil, err
+	}
+	if maxAge := config.HSTSMaxAge; !config.Development && maxAge >= 0 {
+		if maxAge == 0 {
+			maxAge = DefaultHSTSMaxAge
+		}
+		a.hsts = "max-age=" + strconv.FormatInt(int64(maxAge/time.Second), 10)
 	}
 	if err := a.setUpOriginCheck(config.TrustedOrigins); err != nil {
 		return nil, err

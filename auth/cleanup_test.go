@@ -45,7 +45,7 @@ func TestDeadSessionsAreDeletedWithOneCommand(t *testing.T) {
 				}
 				e.clock.Advance(16 * 24 * time.Hour)
 				// A live session, stored without the core's cleanup.
-				live := auth.SessionRecord{ID: auth.RandomID(auth.SessionIDLength), UserID: u.ID,
+				live := auth.SessionRecord{ID: auth.HashSessionToken(auth.RandomID(auth.SessionIDLength)), UserID: u.ID,
 					ActiveExpires: e.clock.Now().Add(time.Hour).UnixMilli(), IdleExpires: e.clock.Now().Add(2 * time.Hour).UnixMilli()}
 				require.NoError(t, e.a.Adapter().SetSession(e.ctx, live))
 

@@ -12,11 +12,14 @@ import (
 
 // setUpCookie applies the cookie defaults of Config and checks the rest.
 func (a *Auth[A]) setUpCookie() error {
-	if a.cookieName == "" {
-		a.cookieName = DefaultCookieName
-	}
 	if a.cookiePath == "" {
 		a.cookiePath = "/"
+	}
+	if a.cookieName == "" {
+		a.cookieName = DefaultCookieName
+		if a.secureCookie && a.cookieDomain == "" && a.cookiePath == "/" && !a.luciaV1 {
+			a.cookieName = HostCookieName
+		}
 	}
 	switch a.cookieSameSite {
 	case 0, http.SameSiteDefaultMode:
@@ -42,8 +45,9 @@ func (a *Auth[A]) setUpCookie() error {
 	return nil
 }
 
-// SessionCookie returns the cookie that hands s to the browser: named
-// Config.CookieName ("auth_session"), HttpOnly (scripts cannot read it),
+// SessionCookie returns the cookie that hands s, its Token, to the
+// browser: named Config.CookieName ("__Host-auth_session" in production,
+// "auth_session" in Development), HttpOnly (scripts cannot read it),
 // SameSite Lax (or Config.CookieSameSite), Path / (or Config.CookiePath),
 // Secure unless Config.Development is set, and with a Max-Age that ends
 // with the session's idle period.
@@ -53,7 +57,7 @@ func (a *Auth[A]) SessionCookie(s Session) *http.Cookie {
 	if remaining <= 0 {
 		maxAge = -1 // http.Cookie's spelling of "Max-Age=0": delete it
 	}
-	c := a.cookie(s.ID)
+	c := a.cookie(s.Token)
 	c.MaxAge = maxAge
 	return c
 }
@@ -110,10 +114,11 @@ func (a *Auth[A]) sessionCookieIDs(r *http.Request) []string {
 	return ids
 }
 
-// SessionID returns the session id in the request's session cookie. Only
-// a well-formed id counts (SessionIDLength letters and digits). When the
-// request carries several session cookies and Middleware validated one of
-// them, SessionID returns that one's id; otherwise, the first well-formed
+// SessionID returns the session token in the request's session cookie
+// (pass it to ValidateSession or InvalidateSession). Only a well-formed
+// token counts (SessionIDLength letters and digits). When the request
+// carries several session cookies and Middleware validated one of them,
+// SessionID returns that one's token; otherwise, the first well-formed
 // one. It does not check whether the session exists.
 func (a *Auth[A]) SessionID(r *http.Request) (string, bool) {
 	ids := a.sessionCookieIDs(r)

@@ -18,7 +18,7 @@ import (
 // first, then older first).
 func withSessionCookies(r *http.Request, ids ...string) *http.Request {
 	for _, id := range ids {
-		r.AddCookie(&http.Cookie{Name: "auth_session", Value: id})
+		r.AddCookie(&http.Cookie{Name: auth.HostCookieName, Value: id})
 	}
 	return r
 }
@@ -51,11 +51,11 @@ func testPlantedSessionCookies(t *testing.T, b backend) {
 		w := serve(e.a.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			idInHandler, _ = e.a.SessionID(r)
 			h.ServeHTTP(w, r)
-		})), withSessionCookies(request(http.MethodGet, "", ""), plantedID, "garbage", expired.ID, real.ID))
+		})), withSessionCookies(request(http.MethodGet, "", ""), plantedID, "garbage", expired.Token, real.Token))
 		require.True(t, h.hasUser, "the real session behind the planted cookies")
 		assert.Equal(t, u.ID, h.user.ID)
 		assert.Equal(t, real.ID, h.session.ID)
-		assert.Equal(t, real.ID, idInHandler, "SessionID names the cookie Middleware validated")
+		assert.Equal(t, real.Token, idInHandler, "SessionID names the cookie Middleware validated")
 		assert.Nil(t, sessionCookie(t, w), "nothing cleared: a clearing cookie would delete the real one")
 	})
 	t.Run("FirstValidSessionWins", func(t *testing.T) {
@@ -63,7 +63,7 @@ func testPlantedSessionCookies(t *testing.T, b backend) {
 		ann := e.session(e.user("ann", "pw").ID)
 		bob := e.session(e.user("bob", "pw").ID)
 		h := &recordingHandler{}
-		serve(e.a.Middleware(h), withSessionCookies(request(http.MethodGet, "", ""), plantedID, bob.ID, ann.ID))
+		serve(e.a.Middleware(h), withSessionCookies(request(http.MethodGet, "", ""), plantedID, bob.Token, ann.Token))
 		require.True(t, h.hasUser)
 		assert.Equal(t, bob.ID, h.session.ID)
 	})
@@ -78,13 +78,13 @@ func testPlantedSessionCookies(t *testing.T, b backend) {
 		// Within the bound (a repeated id counts once): found.
 		within := append([]string{planted[0], planted[0]}, planted[1:auth.MaxSessionCookies-1]...)
 		h := &recordingHandler{}
-		serve(e.a.Middleware(h), withSessionCookies(request(http.MethodGet, "", ""), append(within, real.ID)...))
+		serve(e.a.Middleware(h), withSessionCookies(request(http.MethodGet, "", ""), append(within, real.Token)...))
 		assert.True(t, h.hasUser, "the real cookie is within the bound")
 
 		// Beyond it: not looked up.
 		before := e.counter.count()
 		h = &recordingHandler{}
-		w := serve(e.a.Middleware(h), withSessionCookies(request(http.MethodGet, "", ""), append(planted, real.ID)...))
+		w := serve(e.a.Middleware(h), withSessionCookies(request(http.MethodGet, "", ""), append(planted, real.Token)...))
 		assert.False(t, h.hasUser, "the real cookie is beyond the bound")
 		assert.Equal(t, int64(auth.MaxSessionCookies), e.counter.count()-before, "one lookup per id, up to the bound")
 		require.NotNil(t, sessionCookie(t, w), "no valid session: the app's own cookie is cleared")
@@ -95,8 +95,8 @@ func testPlantedSessionCookies(t *testing.T, b backend) {
 		u := e.user("ann", "pw")
 		real, other := e.session(u.ID), e.session(u.ID)
 		w := httptest.NewRecorder()
-		require.NoError(t, e.a.LogOut(w, withSessionCookies(request(http.MethodPost, "", "https://"+testHost), plantedID, real.ID, other.ID)))
-		for _, id := range []string{real.ID, other.ID} {
+		require.NoError(t, e.a.LogOut(w, withSessionCookies(request(http.MethodPost, "", "https://"+testHost), plantedID, real.Token, other.Token)))
+		for _, id := range []string{real.Token, other.Token} {
 			_, err := e.a.GetSession(e.ctx, id)
 			require.ErrorIs(t, err, auth.ErrInvalidSessionID)
 		}
@@ -107,10 +107,10 @@ func testPlantedSessionCookies(t *testing.T, b backend) {
 		u := e.user("ann", "pw")
 		real := e.session(u.ID)
 		w := httptest.NewRecorder()
-		s, err := e.a.StartSession(w, withSessionCookies(request(http.MethodPost, "", "https://"+testHost), plantedID, real.ID), u.ID)
+		s, err := e.a.StartSession(w, withSessionCookies(request(http.MethodPost, "", "https://"+testHost), plantedID, real.Token), u.ID)
 		require.NoError(t, err)
-		_, err = e.a.GetSession(e.ctx, real.ID)
+		_, err = e.a.GetSession(e.ctx, real.Token)
 		require.ErrorIs(t, err, auth.ErrInvalidSessionID, "the pre-login session is invalidated (no fixation)")
-		assert.Equal(t, s.ID, sessionCookie(t, w).Value)
+		assert.Equal(t, s.Token, sessionCookie(t, w).Value)
 	})
 }

@@ -36,7 +36,7 @@ var coreTests = []struct {
 		// from a-z0-9 only) and stores key ids of any length, such as an
 		// e-mail key of a 254-byte address: records it wrote work here.
 		adapter := b.newAdapter(t)
-		e := newEnv(t, adapter, nil)
+		e := newEnv(t, adapter, func(c *auth.Config) { c.LuciaV1 = true })
 		hash, err := auth.InsecureFastHasher().Hash(e.ctx, "pw")
 		require.NoError(t, err)
 		userID, sessionID := "AbCdEfGhIjK1234", "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789ABCD"
@@ -54,12 +54,14 @@ var coreTests = []struct {
 		require.NoError(t, err)
 		s, u, err := e.a.ValidateSessionUser(e.ctx, sessionID)
 		require.NoError(t, err)
-		assert.Equal(t, sessionID, s.ID)
+		assert.Equal(t, sessionID, s.ID, "LuciaV1: stored under the token, as Lucia stores it")
+		assert.Equal(t, sessionID, s.Token)
 		assert.Equal(t, auth.User[profile]{ID: userID, Attributes: profile{Username: "lucia"}}, u)
 		require.NoError(t, e.a.InvalidateSession(e.ctx, sessionID))
 		mine, err := e.a.CreateSession(e.ctx, userID)
 		require.NoError(t, err)
 		assertID(t, mine.ID, auth.SessionIDLength)
+		assert.Equal(t, mine.Token, mine.ID)
 	}},
 	{"CreateUserWithPrimaryKey", func(t *testing.T, b backend) {
 		e := newEnv(t, b.newAdapter(t), nil)
@@ -139,11 +141,11 @@ var coreTests = []struct {
 		require.NoError(t, e.a.DeleteUser(e.ctx, u.ID))
 		_, err := e.a.GetUser(e.ctx, u.ID)
 		require.ErrorIs(t, err, auth.ErrInvalidUserID)
-		_, err = e.a.ValidateSession(e.ctx, s.ID)
+		_, err = e.a.ValidateSession(e.ctx, s.Token)
 		require.ErrorIs(t, err, auth.ErrInvalidSessionID)
 		_, err = e.a.GetKey(e.ctx, "username", "ann")
 		require.ErrorIs(t, err, auth.ErrInvalidKeyID)
-		_, err = e.a.ValidateSession(e.ctx, otherSession.ID)
+		_, err = e.a.ValidateSession(e.ctx, otherSession.Token)
 		require.NoError(t, err, "another user's session survives")
 		require.NoError(t, e.a.DeleteUser(e.ctx, u.ID), "deleting a missing user is not an error")
 	}},
@@ -322,16 +324,17 @@ var coreTests = []struct {
 		u := e.user("ann", "pw")
 		start := e.clock.Now()
 		s := e.session(u.ID)
-		assertID(t, s.ID, auth.SessionIDLength)
+		assertID(t, s.Token, auth.SessionIDLength)
+		assert.Equal(t, auth.HashSessionToken(s.Token), s.ID, "stored under the token's hash")
 		assert.Equal(t, auth.Session{
-			ID: s.ID, UserID: u.ID, State: auth.SessionActive, Fresh: true,
+			ID: s.ID, Token: s.Token, UserID: u.ID, State: auth.SessionActive, Fresh: true, IssuedAt: start,
 			ActiveExpires: start.Add(24 * time.Hour),
 			IdleExpires:   start.Add(15 * 24 * time.Hour),
 		}, s)
 
 		// Active: returned as is.
 		e.clock.Advance(24*time.Hour - time.Millisecond)
-		got, err := e.a.ValidateSession(e.ctx, s.ID)
+		got, err := e.a.ValidateSession(e.ctx, s.Token)
 		require.NoError(t, err)
 		want := s
 		want.Fresh = false
@@ -339,7 +342,7 @@ var coreTests = []struct {
 
 		// Idle: renewed, with new expiry times.
 		e.clock.Advance(time.Millisecond)
-		renewed, err := e.a.ValidateSession(e.ctx, s.ID)
+		renewed, err := e.a.ValidateSession(e.ctx, s.Token)
 		require.NoError(t, err)
 		assert.True(t, renewed.Fresh)
 		assert.Equal(t, auth.SessionActive, renewed.State)
@@ -354,20 +357,20 @@ var coreTests = []struct {
 			// Without SessionUpdater: a new session; the old one stays
 			// valid until it dies, as in Lucia v1.
 			assert.NotEqual(t, s.ID, renewed.ID)
-			old, err := e.a.GetSession(e.ctx, s.ID)
+			old, err := e.a.GetSession(e.ctx, s.Token)
 			require.NoError(t, err)
 			assert.Equal(t, auth.SessionIdle, old.State)
 		}
 
 		// Dead: invalid, and deleted from the database.
 		e.clock.Advance(15*24*time.Hour - time.Millisecond)
-		_, err = e.a.GetSession(e.ctx, renewed.ID)
+		_, err = e.a.GetSession(e.ctx, renewed.Token)
 		require.NoError(t, err, "the renewed session lives until its new idle expiry")
 		e.clock.Advance(time.Millisecond)
-		for _, id := range []string{s.ID, renewed.ID} {
-			_, err = e.a.ValidateSession(e.ctx, id)
+		for _, dead := range []auth.Session{s, renewed} {
+			_, err = e.a.ValidateSession(e.ctx, dead.Token)
 			require.ErrorIs(t, err, auth.ErrInvalidSessionID)
-			_, err = e.a.Adapter().GetSession(e.ctx, id)
+			_, err = e.a.Adapter().GetSession(e.ctx, dead.ID)
 			require.ErrorIs(t, err, auth.ErrNotFound, "a dead session is deleted when met")
 		}
 	}},
@@ -376,7 +379,7 @@ var coreTests = []struct {
 		u := e.user("ann", "pw")
 		s := e.session(u.ID)
 		e.clock.Advance(15 * 24 * time.Hour)
-		_, err := e.a.ValidateSession(e.ctx, s.ID)
+		_, err := e.a.ValidateSession(e.ctx, s.Token)
 		require.ErrorIs(t, err, auth.ErrInvalidSessionID)
 		_, err = e.a.CreateSession(e.ctx, u.ID)
 		require.NoError(t, err)
@@ -393,7 +396,7 @@ var coreTests = []struct {
 		assert.Equal(t, e.clock.Now().Add(time.Hour), s.ActiveExpires)
 		assert.Equal(t, e.clock.Now().Add(3*time.Hour), s.IdleExpires)
 		e.clock.Advance(3 * time.Hour)
-		_, err := e.a.ValidateSession(e.ctx, s.ID)
+		_, err := e.a.ValidateSession(e.ctx, s.Token)
 		require.ErrorIs(t, err, auth.ErrInvalidSessionID)
 	}},
 	{"MalformedSessionIDsNeverReachTheAdapter", func(t *testing.T, b backend) {
@@ -425,7 +428,7 @@ var coreTests = []struct {
 		s := e.session(u.ID)
 
 		before := e.counter.count()
-		gotS, gotU, err := e.a.ValidateSessionUser(e.ctx, s.ID)
+		gotS, gotU, err := e.a.ValidateSessionUser(e.ctx, s.Token)
 		require.NoError(t, err)
 		assert.Equal(t, s.ID, gotS.ID)
 		assert.False(t, gotS.Fresh)
@@ -437,14 +440,14 @@ var coreTests = []struct {
 		assert.Equal(t, wantCalls, e.counter.count()-before, "adapter calls for an active session")
 
 		e.clock.Advance(25 * time.Hour)
-		renewed, gotU, err := e.a.ValidateSessionUser(e.ctx, s.ID)
+		renewed, gotU, err := e.a.ValidateSessionUser(e.ctx, s.Token)
 		require.NoError(t, err)
 		assert.True(t, renewed.Fresh)
 		assert.Equal(t, e.clock.Now().Add(24*time.Hour), renewed.ActiveExpires)
 		assert.Equal(t, u, gotU)
 
 		require.NoError(t, e.a.DeleteUser(e.ctx, u.ID))
-		_, _, err = e.a.ValidateSessionUser(e.ctx, renewed.ID)
+		_, _, err = e.a.ValidateSessionUser(e.ctx, renewed.Token)
 		require.ErrorIs(t, err, auth.ErrInvalidSessionID)
 	}},
 	{"RenewalForDeletedUser", func(t *testing.T, b backend) {
@@ -455,7 +458,7 @@ var coreTests = []struct {
 		s := e.session(u.ID)
 		e.clock.Advance(25 * time.Hour)
 		require.NoError(t, e.a.DeleteUser(e.ctx, u.ID))
-		_, err := e.a.ValidateSession(e.ctx, s.ID)
+		_, err := e.a.ValidateSession(e.ctx, s.Token)
 		require.ErrorIs(t, err, auth.ErrInvalidSessionID)
 	}},
 	{"UserSessions", func(t *testing.T, b backend) {
@@ -480,7 +483,7 @@ var coreTests = []struct {
 		require.NoError(t, e.a.DeleteDeadUserSessions(e.ctx, u.ID))
 		_, err = e.a.Adapter().GetSession(e.ctx, dead.ID)
 		require.ErrorIs(t, err, auth.ErrNotFound)
-		_, err = e.a.GetSession(e.ctx, idle.ID)
+		_, err = e.a.GetSession(e.ctx, idle.Token)
 		require.NoError(t, err)
 
 		_, err = e.a.UserSessions(e.ctx, "no-such-user")
@@ -516,9 +519,9 @@ var coreTests = []struct {
 		kept := e.session(other.ID)
 
 		require.NoError(t, e.a.InvalidateSession(e.ctx, s1.ID))
-		_, err := e.a.ValidateSession(e.ctx, s1.ID)
+		_, err := e.a.ValidateSession(e.ctx, s1.Token)
 		require.ErrorIs(t, err, auth.ErrInvalidSessionID)
-		_, err = e.a.ValidateSession(e.ctx, s2.ID)
+		_, err = e.a.ValidateSession(e.ctx, s2.Token)
 		require.NoError(t, err)
 		require.NoError(t, e.a.InvalidateSession(e.ctx, s1.ID), "invalidating twice is fine")
 
@@ -527,7 +530,7 @@ var coreTests = []struct {
 			_, err = e.a.ValidateSession(e.ctx, id)
 			require.ErrorIs(t, err, auth.ErrInvalidSessionID)
 		}
-		_, err = e.a.ValidateSession(e.ctx, kept.ID)
+		_, err = e.a.ValidateSession(e.ctx, kept.Token)
 		require.NoError(t, err)
 	}},
 	{"CreateSessionForUnknownUser", func(t *testing.T, b backend) {

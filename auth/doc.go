@@ -5,12 +5,14 @@
 // identify a user, named "providerID:providerUserID" ("username:ann",
 // "github:4711"), optionally with a password; a single-use key (a one-time
 // login link, say) carries an expiry and is deleted when used. A session is
-// what a browser holds after logging in: a random 40-character id with two
-// expiry times. Until the first (active period, 1 day by default) the session
+// what a browser holds after logging in: a random 40-character token (stored
+// as its SHA-256, see "Session ids at rest") with two expiry times. Until the first (active period, 1 day by default) the session
 // is simply valid; until the second (idle period, 14 more days) it is still
 // valid but is renewed when used: it gets new expiry times, under the same
 // id where the adapter can update sessions in place (SessionUpdater), as a
 // new session otherwise; after that it is dead and is deleted when met.
+// However often it is renewed, a session ends 30 days after it was created
+// (Config.SessionMaxAge).
 //
 // Auth holds the logic; an Adapter (such as the MongoDB adapter in the
 // parent module) stores the records. The type parameter of Auth is the
@@ -48,6 +50,11 @@
 //   - ActivePeriod, IdlePeriod: 24 h, then 14 days. A new session is active
 //     for ActivePeriod, then idle (still valid, renewed when used) for
 //     IdlePeriod, then dead.
+//   - SessionMaxAge: 30 days ([DefaultSessionMaxAge], OWASP ASVS 3.3.2); the
+//     absolute lifetime, whatever the renewals; negative: none.
+//   - LuciaV1: false; true sets every choice a database shared with a Lucia v1
+//     application needs (unhashed session ids, [LuciaScrypt], Lucia's cookie
+//     name); see "Running beside Lucia v1".
 //   - GenerateUserID: 15 random characters a–z0–9.
 //   - PasswordHasher: &[Argon2id]{}, argon2id with OWASP's parameters, which
 //     also verifies Lucia's scrypt hashes and upgrades them; [LuciaScrypt]
@@ -73,9 +80,13 @@
 //     that validation keeps at the time of last use, written at most once per
 //     interval.
 //   - Now: time.Now, the clock (tests move it).
-//   - Development: false; true drops the cookie's Secure flag (plain-HTTP
-//     development only).
-//   - CookieName, CookiePath, CookieDomain: "auth_session", "/", none.
+//   - Development: false; true drops the cookie's Secure flag and HSTS, and
+//     names the cookie auth_session (plain-HTTP development only).
+//   - CookieName, CookiePath, CookieDomain: "__Host-auth_session" in
+//     production ("auth_session" in Development, with a Domain or Path, and
+//     with LuciaV1), "/", none.
+//   - HSTSMaxAge: a year; the Strict-Transport-Security header Middleware
+//     sends in production; negative: none.
 //   - CookieSameSite: Lax; Strict allowed, None refused.
 //   - TrustedOrigins: none; extra origins allowed to send state-changing
 //     requests.
@@ -134,12 +145,48 @@
 // implements; with an adapter without it, renewal creates a new session as
 // Lucia v1 did (one per concurrent request).
 //
+// Absolute lifetime. A session is dead [Config].SessionMaxAge (30 days) after
+// its creation ([Session].IssuedAt, which renewals keep), and the user signs
+// in again; renewals never set its expiry times, and so its cookie, past that
+// end. Every adapter stores the creation time (issued_at). A session stored
+// without one, by Lucia v1 or an earlier version of this module, counts its
+// age from its first validation by this core, which stores the time then: a
+// Lucia session first seen today lives at most 30 more days here (Lucia
+// itself enforces no such limit, and a session Lucia renews is a new one,
+// seen afresh). A shorter SessionMaxAge applies to sessions already stored.
+// A negative SessionMaxAge turns the limit off, as in Lucia v1, where a
+// session used within every idle period never ends.
+//
 // [Auth.UserSessions] lists a user's valid sessions (a "your devices" page)
 // and gives [ErrInvalidUserID] for a user deleted meanwhile (treat it as
-// logged out). Dead sessions of a user are deleted with one command where
+// logged out). Every call that returns a session reads its user too (in one
+// adapter call with a [SessionAndUserGetter]) and refuses a session whose
+// user is gone, an orphan left by a deletion that stopped half-way or made
+// behind the adapter's back, with [ErrInvalidSessionID] or
+// [ErrInvalidUserID], and deletes it, whatever Config.KeepDeadSessions says. Dead sessions of a user are deleted with one command where
 // the adapter implements [ExpiredSessionDeleter]. A dead session gives
 // [ErrInvalidSessionID] and is deleted. A session id that is not 40 letters
 // and digits is rejected without a database call.
+//
+// # Session ids at rest
+//
+// The cookie holds a session's token, 40 random characters; the store holds
+// only its SHA-256 in lower-case hex ([Session].ID), as Lucia v3 and the
+// Copenhagen Book do, so that whoever reads the sessions (a backup, a
+// read-only account, a leaked dump) cannot send any of them back: a cookie is
+// looked up by its hash, and a hash sent as a cookie is not a token. The
+// calls that take a token say so (GetSession, ValidateSession,
+// ValidateSessionUser); [Auth.InvalidateSession] and
+// [Auth.UpdateSessionAttributes] take a Session.ID (what [Auth.UserSessions]
+// lists) or a token. Hashing costs a few hundred nanoseconds a validation
+// (cmd/authbench prints it next to a validation's time).
+//
+// Sessions stored before ids were hashed (by an earlier version of this
+// module) hold their token as their id; no cookie reaches them any more, so
+// their users sign in once again after the upgrade, and UserSessions deletes
+// them when it meets them (they expire, and the MongoDB adapter's Repair and
+// TTL index remove the others). Config.LuciaV1 stores tokens as they are,
+// because Lucia v1 reads sessions by the token.
 //
 // # Session attributes
 //
@@ -212,8 +259,8 @@
 // hash just checked, so that a login never writes back a password changed
 // meanwhile. The MongoDB adapter declines this on FerretDB, whose updates are
 // not atomic: hashes are not upgraded there. While a Lucia application shares
-// the database, use [LuciaScrypt] instead: it writes Lucia's s2 format and
-// keeps every stored hash. "$2a…" bcrypt hashes give [ErrOutdatedPassword],
+// the database, Config.LuciaV1 uses [LuciaScrypt] instead: it writes Lucia's
+// s2 format and keeps every stored hash. "$2a…" bcrypt hashes give [ErrOutdatedPassword],
 // as in Lucia.
 //
 // Passwords that are not valid UTF-8 or contain NUL are refused with an
@@ -252,14 +299,26 @@
 // [Auth.SessionID], [Auth.SetSessionCookie], [Auth.ClearSessionCookie],
 // [Auth.CheckOrigin].
 //
-// The cookie is
+// The cookie is, in production (the zero Config),
 //
-//	auth_session=<id>; Path=/; Max-Age=<seconds to the idle expiry>; HttpOnly; Secure; SameSite=Lax
+//	__Host-auth_session=<token>; Path=/; Max-Age=<seconds to the idle expiry>; HttpOnly; Secure; SameSite=Lax
 //
-// Secure is dropped only with Config.Development. For stronger isolation name
-// it "__Host-auth_session": browsers then refuse the cookie unless it is
-// Secure, has Path=/ and no Domain, so a sibling subdomain cannot plant a
-// session cookie; New checks that the configuration allows the prefix.
+// Browsers refuse a __Host- cookie unless it is Secure, has Path=/ and no
+// Domain, so no sibling subdomain can plant or overwrite a session cookie.
+// Where those rules cannot hold, the default name is auth_session:
+// Config.Development (plain HTTP, without Secure; New refuses a __Host- name
+// there, since no browser would keep it), a CookieDomain or CookiePath of
+// the application's, and Config.LuciaV1, whose apps share Lucia's
+// auth_session cookie. Upgrading from a version that named it auth_session
+// signs everyone in once more (so does hashing session ids).
+//
+// HSTS. In production every response that goes through Middleware carries
+// Strict-Transport-Security: max-age=31536000 ([Config].HSTSMaxAge; negative
+// turns it off), without includeSubDomains or preload, which only the
+// domain's owner can decide: set the header yourself before Middleware runs
+// for those, and it is kept. Production mode means the site is served over
+// HTTPS only (the cookie is Secure); browsers ignore the header over plain
+// HTTP, so a TLS-terminating proxy in front is fine.
 //
 // Several session cookies. Without __Host-, a sibling subdomain can plant an
 // auth_session cookie for the parent domain with a longer Path, which the
@@ -361,7 +420,12 @@
 // whole app moves to Go, without anyone being logged out. One setting makes
 // it so:
 //
-//	a, err := auth.New[Profile](adapter, auth.Config{PasswordHasher: auth.LuciaScrypt{}})
+//	a, err := auth.New[Profile](adapter, auth.Config{LuciaV1: true})
+//
+// It stores session ids unhashed (Lucia looks sessions up by the token; see
+// "Session ids at rest"), hashes passwords with [LuciaScrypt], and names the
+// cookie auth_session, as Lucia does. [Config].PasswordHasher set to
+// LuciaScrypt, this setting's spelling before LuciaV1, implies it.
 //
 // The rehash policy, in one line: the default hasher ([Argon2id]) replaces
 // every other hash with argon2id at the user's next login, for a database
@@ -386,7 +450,7 @@
 //     fields, so it ignores session attributes, and the sessions it creates
 //     or renews have none.
 //   - Cookie: the same auth_session cookie (HttpOnly, SameSite=Lax, Path=/),
-//     so two apps on one site share the login.
+//     LuciaV1's default name, so two apps on one site share the login.
 //
 // What differs:
 //
@@ -406,9 +470,10 @@
 //     limit, and where a schema holds less, the database refuses longer ids
 //     for both (see package sqlauth).
 //
-// Migration path: share the database with LuciaScrypt; move traffic to Go;
-// when Lucia no longer serves anyone, drop the setting (the default
-// Argon2id): each user's next login then upgrades the hash to argon2id. The
+// Migration path: share the database with LuciaV1; move traffic to Go;
+// when Lucia no longer serves anyone, drop the setting: each user's next
+// login then upgrades the hash to argon2id, and session ids are hashed
+// from then on (so everyone signs in once more). The
 // storage side (collection and table shapes) is documented by package
 // mongoauth and package sqlauth.
 //
@@ -426,16 +491,18 @@
 //
 // # Security notes
 //
-//   - Session and user ids. Session ids are 40 characters of a-z0-9 from
+//   - Session and user ids. Session tokens are 40 characters of a-z0-9 from
 //     crypto/rand by rejection sampling (every character equally likely):
-//     about 206 bits. They are bearer credentials; the adapters' reports and
-//     errors print only their first six characters and a short SHA-256
-//     digest of the id. User ids (15 characters, about 77 bits) only need to
-//     be unique. Malformed session ids never reach the database.
+//     about 206 bits. They are bearer credentials and are stored as their
+//     SHA-256 (unhashed with LuciaV1); the adapters' reports and errors
+//     print only the first six characters of a stored id and a short SHA-256
+//     digest of it. User ids (15 characters, about 77 bits) only need to be
+//     unique. Malformed tokens never reach the database.
 //   - Cookie flags. HttpOnly keeps the id from scripts, Secure keeps it off
 //     plain HTTP, SameSite=Lax keeps it off cross-site subrequests and POSTs,
-//     Max-Age ends it with the session. Use the __Host- prefix where you can:
-//     without it a sibling subdomain can plant session cookies; a planted
+//     Max-Age ends it with the session. The __Host- prefix, the production
+//     default, stops planted cookies; without it (a Domain, LuciaV1) a
+//     sibling subdomain can plant session cookies; a planted
 //     invalid one is skipped (up to 4 cookies are tried), but a planted valid
 //     session of the attacker's own account, sent first, logs the victim into
 //     it.
@@ -445,7 +512,8 @@
 //     (no session fixation). Requests with neither header (non-browser
 //     clients) pass. Behind a TLS-terminating proxy the scheme is checked by
 //     the browser (Sec-Fetch-Site) and, for older browsers, only in
-//     production mode; HSTS covers what is left.
+//     production mode; HSTS, which Middleware sends in production, covers
+//     what is left.
 //   - Renewal and password changes. Idle sessions are renewed in place (same
 //     id, new expiry), so parallel requests after a long absence do not create
 //     phantom sessions. A login upgrades an old hash only by compare-and-set,
@@ -455,7 +523,9 @@
 //     reported as a typed error ([ErrInvalidKeyID], [ErrInvalidUserID],
 //     [ErrInvalidSessionID]), never a storage error.
 //   - Revocation. An adapter's DeleteSession returning an error means the
-//     session may still exist; retry. An orphan session left by a crash would
-//     become valid again if its user id were reused; generated user ids are
-//     random, and the MongoDB adapter's Repair removes orphans.
+//     session may still exist; retry. An orphan session left by a crash is
+//     refused and deleted when it is met (and the MongoDB adapter's Repair
+//     removes the rest); one met only after its user id was given to a new
+//     user would belong to that user, which is why generated user ids are
+//     random.
 package auth

@@ -40,8 +40,9 @@ func Example() {
 	if _, err := adapter.EnsureIndexes(ctx); err != nil {
 		log.Fatal(err)
 	}
-	// The zero Config means Lucia's defaults: 1 day active, 14 days idle,
-	// argon2id passwords, a Secure "auth_session" cookie.
+	// The zero Config means production defaults: 1 day active, 14 days
+	// idle (Lucia's), 30 days at most, argon2id passwords, session ids
+	// stored hashed, a Secure "__Host-auth_session" cookie, HSTS.
 	a, err := auth.New[Profile](adapter, auth.Config{})
 	if err != nil {
 		log.Fatal(err)
@@ -96,18 +97,18 @@ func Example_passwordLogin() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("same user:", session.UserID == user.ID, "fresh:", session.Fresh, "id length:", len(session.ID))
+	fmt.Println("same user:", session.UserID == user.ID, "fresh:", session.Fresh, "token length:", len(session.Token))
 
 	// On each request: validate the id from the cookie. An idle session
 	// comes back renewed, with Fresh set and a new id.
-	session, validUser, err := a.ValidateSessionUser(ctx, session.ID)
+	session, validUser, err := a.ValidateSessionUser(ctx, session.Token)
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(session.State, validUser.Attributes.Username)
 	// Output:
 	// wrong password: AUTH_INVALID_PASSWORD
-	// same user: true fresh: true id length: 40
+	// same user: true fresh: true token length: 40
 	// active ann
 }
 
@@ -191,6 +192,7 @@ func ExampleAuth_Middleware() {
 	handler.ServeHTTP(w, login)
 	cookie := w.Result().Cookies()[0]
 	fmt.Println(w.Code, cookie.Name, cookie.HttpOnly, cookie.Secure, cookie.SameSite == http.SameSiteLaxMode)
+	fmt.Println(w.Header().Get("Strict-Transport-Security"))
 
 	me := httptest.NewRequest(http.MethodGet, "https://example.com/me", nil)
 	me.AddCookie(cookie)
@@ -198,7 +200,8 @@ func ExampleAuth_Middleware() {
 	handler.ServeHTTP(w, me)
 	fmt.Println(w.Code, w.Body.String())
 	// Output:
-	// 204 auth_session true true true
+	// 204 __Host-auth_session true true true
+	// max-age=31536000
 	// 200 hello ann
 }
 

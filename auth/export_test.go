@@ -18,6 +18,9 @@ func SetLoginTiming[A any](a *Auth[A], now func() time.Time, sleep func(context.
 	}
 }
 
+// HashSessionToken is the id a session is stored under, by default.
+var HashSessionToken = hashSessionToken
+
 // HashWaiters is how many calls wait for a hashing slot now.
 func HashWaiters[A any](a *Auth[A]) int64 { return a.hasher.waiting.Load() }
 

@@ -18,9 +18,9 @@ import (
 func FuzzSessionIDFromCookie(f *testing.F) {
 	good := strings.Repeat("a1", auth.SessionIDLength/2)
 	for _, seed := range []string{
-		"", "auth_session=" + good, "a=b; auth_session=" + good + "; c=d",
-		"auth_session=x; auth_session=" + good, `auth_session="` + good + `"`,
-		"auth_session=" + good + "=", "auth_session", ";;;", "auth_session=%00", "\x00auth_session=" + good,
+		"", "__Host-auth_session=" + good, "a=b; __Host-auth_session=" + good + "; c=d",
+		"__Host-auth_session=x; __Host-auth_session=" + good, `__Host-auth_session="` + good + `"`,
+		"__Host-auth_session=" + good + "=", "__Host-auth_session", ";;;", "__Host-auth_session=%00", "\x00__Host-auth_session=" + good,
 	} {
 		f.Add(seed)
 	}

@@ -23,7 +23,7 @@ const testHost = "app.example.com"
 func request(method, sessionID, origin string) *http.Request {
 	r := httptest.NewRequest(method, "https://"+testHost+"/", nil)
 	if sessionID != "" {
-		r.AddCookie(&http.Cookie{Name: "auth_session", Value: sessionID})
+		r.AddCookie(&http.Cookie{Name: auth.HostCookieName, Value: sessionID}) // production's
 	}
 	if origin != "" {
 		r.Header.Set("Origin", origin)
@@ -36,7 +36,7 @@ func sessionCookie(t *testing.T, w *httptest.ResponseRecorder) *http.Cookie {
 	t.Helper()
 	var found *http.Cookie
 	for _, c := range w.Result().Cookies() {
-		if c.Name == "auth_session" {
+		if c.Name == auth.HostCookieName {
 			found = c
 		}
 	}
@@ -51,7 +51,7 @@ func TestSessionCookieAttributes(t *testing.T) {
 	w := httptest.NewRecorder()
 	e.a.SetSessionCookie(w, s)
 	header := w.Header().Get("Set-Cookie")
-	assert.Equal(t, "auth_session="+s.ID+"; Path=/; Max-Age=1296000; HttpOnly; Secure; SameSite=Lax", header,
+	assert.Equal(t, "__Host-auth_session="+s.Token+"; Path=/; Max-Age=1296000; HttpOnly; Secure; SameSite=Lax", header,
 		"production defaults; Max-Age is the 15 days to the idle expiry")
 
 	e.clock.Advance(24*time.Hour + 500*time.Millisecond)
@@ -61,7 +61,7 @@ func TestSessionCookieAttributes(t *testing.T) {
 
 	w = httptest.NewRecorder()
 	e.a.ClearSessionCookie(w)
-	assert.Equal(t, "auth_session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax", w.Header().Get("Set-Cookie"))
+	assert.Equal(t, "__Host-auth_session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax", w.Header().Get("Set-Cookie"))
 
 	dev := newEnv(t, newMemoryAdapter(), func(c *auth.Config) {
 		c.Development = true
@@ -115,12 +115,12 @@ func TestSessionIDFromCookie(t *testing.T) {
 	}{
 		{"None", "", ""},
 		{"OtherCookies", "theme=dark; lang=en", ""},
-		{"Good", "theme=dark; auth_session=" + good, good},
-		{"LuciaJS", "auth_session=" + lucia, lucia},
-		{"TooShort", "auth_session=abc", ""},
-		{"BadCharacters", "auth_session=" + good[:39] + "-", ""},
-		{"FirstWellFormedWins", "auth_session=bogus; auth_session=" + good, good},
-		{"Quoted", `auth_session="` + good + `"`, good},
+		{"Good", "theme=dark; __Host-auth_session=" + good, good},
+		{"LuciaJS", "__Host-auth_session=" + lucia, lucia},
+		{"TooShort", "__Host-auth_session=abc", ""},
+		{"BadCharacters", "__Host-auth_session=" + good[:39] + "-", ""},
+		{"FirstWellFormedWins", "__Host-auth_session=bogus; __Host-auth_session=" + good, good},
+		{"Quoted", `__Host-auth_session="` + good + `"`, good},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodGet, "/", nil)
@@ -305,7 +305,7 @@ func TestMiddleware(t *testing.T) {
 	})
 	t.Run("ValidSession", func(t *testing.T) {
 		h := &recordingHandler{}
-		w := serve(e.a.Middleware(h), request(http.MethodGet, s.ID, ""))
+		w := serve(e.a.Middleware(h), request(http.MethodGet, s.Token, ""))
 		require.True(t, h.hasUser)
 		assert.Equal(t, u, h.user)
 		assert.Equal(t, s.ID, h.session.ID)
@@ -315,18 +315,18 @@ func TestMiddleware(t *testing.T) {
 		var ok bool
 		serve(e.a.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			_, ok = auth.UserFromContext[map[string]any](r.Context())
-		})), request(http.MethodGet, s.ID, ""))
+		})), request(http.MethodGet, s.Token, ""))
 		assert.False(t, ok)
 	})
 	t.Run("PostFromOwnOrigin", func(t *testing.T) {
 		h := &recordingHandler{}
-		serve(e.a.Middleware(h), request(http.MethodPost, s.ID, "https://"+testHost))
+		serve(e.a.Middleware(h), request(http.MethodPost, s.Token, "https://"+testHost))
 		assert.True(t, h.hasUser)
 	})
 	t.Run("CrossOriginPostIsRefused", func(t *testing.T) {
 		for _, origin := range []string{"https://evil.example", "null", "http://" + testHost} {
 			h := &recordingHandler{}
-			w := serve(e.a.Middleware(h), request(http.MethodPost, s.ID, origin))
+			w := serve(e.a.Middleware(h), request(http.MethodPost, s.Token, origin))
 			assert.False(t, h.called, "origin %q", origin)
 			assert.Equal(t, http.StatusForbidden, w.Code)
 			assert.Equal(t, "Forbidden\n", w.Body.String(), "no details go to the client")
@@ -355,13 +355,13 @@ func TestMiddleware(t *testing.T) {
 		s := e.session(u.ID)
 		e.clock.Advance(2 * 24 * time.Hour)
 		h := &recordingHandler{}
-		w := serve(e.a.Middleware(h), request(http.MethodGet, s.ID, ""))
+		w := serve(e.a.Middleware(h), request(http.MethodGet, s.Token, ""))
 		require.True(t, h.hasUser)
 		assert.Equal(t, s.ID, h.session.ID, "renewed in place")
 		assert.True(t, h.session.Fresh)
 		c := sessionCookie(t, w)
 		require.NotNil(t, c)
-		assert.Equal(t, h.session.ID, c.Value)
+		assert.Equal(t, h.session.Token, c.Value)
 		assert.Equal(t, 15*24*3600, c.MaxAge, "the cookie lasts as long as the renewed session")
 	})
 	t.Run("DeadSessionIsCleared", func(t *testing.T) {
@@ -370,7 +370,7 @@ func TestMiddleware(t *testing.T) {
 		s := e.session(u.ID)
 		e.clock.Advance(16 * 24 * time.Hour)
 		h := &recordingHandler{}
-		w := serve(e.a.Middleware(h), request(http.MethodGet, s.ID, ""))
+		w := serve(e.a.Middleware(h), request(http.MethodGet, s.Token, ""))
 		assert.False(t, h.hasUser)
 		require.NotNil(t, sessionCookie(t, w))
 		assert.Equal(t, -1, sessionCookie(t, w).MaxAge)
@@ -419,7 +419,7 @@ func TestRequireUser(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, w.Code)
 	assert.False(t, h.called)
 
-	w = serve(protected, request(http.MethodGet, s.ID, ""))
+	w = serve(protected, request(http.MethodGet, s.Token, ""))
 	assert.Equal(t, http.StatusOK, w.Code)
 	assert.True(t, h.hasUser)
 }
@@ -431,14 +431,14 @@ func TestLogIn(t *testing.T) {
 
 	t.Run("IssuesANewSessionAndDropsTheOld", func(t *testing.T) {
 		w := httptest.NewRecorder()
-		s, err := e.a.LogIn(w, request(http.MethodPost, old.ID, "https://"+testHost), "username", "ann", "pw")
+		s, err := e.a.LogIn(w, request(http.MethodPost, old.Token, "https://"+testHost), "username", "ann", "pw")
 		require.NoError(t, err)
 		assert.NotEqual(t, old.ID, s.ID)
 		assert.Equal(t, u.ID, s.UserID)
 		c := sessionCookie(t, w)
 		require.NotNil(t, c)
-		assert.Equal(t, s.ID, c.Value)
-		_, err = e.a.GetSession(e.ctx, old.ID)
+		assert.Equal(t, s.Token, c.Value)
+		_, err = e.a.GetSession(e.ctx, old.Token)
 		require.ErrorIs(t, err, auth.ErrInvalidSessionID, "the pre-login session is invalidated (no fixation)")
 	})
 	t.Run("WrongPassword", func(t *testing.T) {
@@ -466,13 +466,13 @@ func TestLogIn(t *testing.T) {
 			var err error
 			fresh, err = e.a.LogIn(w, r, "username", "ann", "pw")
 			require.NoError(t, err)
-		})), request(http.MethodPost, s.ID, "https://"+testHost))
+		})), request(http.MethodPost, s.Token, "https://"+testHost))
 		require.True(t, renewed.Fresh)
-		for _, id := range []string{s.ID, renewed.ID} {
+		for _, id := range []string{s.Token, renewed.Token} {
 			_, err := e.a.GetSession(e.ctx, id)
 			require.ErrorIs(t, err, auth.ErrInvalidSessionID)
 		}
-		assert.Equal(t, fresh.ID, sessionCookie(t, w).Value, "the last Set-Cookie is the login's")
+		assert.Equal(t, fresh.Token, sessionCookie(t, w).Value, "the last Set-Cookie is the login's")
 	})
 }
 
@@ -482,13 +482,13 @@ func TestLogOut(t *testing.T) {
 	s := e.session(u.ID)
 
 	w := httptest.NewRecorder()
-	require.ErrorIs(t, e.a.LogOut(w, request(http.MethodPost, s.ID, "https://evil.example")), auth.ErrInvalidRequest)
-	_, err := e.a.GetSession(e.ctx, s.ID)
+	require.ErrorIs(t, e.a.LogOut(w, request(http.MethodPost, s.Token, "https://evil.example")), auth.ErrInvalidRequest)
+	_, err := e.a.GetSession(e.ctx, s.Token)
 	require.NoError(t, err, "a refused logout changes nothing")
 
 	w = httptest.NewRecorder()
-	require.NoError(t, e.a.LogOut(w, request(http.MethodPost, s.ID, "https://"+testHost)))
-	_, err = e.a.GetSession(e.ctx, s.ID)
+	require.NoError(t, e.a.LogOut(w, request(http.MethodPost, s.Token, "https://"+testHost)))
+	_, err = e.a.GetSession(e.ctx, s.Token)
 	require.ErrorIs(t, err, auth.ErrInvalidSessionID)
 	assert.Equal(t, -1, sessionCookie(t, w).MaxAge)
 }
@@ -500,7 +500,7 @@ func TestStartSession(t *testing.T) {
 	w := httptest.NewRecorder()
 	s, err := e.a.StartSession(w, request(http.MethodPost, "", "https://"+testHost), u.ID)
 	require.NoError(t, err)
-	assert.Equal(t, s.ID, sessionCookie(t, w).Value)
+	assert.Equal(t, s.Token, sessionCookie(t, w).Value)
 	_, err = e.a.StartSession(httptest.NewRecorder(), request(http.MethodPost, "", "https://"+testHost), "no-such-user")
 	require.ErrorIs(t, err, auth.ErrInvalidUserID)
 }

@@ -174,7 +174,7 @@ func TestConcurrentUpgradeDoesNotFailALogin(t *testing.T) {
 				second := <-held
 				require.NoError(t, second.err)
 				for _, s := range []auth.Session{first, second.value} {
-					_, err := e.a.GetSession(e.ctx, s.ID)
+					_, err := e.a.GetSession(e.ctx, s.Token)
 					require.NoError(t, err, "both sessions live")
 				}
 			})

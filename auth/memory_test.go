@@ -45,6 +45,36 @@ func TestMemoryAdapterConformance(t *testing.T) {
 	adaptertest.Run(t, func(t *testing.T) auth.Adapter { return newMemoryAdapter() })
 }
 
+// TestBareMemoryAdapterConformance runs the suite on the memory adapter
+// without its optional interfaces, as the core meets an adapter that has
+// none: the groups of the optional interfaces skip, the orphan sessions
+// group runs the core's fallbacks.
+func TestBareMemoryAdapterConformance(t *testing.T) {
+	adaptertest.Run(t, func(t *testing.T) auth.Adapter {
+		m := newMemoryAdapter()
+		return bareMemory{withoutGetter{m}, m}
+	})
+}
+
+// bareMemory is withoutGetter that keeps the suite's store hook.
+type bareMemory struct {
+	withoutGetter
+	m *memoryAdapter
+}
+
+func (b bareMemory) RemoveUserRecord(ctx context.Context, userID string) error {
+	return b.m.RemoveUserRecord(ctx, userID)
+}
+
+// RemoveUserRecord deletes the user alone, leaving its sessions and keys
+// (adaptertest.UserRecordRemover).
+func (m *memoryAdapter) RemoveUserRecord(ctx context.Context, userID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.users, userID)
+	return nil
+}
+
 // normalize deep-copies an attribute value into the adapter contract's
 // normalized types, as a real adapter's round trip does.
 func normalize(v any) any {
@@ -379,7 +409,7 @@ func (m *memoryAdapter) GetSessionAndUser(ctx context.Context, sessionID string)
 	}
 	u, ok := m.users[s.UserID]
 	if !ok {
-		return auth.SessionRecord{}, auth.UserRecord{}, auth.ErrNotFound
+		return copySession(s), auth.UserRecord{}, auth.ErrNotFound // an orphan
 	}
 	return copySession(s), copyUser(u), nil
 }
@@ -420,6 +450,9 @@ func (m *memoryAdapter) UpdateSession(ctx context.Context, sessionID string, upd
 	}
 	if update.IdleExpires != 0 {
 		s.IdleExpires = update.IdleExpires
+	}
+	if update.IssuedAt != 0 {
+		s.IssuedAt = update.IssuedAt
 	}
 	if len(update.Attributes) > 0 {
 		s.Attributes = maps.Clone(s.Attributes)

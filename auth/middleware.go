@@ -13,12 +13,15 @@ type contextKey struct{}
 type requestAuth struct {
 	session Session
 	user    any // User[A] of the Auth that stored it
-	// cookieSessionID is the id of the session cookie that was validated;
-	// session.ID differs after a renewal.
+	// cookieSessionID is the token of the session cookie that was
+	// validated; session.Token differs after a renewal without
+	// SessionUpdater.
 	cookieSessionID string
 }
 
-// Middleware authenticates requests by their session cookie:
+// Middleware authenticates requests by their session cookie. In production
+// (not Config.Development) every response it passes carries
+// Strict-Transport-Security (see Config.HSTSMaxAge).
 //
 //  1. A request that fails CheckOrigin (a state-changing request that a
 //     browser sent from another origin) is refused: Config.ErrorHandler
@@ -44,6 +47,9 @@ type requestAuth struct {
 // handlers that need one.
 func (a *Auth[A]) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.hsts != "" && w.Header().Get("Strict-Transport-Security") == "" {
+			w.Header().Set("Strict-Transport-Security", a.hsts)
+		}
 		if err := a.CheckOrigin(r); err != nil {
 			a.errorHandler(w, r, err)
 			return
@@ -197,8 +203,8 @@ func (a *Auth[A]) LogOut(w http.ResponseWriter, r *http.Request) error {
 // Middleware put into its context, if that is another (a renewal).
 func (a *Auth[A]) invalidateRequestSessions(r *http.Request) error {
 	ids := a.sessionCookieIDs(r)
-	if s, ok := SessionFromContext(r.Context()); ok && !slices.Contains(ids, s.ID) {
-		ids = append(ids, s.ID)
+	if s, ok := SessionFromContext(r.Context()); ok && !slices.Contains(ids, s.Token) {
+		ids = append(ids, s.Token)
 	}
 	for _, id := range ids {
 		if err := a.InvalidateSession(r.Context(), id); err != nil {

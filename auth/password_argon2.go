@@ -44,8 +44,8 @@ import (
 // NeedsRehash is true for every hash but an argon2id hash with exactly this
 // hasher's parameters, so the first successful login after a migration or a
 // parameter change stores a new hash. From then on a Lucia application can
-// no longer verify that user's password; while one shares the database, use
-// LuciaScrypt instead.
+// no longer verify that user's password; while one shares the database, set
+// Config.LuciaV1, whose hasher is LuciaScrypt.
 //
 // The zero value uses the defaults. Hashes with parameters beyond the limits
 // below are refused by Hash and reported as malformed by Verify, so that a

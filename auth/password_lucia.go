@@ -9,10 +9,21 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
+// isLuciaScrypt reports whether h is LuciaScrypt, which implies
+// Config.LuciaV1.
+func isLuciaScrypt(h PasswordHasher) bool {
+	switch h.(type) {
+	case LuciaScrypt, *LuciaScrypt:
+		return true
+	}
+	return false
+}
+
 // LuciaScrypt is the PasswordHasher for an application that shares its
-// database with a Lucia v1 JavaScript application:
+// database with a Lucia v1 JavaScript application, which Config.LuciaV1
+// sets (and which, set as the PasswordHasher, implies Config.LuciaV1):
 //
-//	auth.Config{PasswordHasher: auth.LuciaScrypt{}}
+//	auth.Config{LuciaV1: true}
 //
 // Its policy in one line: it writes only hashes Lucia v1 can verify, and it
 // never replaces a stored hash.

@@ -34,9 +34,9 @@ func TestConcurrentRenewalKeepsOneSession(t *testing.T) {
 			wg.Go(func() {
 				var err error
 				if i%2 == 0 {
-					renewed[i], err = e.a.ValidateSession(e.ctx, s.ID)
+					renewed[i], err = e.a.ValidateSession(e.ctx, s.Token)
 				} else {
-					renewed[i], _, err = e.a.ValidateSessionUser(e.ctx, s.ID)
+					renewed[i], _, err = e.a.ValidateSessionUser(e.ctx, s.Token)
 				}
 				if err != nil {
 					t.Errorf("validation %d: %v", i, err)
@@ -51,7 +51,7 @@ func TestConcurrentRenewalKeepsOneSession(t *testing.T) {
 			}
 			r.Fresh = false // the others read it renewed already
 			assert.Equal(t, auth.Session{
-				ID: s.ID, UserID: u.ID, State: auth.SessionActive,
+				ID: s.ID, Token: s.Token, UserID: u.ID, State: auth.SessionActive, IssuedAt: s.IssuedAt,
 				ActiveExpires: renewedAt.Add(24 * time.Hour),
 				IdleExpires:   renewedAt.Add(15 * 24 * time.Hour),
 			}, r, "renewed in place: same id, new expiry")
@@ -62,7 +62,7 @@ func TestConcurrentRenewalKeepsOneSession(t *testing.T) {
 		require.Len(t, stored, 1, "concurrent renewals multiplied the session")
 		assert.Equal(t, renewedAt.Add(15*24*time.Hour).UnixMilli(), stored[0].IdleExpires, "the new expiry is stored")
 
-		got, err := e.a.ValidateSession(e.ctx, s.ID)
+		got, err := e.a.ValidateSession(e.ctx, s.Token)
 		require.NoError(t, err)
 		assert.False(t, got.Fresh, "active again: no further renewal")
 	})
@@ -117,8 +117,8 @@ func TestRenewalOfSessionEndedMeanwhile(t *testing.T) {
 				s := e.session(u.ID)
 				e.clock.Advance(25 * time.Hour)
 				for _, validate := range []func() error{
-					func() error { _, err := e.a.ValidateSession(e.ctx, s.ID); return err },
-					func() error { _, _, err := e.a.ValidateSessionUser(e.ctx, s.ID); return err },
+					func() error { _, err := e.a.ValidateSession(e.ctx, s.Token); return err },
+					func() error { _, _, err := e.a.ValidateSessionUser(e.ctx, s.Token); return err },
 				} {
 					hooked.afterRead = func() {
 						if ending == "LoggedOut" {

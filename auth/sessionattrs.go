@@ -154,7 +154,8 @@ func (a *Auth[A]) CreateSessionWithAttributes(ctx context.Context, userID string
 	return a.createSession(ctx, userID, stored)
 }
 
-// UpdateSessionAttributes sets the given attributes of the session (as
+// UpdateSessionAttributes sets the given attributes of the session, named
+// by its Session.ID or its token as for InvalidateSession (as
 // CreateSessionWithAttributes takes them) and keeps its others, with one
 // adapter write, which does not look at the session's expiry. A struct
 // writes every field but omitempty fields holding their zero value. An
@@ -167,14 +168,15 @@ func (a *Auth[A]) UpdateSessionAttributes(ctx context.Context, sessionID string,
 	if err != nil {
 		return err
 	}
-	if !wellFormedSessionID(sessionID) {
+	id, ok := a.storedIDOf(sessionID)
+	if !ok {
 		return errMalformedSessionID
 	}
 	updater, ok := a.adapter.(SessionUpdater)
 	if !ok {
 		return fmt.Errorf("auth: updating session attributes needs an adapter that implements SessionUpdater: %w", errors.ErrUnsupported)
 	}
-	err = updater.UpdateSession(ctx, sessionID, SessionUpdate{Attributes: stored})
+	err = updater.UpdateSession(ctx, id, SessionUpdate{Attributes: stored})
 	if errors.Is(err, ErrNotFound) {
 		return ErrInvalidSessionID
 	}
@@ -232,15 +234,19 @@ func (a *Auth[A]) lastSeenDue(s Session, now time.Time) bool {
 }
 
 // refresh does what a validation of the valid session s owes the store:
-// it renews s if idle (see ValidateSession) and writes the last-seen
-// attribute if due, with one SessionUpdater write for both. Without
-// SessionUpdater an idle session is renewed as a new session carrying
-// its attributes, and last seen is written only then.
+// it renews s if idle (see ValidateSession), writes the last-seen
+// attribute if due, and stores the creation time of a session that has
+// none (see Config.SessionMaxAge), with one SessionUpdater write for all
+// three. Without SessionUpdater an idle session is renewed as a new
+// session carrying its attributes and creation time, and nothing else is
+// written.
 func (a *Auth[A]) refresh(ctx context.Context, s Session) (Session, error) {
 	now := a.now()
 	idle := s.State == SessionIdle
 	seen := a.lastSeenDue(s, now)
-	if !idle && !seen {
+	issuedAt := s.issuedAtMillis()
+	stamp := issuedAt == 0 && a.maxAge != 0
+	if !idle && !seen && !stamp {
 		return s, nil
 	}
 	updater, ok := a.adapter.(SessionUpdater)
@@ -248,17 +254,26 @@ func (a *Auth[A]) refresh(ctx context.Context, s Session) (Session, error) {
 		if !idle {
 			return s, nil
 		}
-		renewed, err := a.createSession(ctx, s.UserID, a.withLastSeen(s.Attributes, now, true))
+		renewed, err := a.createSessionIssued(ctx, s.UserID, a.withLastSeen(s.Attributes, now, true), issuedAt)
 		if errors.Is(err, ErrInvalidUserID) {
-			// The user was deleted since the session was read.
-			return Session{}, ErrInvalidSessionID
+			// The user was deleted since the session was read: s is an
+			// orphan now.
+			return Session{}, a.deleteInvalid(ctx, s.ID, "orphan")
 		}
 		return renewed, err
 	}
-	rec := SessionRecord{ID: s.ID, UserID: s.UserID, ActiveExpires: s.ActiveExpires.UnixMilli(), IdleExpires: s.IdleExpires.UnixMilli(), Attributes: s.Attributes}
+	rec := SessionRecord{ID: s.ID, UserID: s.UserID, ActiveExpires: s.ActiveExpires.UnixMilli(), IdleExpires: s.IdleExpires.UnixMilli(), IssuedAt: issuedAt, Attributes: s.Attributes}
 	var update SessionUpdate
+	if stamp {
+		// Its age counts from now, its first validation here.
+		rec.IssuedAt = now.UnixMilli()
+		update.IssuedAt = rec.IssuedAt
+		rec.ActiveExpires, rec.IdleExpires = a.capped(rec.ActiveExpires, rec.IssuedAt), a.capped(rec.IdleExpires, rec.IssuedAt)
+	}
 	if idle {
-		rec.ActiveExpires, rec.IdleExpires = a.newExpiries(now)
+		rec.ActiveExpires, rec.IdleExpires = a.newExpiries(now, rec.IssuedAt)
+	}
+	if shorter := rec.IdleExpires != s.IdleExpires.UnixMilli(); idle || shorter {
 		update.ActiveExpires, update.IdleExpires = rec.ActiveExpires, rec.IdleExpires
 	}
 	if seen {
@@ -272,7 +287,8 @@ func (a *Auth[A]) refresh(ctx context.Context, s Session) (Session, error) {
 	if err != nil {
 		return Session{}, err
 	}
-	refreshed, _ := sessionFromRecord(rec, now.UnixMilli())
-	refreshed.Fresh = idle || s.Fresh
+	refreshed, _ := a.sessionFromRecord(rec, now.UnixMilli())
+	// New expiry times go to the client in a new cookie.
+	refreshed.Token, refreshed.Fresh = s.Token, s.Fresh || update.IdleExpires != 0
 	return refreshed, nil
 }

@@ -56,10 +56,10 @@ func TestSessionAttributes(t *testing.T) {
 		assert.Equal(t, want, deviceOf(t, s), "returned")
 		assert.Equal(t, map[string]any{"browser": "Firefox on Linux", "created_at": created}, e.storedSession(s.ID).Attributes, "stored, omitempty fields left out")
 
-		got, err := e.a.ValidateSession(e.ctx, s.ID)
+		got, err := e.a.ValidateSession(e.ctx, s.Token)
 		require.NoError(t, err)
 		assert.Equal(t, want, deviceOf(t, got), "ValidateSession")
-		got, _, err = e.a.ValidateSessionUser(e.ctx, s.ID)
+		got, _, err = e.a.ValidateSessionUser(e.ctx, s.Token)
 		require.NoError(t, err)
 		assert.Equal(t, want, deviceOf(t, got), "ValidateSessionUser")
 		all, err := e.a.UserSessions(e.ctx, u.ID)
@@ -126,7 +126,7 @@ func TestRenewalKeepsSessionAttributes(t *testing.T) {
 			s, err := e.a.CreateSessionWithAttributes(e.ctx, u.ID, want)
 			require.NoError(t, err)
 			e.clock.Advance(25 * time.Hour) // idle
-			renewed, err := e.a.ValidateSession(e.ctx, s.ID)
+			renewed, err := e.a.ValidateSession(e.ctx, s.Token)
 			require.NoError(t, err)
 			require.True(t, renewed.Fresh)
 			assert.Equal(t, b.name != "WithoutSessionUpdater", renewed.ID == s.ID, "in place only with SessionUpdater")
@@ -160,9 +160,9 @@ func TestLastSeen(t *testing.T) {
 			e.clock.Advance(advance)
 			plain.clock.Advance(advance)
 			before, plainBefore := e.counter.count(), plain.counter.count()
-			got, _, err := e.a.ValidateSessionUser(e.ctx, s.ID)
+			got, _, err := e.a.ValidateSessionUser(e.ctx, s.Token)
 			require.NoError(t, err)
-			_, _, err = plain.a.ValidateSessionUser(plain.ctx, ps.ID)
+			_, _, err = plain.a.ValidateSessionUser(plain.ctx, ps.Token)
 			require.NoError(t, err)
 			return got, (e.counter.count() - before) - (plain.counter.count() - plainBefore)
 		}
@@ -193,10 +193,10 @@ func TestLastSeen(t *testing.T) {
 			assert.Equal(t, map[string]any{"last_seen": e.clock.Now()}, e.storedSession(withZero.ID).Attributes, "%#v given: set at creation", given)
 		}
 
-		_, err := e.a.GetSession(e.ctx, s.ID)
+		_, err := e.a.GetSession(e.ctx, s.Token)
 		require.NoError(t, err)
 		e.clock.Advance(time.Hour)
-		_, err = e.a.GetSession(e.ctx, s.ID)
+		_, err = e.a.GetSession(e.ctx, s.Token)
 		require.NoError(t, err)
 		assert.Equal(t, stored.Attributes, e.storedSession(s.ID).Attributes, "GetSession never writes")
 	})
@@ -211,12 +211,12 @@ func TestLastSeenWithoutSessionUpdater(t *testing.T) {
 	s := e.session(u.ID)
 	e.clock.Advance(time.Hour)
 	before := e.counter.count()
-	got, err := e.a.ValidateSession(e.ctx, s.ID)
+	got, err := e.a.ValidateSession(e.ctx, s.Token)
 	require.NoError(t, err)
-	assert.Equal(t, int64(1), e.counter.count()-before, "a read, no write")
+	assert.Equal(t, int64(2), e.counter.count()-before, "the session and its user read, no write")
 	assert.Equal(t, s.Attributes, got.Attributes)
 	e.clock.Advance(24 * time.Hour)
-	renewed, err := e.a.ValidateSession(e.ctx, s.ID)
+	renewed, err := e.a.ValidateSession(e.ctx, s.Token)
 	require.NoError(t, err)
 	assert.Equal(t, map[string]any{"last_seen": e.clock.Now()}, e.storedSession(renewed.ID).Attributes)
 }
@@ -284,10 +284,10 @@ func TestLoginFillsSessionAttributes(t *testing.T) {
 	})
 	bu := bad.user("ann", "pw")
 	old := bad.session(bu.ID)
-	_, err = bad.a.LogIn(httptest.NewRecorder(), request(http.MethodPost, old.ID, "https://"+testHost), "username", "ann", "pw")
+	_, err = bad.a.LogIn(httptest.NewRecorder(), request(http.MethodPost, old.Token, "https://"+testHost), "username", "ann", "pw")
 	var ie *auth.InputError
 	require.ErrorAs(t, err, &ie)
-	_, err = bad.a.GetSession(bad.ctx, old.ID)
+	_, err = bad.a.GetSession(bad.ctx, old.Token)
 	require.NoError(t, err, "refused before the request's session was ended")
 }
 

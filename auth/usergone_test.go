@@ -30,7 +30,7 @@ func TestLogInWhileUserIsDeleted(t *testing.T) {
 		verified := hasher.holdNextVerify()
 		w := httptest.NewRecorder()
 		login := async(func() (auth.Session, error) {
-			return e.a.LogIn(w, request(http.MethodPost, before.ID, "https://"+testHost), "username", "ann", "pw")
+			return e.a.LogIn(w, request(http.MethodPost, before.Token, "https://"+testHost), "username", "ann", "pw")
 		})
 		verified.wait(t)
 		require.NoError(t, e.a.DeleteUser(e.ctx, u.ID))
@@ -119,7 +119,7 @@ func TestStartSessionForDeletedUser(t *testing.T) {
 		s := e.session(u.ID)
 		require.NoError(t, e.a.DeleteUser(e.ctx, u.ID))
 		w := httptest.NewRecorder()
-		_, err := e.a.StartSession(w, request(http.MethodPost, s.ID, "https://"+testHost), u.ID)
+		_, err := e.a.StartSession(w, request(http.MethodPost, s.Token, "https://"+testHost), u.ID)
 		require.ErrorIs(t, err, auth.ErrInvalidUserID)
 		c := sessionCookie(t, w)
 		require.NotNil(t, c)

@@ -44,9 +44,10 @@ var ReservedAttributes = []string{"id", "_id", "__v"}
 // ReservedSessionAttributes are names no session attribute may take: those
 // of ReservedAttributes, and the session's own fields under every
 // adapter's spelling: user_id, active_expires and idle_expires (Lucia's
-// columns), expires_at (the MongoDB adapter's TTL field) and __user (the
-// field its $lookup joins the user into).
-var ReservedSessionAttributes = []string{"id", "_id", "__v", "user_id", "active_expires", "idle_expires", "expires_at", "__user"}
+// columns), issued_at (SessionRecord.IssuedAt), expires_at (the MongoDB
+// adapter's TTL field) and __user (the field its $lookup joins the user
+// into).
+var ReservedSessionAttributes = []string{"id", "_id", "__v", "user_id", "active_expires", "idle_expires", "issued_at", "expires_at", "__user"}
 
 // CheckAttributes returns an *InputError for the first attribute that no
 // adapter could store literally: a name that is empty, starts with '$',

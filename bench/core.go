@@ -51,16 +51,51 @@ func coreCaseWith(config auth.Config, sessions int, build coreBuild) func(contex
 	}
 }
 
+// coreSession creates the session a core case validates, through the core
+// (so stored as the core stores it: under the token's hash, or the token
+// with LuciaV1). Building a case is untimed and uncounted.
+func coreSession(ctx context.Context, core *auth.Auth[profile], userID string) (auth.Session, error) {
+	return core.CreateSession(ctx, userID)
+}
+
 // coreValidateSessionUser is the per-request cost: ValidateSessionUser of
 // an active session.
-var coreValidateSessionUser = coreCase(1, func(_ context.Context, core *auth.Auth[profile], _ *database, userID string) (*Steps, error) {
-	id := firstSession(userID)
+var coreValidateSessionUser = coreCaseWith(auth.Config{}, 0, validateSessionUser)
+
+// coreValidateSessionUserLucia is coreValidateSessionUser with session ids
+// stored unhashed (LuciaV1): the difference is what hashing costs.
+var coreValidateSessionUserLucia = coreCaseWith(auth.Config{LuciaV1: true}, 0, validateSessionUser)
+
+func validateSessionUser(ctx context.Context, core *auth.Auth[profile], _ *database, userID string) (*Steps, error) {
+	session, err := coreSession(ctx, core, userID)
+	if err != nil {
+		return nil, err
+	}
+	token := session.Token
 	return &Steps{Op: func(ctx context.Context, _ int) error {
-		s, u, err := core.ValidateSessionUser(ctx, id)
+		s, u, err := core.ValidateSessionUser(ctx, token)
 		if err == nil && s.State != auth.SessionActive {
 			err = errors.New("bench: session not active")
 		}
 		return expect(err, u.ID, userID)
+	}}, nil
+}
+
+// coreValidateSession is ValidateSession of an active session: it reads
+// the session's user too (an orphan is refused), so it costs what
+// ValidateSessionUser does.
+var coreValidateSession = coreCase(0, func(ctx context.Context, core *auth.Auth[profile], _ *database, userID string) (*Steps, error) {
+	session, err := coreSession(ctx, core, userID)
+	if err != nil {
+		return nil, err
+	}
+	token := session.Token
+	return &Steps{Op: func(ctx context.Context, _ int) error {
+		s, err := core.ValidateSession(ctx, token)
+		if err == nil && s.State != auth.SessionActive {
+			err = errors.New("bench: session not active")
+		}
+		return expect(err, s.UserID, userID)
 	}}, nil
 })
 

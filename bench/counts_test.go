@@ -48,6 +48,9 @@ func TestCommandCounts(t *testing.T) {
 		"list-sessions":                  1,
 
 		"core-validate-session-user": validate,
+		// ValidateSession reads the user too: an orphan is refused.
+		"core-validate-session":               validate,
+		"core-validate-session-user-unhashed": validate,
 		// A last-seen attribute costs nothing until it is due, then one
 		// update.
 		"core-validate-last-seen-not-due": validate,
@@ -104,7 +107,7 @@ func TestCommandCounts(t *testing.T) {
 	perOp["delete-user-1000-sessions"] -= fullBatch
 	for _, group := range [][]string{
 		{"create-session-1-existing", "create-session-1000-existing", "create-session-with-attributes"},
-		{"validate-with-user", "validate-with-user-attributes", "core-validate-session-user", "core-validate-last-seen-not-due"},
+		{"validate-with-user", "validate-with-user-attributes", "core-validate-session-user", "core-validate-session", "core-validate-session-user-unhashed", "core-validate-last-seen-not-due"},
 		{"delete-user-1-session", "delete-user-10-sessions", "delete-user-1000-sessions", "delete-user-10-among-others"},
 	} {
 		for _, name := range group[1:] {

@@ -2,6 +2,8 @@ package bench
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 
 	"golang.org/x/crypto/argon2"
@@ -21,6 +23,12 @@ const (
 // Name of the hashing case the other is compared with.
 const HashScrypt = "hash-scrypt-s2"
 
+// HashSessionToken is the case of the hash a session token is stored
+// under (auth's default): SHA-256 of the 40-character token, in hex, as
+// the core computes it once per validation. authbench compares it with a
+// validation (core-validate-session-user).
+const HashSessionToken = "hash-session-token-sha256"
+
 // Hashes returns the password hashing cases. They send no commands; their
 // B/op is the memory one hash holds at its peak (see the package
 // documentation).
@@ -32,7 +40,21 @@ func Hashes() []Case {
 		{Name: "hash-argon2id-owasp", Baseline: HashScrypt, Prepare: hashCase(func(password, salt []byte) ([]byte, error) {
 			return argon2.IDKey(password, salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen), nil
 		})},
+		{Name: HashSessionToken, Prepare: hashSessionToken},
 	}
+}
+
+// hashSessionToken hashes a session token as the core does before every
+// lookup.
+func hashSessionToken(context.Context, *Env) (*Steps, error) {
+	token := makeID("token", 0, sessionIDLength)
+	return &Steps{Op: func(context.Context, int) error {
+		sum := sha256.Sum256([]byte(token))
+		if len(hex.EncodeToString(sum[:])) != 2*sha256.Size {
+			return errors.New("bench: short digest")
+		}
+		return nil
+	}}, nil
 }
 
 func hashCase(hash func(password, salt []byte) ([]byte, error)) func(context.Context, *Env) (*Steps, error) {

@@ -71,6 +71,10 @@ func Operations(cfg Config) []Case {
 		{Name: "list-sessions", Baseline: RawFindByUser, Prepare: listSessions(others)},
 
 		{Name: "core-validate-session-user", Baseline: RawFindOne, Prepare: coreValidateSessionUser},
+		{Name: "core-validate-session", Baseline: RawFindOne, Prepare: coreValidateSession},
+		// Session ids stored unhashed (auth.Config.LuciaV1), next to the
+		// default: what hashing the token costs a validation.
+		{Name: "core-validate-session-user-unhashed", Baseline: "core-validate-session-user", Prepare: coreValidateSessionUserLucia},
 		{Name: "core-validate-last-seen-not-due", Baseline: RawFindOne, Prepare: coreValidateLastSeen(false)},
 		{Name: "core-validate-last-seen-due", Baseline: RawFindOne, Prepare: coreValidateLastSeen(true)},
 		{Name: "core-use-key", Baseline: RawFindOne, Hashes: true, Prepare: coreUseKey},

@@ -28,15 +28,15 @@ func deviceAttributes(seen time.Time) map[string]any {
 	}
 }
 
-// withDeviceAttributes sets the attributes of the user's first session
-// (through the unmonitored client).
-func withDeviceAttributes(ctx context.Context, d *database, userID string, seen time.Time) error {
+// withDeviceAttributes sets the attributes of the session stored under
+// sessionID (through the unmonitored client).
+func withDeviceAttributes(ctx context.Context, d *database, sessionID string, seen time.Time) error {
 	set := bson.D{}
 	for name, v := range deviceAttributes(seen) {
 		set = append(set, bson.E{Key: name, Value: v})
 	}
 	_, err := d.setup.Collection(mongoauth.DefaultSessionCollection).UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: firstSession(userID)}}, bson.D{{Key: "$set", Value: set}})
+		bson.D{{Key: "_id", Value: sessionID}}, bson.D{{Key: "$set", Value: set}})
 	return err
 }
 
@@ -61,7 +61,7 @@ func createSessionWithAttributes(ctx context.Context, env *Env) (*Steps, error) 
 // attributes.
 func validateWithUserAttributes(ctx context.Context, env *Env) (*Steps, error) {
 	return withDatabase(ctx, env, 1, func(d *database, userID string) *Steps {
-		if err := withDeviceAttributes(ctx, d, userID, time.Now()); err != nil {
+		if err := withDeviceAttributes(ctx, d, firstSession(userID), time.Now()); err != nil {
 			return &Steps{Op: func(context.Context, int) error { return err }}
 		}
 		id := firstSession(userID)
@@ -80,13 +80,17 @@ func validateWithUserAttributes(ctx context.Context, env *Env) (*Steps, error) {
 // back before every iteration, untimed), when the validation writes it.
 func coreValidateLastSeen(due bool) func(context.Context, *Env) (*Steps, error) {
 	config := auth.Config{LastSeenAttribute: "last_seen", LastSeenInterval: lastSeenInterval}
-	return coreCaseWith(config, 1, func(ctx context.Context, core *auth.Auth[profile], d *database, userID string) (*Steps, error) {
-		if err := withDeviceAttributes(ctx, d, userID, time.Now()); err != nil {
+	return coreCaseWith(config, 0, func(ctx context.Context, core *auth.Auth[profile], d *database, userID string) (*Steps, error) {
+		session, err := coreSession(ctx, core, userID)
+		if err != nil {
 			return nil, err
 		}
-		id := firstSession(userID)
+		if err := withDeviceAttributes(ctx, d, session.ID, time.Now()); err != nil {
+			return nil, err
+		}
+		token := session.Token
 		steps := &Steps{Op: func(ctx context.Context, _ int) error {
-			s, u, err := core.ValidateSessionUser(ctx, id)
+			s, u, err := core.ValidateSessionUser(ctx, token)
 			if err == nil && s.Attributes["browser"] != "Firefox" {
 				err = errors.New("bench: the session's attributes were not read")
 			}
@@ -94,7 +98,7 @@ func coreValidateLastSeen(due bool) func(context.Context, *Env) (*Steps, error) 
 		}}
 		if due {
 			steps.Before = func(ctx context.Context, _ int) error {
-				return withDeviceAttributes(ctx, d, userID, time.Now().Add(-lastSeenInterval))
+				return withDeviceAttributes(ctx, d, session.ID, time.Now().Add(-lastSeenInterval))
 			}
 		}
 		return steps, nil

@@ -1,6 +1,7 @@
 // Package interop_test runs the real Lucia v1 (lucia-auth 1.8.0 on its
-// mongoose and PostgreSQL adapters, in Node) and this module's Go core on
-// one database, and checks that each side accepts what the other writes.
+// mongoose and PostgreSQL adapters, and @lucia-auth/oauth 1.2.1, in Node)
+// and this module's Go core on one database, and checks that each side
+// accepts what the other writes.
 //
 // The Node project is testdata/lucia (exact versions in package.json and
 // package-lock.json). Install it once with
@@ -47,8 +48,10 @@ func requireNode(t *testing.T) string {
 	if err != nil {
 		missing("node is not installed (Node 20 runs the real Lucia v1)")
 	}
-	if _, err := os.Stat(filepath.Join(nodeProject, "node_modules", "lucia-auth", "package.json")); err != nil {
-		missing("the Node packages are not installed: run `npm ci --prefix interop/testdata/lucia`")
+	for _, pkg := range []string{"lucia-auth", "@lucia-auth/oauth"} {
+		if _, err := os.Stat(filepath.Join(nodeProject, "node_modules", pkg, "package.json")); err != nil {
+			missing("the Node packages are not installed: run `npm ci --prefix interop/testdata/lucia`")
+		}
 	}
 	return node
 }

@@ -34,7 +34,7 @@ type sides struct {
 	js        *lucia
 	adapter   auth.Adapter
 	clock     *clock
-	shared    *auth.Auth[profile] // PasswordHasher: LuciaScrypt{}, the shared-database setup
+	shared    *auth.Auth[profile] // LuciaV1, the shared-database setup
 	upgrading *auth.Auth[profile] // the default hasher, for a Go-only database
 }
 
@@ -50,7 +50,7 @@ func newSides(t *testing.T, js *lucia, adapter auth.Adapter) *sides {
 	t.Helper()
 	s := &sides{js: js, adapter: adapter, clock: &clock{}}
 	var err error
-	s.shared, err = auth.New[profile](adapter, auth.Config{PasswordHasher: auth.LuciaScrypt{}, Now: s.clock.Now})
+	s.shared, err = auth.New[profile](adapter, auth.Config{LuciaV1: true, Now: s.clock.Now})
 	require.NoError(t, err)
 	s.upgrading, err = auth.New[profile](adapter, auth.Config{Now: s.clock.Now})
 	require.NoError(t, err)
@@ -193,6 +193,39 @@ func runScenarios(t *testing.T, ctx context.Context, s *sides) {
 		require.Equal(t, "AUTH_INVALID_SESSION_ID", code)
 	})
 
+	t.Run("SessionMaxAge", func(t *testing.T) {
+		// Lucia writes no creation time: Go's first validation stores it,
+		// which Lucia ignores, and from then on Go ends the session 30
+		// days later however often it renews it.
+		u := s.js.signUp("fred", "", map[string]any{"username": "fred"})
+		var js jsSession
+		s.js.must(&js, "createSession", u.UserID)
+		stored, err := s.adapter.GetSession(ctx, js.SessionID)
+		require.NoError(t, err)
+		require.Zero(t, stored.IssuedAt, "Lucia stores none")
+		first, err := s.shared.ValidateSession(ctx, js.SessionID)
+		require.NoError(t, err)
+		stored, err = s.adapter.GetSession(ctx, js.SessionID)
+		require.NoError(t, err)
+		require.Equal(t, first.IssuedAt.UnixMilli(), stored.IssuedAt, "Go's first validation stores it")
+		_, _, code := s.js.validate(js.SessionID)
+		require.Empty(t, code, "Lucia reads the session with Go's issued_at")
+
+		for _, days := range []int{10, 20, 29} {
+			s.clock.set(time.Duration(days) * 24 * time.Hour)
+			renewed, err := s.shared.ValidateSession(ctx, js.SessionID)
+			s.clock.set(0)
+			require.NoError(t, err, "day %d", days)
+			require.True(t, renewed.Fresh, "renewed on day %d", days)
+		}
+		s.clock.set(auth.DefaultSessionMaxAge)
+		_, err = s.shared.ValidateSession(ctx, js.SessionID)
+		s.clock.set(0)
+		require.ErrorIs(t, err, auth.ErrInvalidSessionID, "30 days after Go first saw it")
+		_, _, code = s.js.validate(js.SessionID)
+		require.Equal(t, "AUTH_INVALID_SESSION_ID", code, "Go deleted it")
+	})
+
 	t.Run("DefaultConfigurationUpgrades", func(t *testing.T) {
 		// What the README says of the default hasher: the first Go login
 		// replaces Lucia's hash with argon2id, and Lucia refuses the
@@ -259,6 +292,8 @@ func runScenarios(t *testing.T, ctx context.Context, s *sides) {
 		require.NoError(t, err)
 		assert.Equal(t, u.UserID, key.UserID)
 	})
+
+	t.Run("GitHubOAuth", func(t *testing.T) { githubScenario(t, ctx, s) })
 
 	t.Run("PasswordChangedByNFKC", func(t *testing.T) {
 		// Both sides hash the NFKC form ("pass1"). Lucia verifies the

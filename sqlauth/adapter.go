@@ -426,8 +426,9 @@ func (a *Adapter) DeleteSessionsByUserID(ctx context.Context, userID string) err
 
 // GetSessionAndUser implements auth.SessionAndUserGetter with one query
 // that joins the session to its user. A session whose user is missing
-// (possible only in NoForeignKeys mode, for rows written by other programs)
-// reads as auth.ErrNotFound.
+// (possible only in NoForeignKeys mode, for rows written by other
+// programs, or with foreign keys turned off) comes back with
+// auth.ErrNotFound, as the contract asks.
 func (a *Adapter) GetSessionAndUser(ctx context.Context, sessionID string) (auth.SessionRecord, auth.UserRecord, error) {
 	if err := auth.CheckID("session id", sessionID); err != nil {
 		return auth.SessionRecord{}, auth.UserRecord{}, err
@@ -443,17 +444,24 @@ func (a *Adapter) GetSessionAndUser(ctx context.Context, sessionID string) (auth
 	query := a.joinWith(sessions, users)
 	var s auth.SessionRecord
 	var u auth.UserRecord
+	orphan := false
 	err = a.retry(ctx, func() error {
 		var r sessionRow
 		row := a.db.QueryRowContext(ctx, query, sessionID)
 		var err error
 		if users.json() {
+			var userID sql.Null[[]byte]
 			var raw []byte
-			if err = row.Scan(append(sessions.dest(&r), &raw)...); err == nil {
+			if err = row.Scan(append(sessions.dest(&r), &userID, &raw)...); err == nil && userID.Valid {
 				u, err = a.decodeUser(r.rec.UserID, raw)
 			}
+			orphan = err == nil && !userID.Valid
 		} else {
 			u, err = a.scanUser(users, row, sessions.dest(&r)...)
+			orphan = errors.Is(err, errNoUserRow)
+		}
+		if orphan {
+			err = nil
 		}
 		if errors.Is(err, sql.ErrNoRows) {
 			return auth.ErrNotFound
@@ -464,8 +472,11 @@ func (a *Adapter) GetSessionAndUser(ctx context.Context, sessionID string) (auth
 		s, err = sessions.record(&r)
 		return err
 	})
-	if err != nil {
+	switch {
+	case err != nil:
 		return auth.SessionRecord{}, auth.UserRecord{}, err
+	case orphan:
+		return s, auth.UserRecord{}, auth.ErrNotFound // the caller deletes it
 	}
 	return s, u, nil
 }

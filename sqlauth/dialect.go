@@ -85,6 +85,12 @@ type Syntax struct {
 	// and Adapter.CreateTables adds it to session tables made before it
 	// existed.
 	SessionAttributes string
+	// IssuedAt defines the session table's nullable column of creation
+	// times, Unix milliseconds ("issued_at BIGINT"; NULL in rows Lucia
+	// inserts). The dialect's CreateTables puts it into new session
+	// tables, and Adapter.CreateTables adds it to session tables without
+	// it.
+	IssuedAt string
 }
 
 // Quote quotes one identifier, doubling the quote character where the

@@ -48,8 +48,9 @@
 // # Tables
 //
 // auth_user (id, attributes), auth_session (id, user_id, active_expires,
-// idle_expires, attributes) and auth_key (id, user_id, hashed_password,
-// primary_key, expires), names configurable ([Options]), with user_id
+// idle_expires, issued_at, attributes) and auth_key (id, user_id,
+// hashed_password, primary_key, expires), names configurable ([Options]),
+// with user_id
 // indexes and FOREIGN KEY (user_id) REFERENCES auth_user (id) ON DELETE
 // CASCADE. [Adapter.CreateTables] is idempotent and then runs
 // [Adapter.CheckSchema], which reports missing columns or foreign keys with
@@ -171,6 +172,19 @@
 // models (each connector's documented type mapping), where the conformance
 // suite passes too.
 //
+// # Session creation times
+//
+// issued_at (BIGINT, INTEGER on SQLite, nullable) holds a session's creation
+// time in Unix milliseconds, for auth.Config.SessionMaxAge; rows Lucia
+// inserts leave it NULL, a session without a creation time. Lucia's session
+// tables and those of earlier versions lack it: CreateTables adds it to any
+// session table (ALTER TABLE auth_session ADD COLUMN issued_at BIGINT, a
+// change of the definition only, and one Lucia does not notice, since it
+// names the columns it writes), and until then CheckSchema and every session
+// call fail with a [*SchemaError] that says so, rather than keep sessions
+// without an absolute lifetime. Where Prisma owns the tables, add issued_at
+// BigInt? to the session model instead.
+//
 // # Session attributes
 //
 // Session attributes ([auth.SessionRecord].Attributes) take the shape the
@@ -220,6 +234,6 @@
 // auth_user; this package detects that shape and reads and writes those
 // columns, so nothing is migrated. Lucia's session tables have only its four
 // columns, so sessions there carry no attributes (see "Session attributes").
-// Package auth documents the password hasher to use (auth.LuciaScrypt), what
+// Package auth documents the one setting to use (auth.Config.LuciaV1), what
 // each side can and cannot do, and the migration path.
 package sqlauth

@@ -72,6 +72,9 @@ func (a *Adapter) CreateTables(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := a.addIssuedAt(ctx); err != nil {
+		return err
+	}
 	if err := a.addSessionAttributes(ctx); err != nil {
 		return err
 	}

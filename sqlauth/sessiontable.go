@@ -84,6 +84,9 @@ func (a *Adapter) newSessionTable(cols []Column) (*sessionTable, error) {
 	if len(cols) == 0 {
 		return nil, &SchemaError{Table: a.schema.Sessions.String(), Reason: "missing"}
 	}
+	if !slices.ContainsFunc(cols, func(c Column) bool { return c.Name == issuedAtColumn }) {
+		return nil, a.missingIssuedAt()
+	}
 	extra := slices.DeleteFunc(slices.Clone(cols), func(c Column) bool { return slices.Contains(sessionBase, c.Name) })
 	hasJSON := slices.ContainsFunc(extra, func(c Column) bool { return c.Name == "attributes" })
 	t := &sessionTable{
@@ -128,12 +131,13 @@ func (a *Adapter) joinWith(t *sessionTable, u *userTable) string {
 	if j := t.joined.Load(); j != nil && j.users == u {
 		return j.query
 	}
-	userList := "u.attributes"
+	userList := "u.id, u.attributes"
 	if !u.json() {
-		userList = u.selectList
+		userList = u.selectList // u.id first
 	}
+	// A LEFT JOIN, so that an orphan session reads with a NULL user id.
 	query := a.syntax.Bind("SELECT " + t.selectList + ", " + userList + " FROM " + a.schema.Sessions.Quoted(a.syntax) +
-		" s JOIN " + a.schema.Users.Quoted(a.syntax) + " u ON u.id = s.user_id WHERE s.id = ?")
+		" s LEFT JOIN " + a.schema.Users.Quoted(a.syntax) + " u ON u.id = s.user_id WHERE s.id = ?")
 	t.joined.Store(&joinStatement{users: u, query: query})
 	return query
 }
@@ -141,13 +145,14 @@ func (a *Adapter) joinWith(t *sessionTable, u *userTable) string {
 // sessionRow receives one row of a session select list.
 type sessionRow struct {
 	rec    auth.SessionRecord
-	raw    []byte // the JSON column; nil for NULL
-	values []any  // the attribute columns
+	issued sql.NullInt64 // NULL in rows Lucia inserts
+	raw    []byte        // the JSON column; nil for NULL
+	values []any         // the attribute columns
 }
 
 // dest returns the scan destinations of a row of t's select list.
 func (t *sessionTable) dest(r *sessionRow) []any {
-	dest := []any{&r.rec.ID, &r.rec.UserID, &r.rec.ActiveExpires, &r.rec.IdleExpires}
+	dest := []any{&r.rec.ID, &r.rec.UserID, &r.rec.ActiveExpires, &r.rec.IdleExpires, &r.issued}
 	if t.json {
 		return append(dest, &r.raw)
 	}
@@ -162,6 +167,7 @@ func (t *sessionTable) dest(r *sessionRow) []any {
 // a NULL or empty JSON column or a table without attribute columns.
 func (t *sessionTable) record(r *sessionRow) (auth.SessionRecord, error) {
 	s := r.rec
+	s.IssuedAt = r.issued.Int64 // 0 for NULL
 	var err error
 	switch {
 	case t.json && r.raw != nil:
@@ -216,16 +222,19 @@ func (t *sessionTable) refusal(attrs map[string]any) error {
 }
 
 // insertSession returns the statement, with its arguments, that inserts
-// s with plain attributes attrs (none: the four columns Lucia's tables
-// have, so that such a session is stored whatever the table's shape).
+// s with plain attributes attrs (none: the session columns alone, so that
+// such a session is stored whatever the table's shape).
 func (a *Adapter) insertSession(ctx context.Context, s auth.SessionRecord, attrs map[string]any) (string, []any, error) {
-	args := []any{s.ID, s.UserID, s.ActiveExpires, s.IdleExpires}
-	if len(attrs) == 0 {
-		return a.st.insertSession, args, nil
-	}
+	// The shape is known after the first call; it also says whether the
+	// table has issued_at.
 	t, err := a.sessions(ctx)
 	if err != nil {
 		return "", nil, err
+	}
+	issued := sql.NullInt64{Int64: s.IssuedAt, Valid: s.IssuedAt != 0}
+	args := []any{s.ID, s.UserID, s.ActiveExpires, s.IdleExpires, issued}
+	if len(attrs) == 0 {
+		return a.st.insertSession, args, nil
 	}
 	if err := t.refusal(attrs); err != nil {
 		return "", nil, err
@@ -274,6 +283,45 @@ func (a *Adapter) updateSessionJSON(ctx context.Context, t *sessionTable, sessio
 		_, err = tx.ExecContext(ctx, update, append(slices.Clip(args), encoded, sessionID)...)
 		return a.wrap(ctx, "update session", err)
 	})
+}
+
+// issuedAtColumn holds a session's creation time, in Unix milliseconds
+// (auth.SessionRecord.IssuedAt), for auth.Config.SessionMaxAge; NULL in
+// rows Lucia inserts. Syntax.IssuedAt defines it.
+const issuedAtColumn = "issued_at"
+
+// missingIssuedAt is the error for a session table without issuedAtColumn.
+func (a *Adapter) missingIssuedAt() error {
+	return &SchemaError{Table: a.schema.Sessions.String(), Reason: "no column " + issuedAtColumn +
+		" (a session's creation time, which auth.Config.SessionMaxAge needs): CreateTables adds it, or run ALTER TABLE " +
+		a.schema.Sessions.String() + " ADD COLUMN " + a.syntax.IssuedAt + " (Prisma: " + issuedAtColumn + " BigInt? in the session model)"}
+}
+
+// addIssuedAt gives a session table without issuedAtColumn (made by an
+// earlier version, or by Lucia's schema) the nullable column: existing
+// rows read as sessions without a creation time, and Lucia, which names
+// the columns it writes, is not affected. Of two processes adding it at
+// once, the one that fails finds the column there and is content.
+func (a *Adapter) addIssuedAt(ctx context.Context) error {
+	has := func() (bool, error) {
+		var cols []Column
+		err := a.retry(ctx, func() (err error) {
+			cols, err = a.dialect.Columns(ctx, a.db, a.schema.Sessions)
+			return err
+		})
+		return slices.ContainsFunc(cols, func(c Column) bool { return c.Name == issuedAtColumn }), a.wrap(ctx, "read the columns of "+a.schema.Sessions.String(), err)
+	}
+	if ok, err := has(); ok || err != nil {
+		return err
+	}
+	alter := "ALTER TABLE " + a.schema.Sessions.Quoted(a.syntax) + " ADD COLUMN " + a.syntax.IssuedAt
+	if err := a.retry(ctx, func() error { _, err := a.db.ExecContext(ctx, alter); return err }); err != nil {
+		if ok, herr := has(); herr == nil && ok {
+			return nil
+		}
+		return a.wrap(ctx, "add the "+issuedAtColumn+" column to "+a.schema.Sessions.String(), err)
+	}
+	return nil
 }
 
 // addSessionAttributes gives a session table made by an earlier version

@@ -2,10 +2,13 @@ package sqlauth
 
 import "strings"
 
-// Columns the adapter reads, in the order its scanners expect.
+// Columns the adapter reads, in the order its scanners expect: a
+// session's are Lucia's four, then its creation time (issued_at), which
+// Lucia's tables lack (see issuedAtColumn).
 const (
-	sessionColumns = "id, user_id, active_expires, idle_expires"
-	keyColumns     = "id, user_id, hashed_password, primary_key, expires"
+	luciaSessionColumns = "id, user_id, active_expires, idle_expires"
+	sessionColumns      = luciaSessionColumns + ", " + issuedAtColumn
+	keyColumns          = "id, user_id, hashed_password, primary_key, expires"
 )
 
 // sessionBase are sessionColumns one by one: the session table's own
@@ -49,7 +52,7 @@ func newStatements(syntax Syntax, s Schema) statements {
 		updateAttributes:   "UPDATE " + users + " SET attributes = ? WHERE id = ?",
 		deleteUser:         "DELETE FROM " + users + " WHERE id = ?",
 
-		insertSession:        "INSERT INTO " + sessions + " (" + sessionColumns + ") VALUES (?, ?, ?, ?)",
+		insertSession:        "INSERT INTO " + sessions + " (" + sessionColumns + ") VALUES (?, ?, ?, ?, ?)",
 		deleteSession:        "DELETE FROM " + sessions + " WHERE id = ?",
 		deleteSessionsByUser: "DELETE FROM " + sessions + " WHERE user_id = ?",
 
@@ -70,7 +73,9 @@ func newStatements(syntax Syntax, s Schema) statements {
 
 		probes: [3]string{
 			"SELECT id, attributes FROM " + users + " WHERE 1 = 0",
-			"SELECT " + sessionColumns + " FROM " + sessions + " WHERE 1 = 0",
+			// issued_at is the session table's inspection's business,
+			// which says how to add it.
+			"SELECT " + luciaSessionColumns + " FROM " + sessions + " WHERE 1 = 0",
 			"SELECT " + keyColumns + " FROM " + keys + " WHERE 1 = 0",
 		},
 	}

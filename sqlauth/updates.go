@@ -76,6 +76,9 @@ func (a *Adapter) UpdateSession(ctx context.Context, sessionID string, update au
 	if update.IdleExpires != 0 {
 		set, args = append(set, "idle_expires = ?"), append(args, update.IdleExpires)
 	}
+	if update.IssuedAt != 0 {
+		set, args = append(set, issuedAtColumn+" = ?"), append(args, update.IssuedAt)
+	}
 	if len(attrs) > 0 {
 		t, err := a.sessions(ctx)
 		if err != nil {

@@ -106,6 +106,10 @@ func (a *Adapter) newUserTable(cols []Column) (*userTable, error) {
 	return u, nil
 }
 
+// errNoUserRow is scanUser's answer to a NULL id: the user side of a LEFT
+// JOIN that found no user.
+var errNoUserRow = errors.New("sqlauth: no user row")
+
 // scanUser reads a row of u.get: the id, then the attribute columns.
 func (a *Adapter) scanUser(u *userTable, row scanner, dest ...any) (auth.UserRecord, error) {
 	values := make([]any, len(u.columns)+1)
@@ -114,6 +118,9 @@ func (a *Adapter) scanUser(u *userTable, row scanner, dest ...any) (auth.UserRec
 	}
 	if err := row.Scan(dest...); err != nil {
 		return auth.UserRecord{}, err
+	}
+	if values[0] == nil {
+		return auth.UserRecord{}, errNoUserRow
 	}
 	id, ok := values[0].(string)
 	if b, isBytes := values[0].([]byte); isBytes {

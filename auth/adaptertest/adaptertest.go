@@ -19,7 +19,9 @@
 // user attribute unique proves that it reports a clash there as
 // auth.ErrDuplicateValue when the NewAdapter function returns a value that
 // also implements UniqueAttributes (usually a small test type embedding the
-// adapter); see that interface.
+// adapter); see that interface. Likewise, one that implements
+// UserRecordRemover lets the suite leave orphan sessions behind the
+// adapter's back and check that the auth core refuses and deletes them.
 package adaptertest
 
 import (
@@ -63,6 +65,7 @@ func RunWith(t *testing.T, newAdapter NewAdapter, opts Options) {
 		{"Integrity", integrityTests},
 		{"Input", inputTests},
 		{"DuplicateValue", duplicateValueTests},
+		{"OrphanSessions", orphanTests},
 	} {
 		t.Run(group.name, func(t *testing.T) {
 			for _, tc := range group.tests {
@@ -417,6 +420,19 @@ var sessionTests = []test{
 	{"GetUnknownIsNotFound", func(f *fixture) {
 		_, err := f.a.GetSession(f.ctx, id("session"))
 		require.ErrorIs(f.t, err, auth.ErrNotFound)
+	}},
+	{"WithoutIssuedAt", func(f *fixture) {
+		// As Lucia v1 and earlier versions of this module store them.
+		u := f.user(nil)
+		now := time.Now().UnixMilli()
+		s := auth.SessionRecord{ID: id("session"), UserID: u.ID, ActiveExpires: now + 1000, IdleExpires: now + 2000}
+		require.NoError(f.t, f.a.SetSession(f.ctx, s))
+		got, err := f.a.GetSession(f.ctx, s.ID)
+		require.NoError(f.t, err)
+		assert.Equal(f.t, s, got, "IssuedAt reads as 0")
+		all, err := f.a.GetSessionsByUserID(f.ctx, u.ID)
+		require.NoError(f.t, err)
+		assert.Equal(f.t, []auth.SessionRecord{s}, all)
 	}},
 	{"GetExpiredIsReturned", func(f *fixture) {
 		u := f.user(nil)

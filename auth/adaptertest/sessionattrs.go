@@ -32,11 +32,12 @@ func sampleSessionAttributes() map[string]any {
 	}
 }
 
-// sessionWith stores a session of the user with attributes.
+// sessionWith stores a session of the user with attributes, issued now
+// (so that every read checks IssuedAt too).
 func (f *fixture) sessionWith(userID string, attributes map[string]any) auth.SessionRecord {
 	f.t.Helper()
 	now := time.Now().UnixMilli()
-	s := auth.SessionRecord{ID: id("session"), UserID: userID, ActiveExpires: now + 3_600_000, IdleExpires: now + 7_200_000, Attributes: attributes}
+	s := auth.SessionRecord{ID: id("session"), UserID: userID, ActiveExpires: now + 3_600_000, IdleExpires: now + 7_200_000, IssuedAt: now, Attributes: attributes}
 	require.NoError(f.t, f.a.SetSession(f.ctx, s))
 	return s
 }
@@ -70,7 +71,7 @@ func (f *fixture) requireInputError(err error, msgAndArgs ...any) {
 // for sessions: those refused for users, and the session's own fields.
 func badSessionAttributes() map[string]map[string]any {
 	bad := maps.Clone(badAttributes)
-	for _, name := range []string{"user_id", "active_expires", "idle_expires", "expires_at", "__user"} {
+	for _, name := range []string{"user_id", "active_expires", "idle_expires", "issued_at", "expires_at", "__user"} {
 		bad[name] = map[string]any{name: int64(1)}
 	}
 	return bad

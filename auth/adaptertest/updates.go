@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -205,6 +206,19 @@ var sessionUpdaterTests = []test{
 		f.requireSession(s)
 		require.NoError(f.t, up.UpdateSession(f.ctx, s.ID, auth.SessionUpdate{}), "an empty update of an existing session")
 		f.requireSession(s)
+	}},
+	{"SetsIssuedAt", func(f *fixture) {
+		// The core stores the creation time of a session that has none.
+		up := f.updater()
+		u := f.user(nil)
+		s := auth.SessionRecord{ID: id("session"), UserID: u.ID, ActiveExpires: time.Now().UnixMilli() + 1000, IdleExpires: time.Now().UnixMilli() + 2000}
+		require.NoError(f.t, f.a.SetSession(f.ctx, s))
+		s.IssuedAt = time.Now().UnixMilli()
+		require.NoError(f.t, up.UpdateSession(f.ctx, s.ID, auth.SessionUpdate{IssuedAt: s.IssuedAt}))
+		f.requireSession(s, "IssuedAt alone")
+		require.NoError(f.t, up.UpdateSession(f.ctx, s.ID, auth.SessionUpdate{IdleExpires: s.IdleExpires + 1}))
+		s.IdleExpires++
+		f.requireSession(s, "a zero IssuedAt keeps it")
 	}},
 	{"SameValuesSucceed", func(f *fixture) {
 		// MySQL counts a row whose values do not change as unaffected.

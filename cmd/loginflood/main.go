@@ -44,7 +44,7 @@ func main() {
 	n := flag.Int("n", 1000, "concurrent logins")
 	maxRSS := flag.Int("max-rss-mb", 300, "target: the app's peak resident memory, in MB")
 	maxAnswer := flag.Duration("max-answer", 5*time.Second, "target: the slowest answer")
-	appBinary := flag.String("app", "", "a built example app `binary` to run instead of building ./examples/webapp (to compare versions)")
+	appBinary := flag.String("app", "", "a built example app `binary` to run instead of building ./examples/webapp (to compare versions; one that has the -dev flag)")
 	flag.Parse()
 	if *n < 1 || *n > 250*250 {
 		log.Fatal("-n must be between 1 and 62500")
@@ -119,8 +119,8 @@ type app struct {
 }
 
 // startApp builds the example app into dir (unless bin names a built one)
-// and starts it with its data in dir, on a free loopback port; it returns
-// once the app serves.
+// and starts it with its data in dir, on a free loopback port, in
+// development mode (-dev: plain HTTP); it returns once the app serves.
 func startApp(dir, bin string) (*app, error) {
 	if bin == "" {
 		root, err := moduleRoot()
@@ -135,7 +135,7 @@ func startApp(dir, bin string) (*app, error) {
 		}
 	}
 
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-data", filepath.Join(dir, "data"))
+	cmd := exec.Command(bin, "-dev", "-addr", "127.0.0.1:0", "-data", filepath.Join(dir, "data"))
 	cmd.Env = append(os.Environ(), "MONGODB_URI=")
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()

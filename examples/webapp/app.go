@@ -22,6 +22,9 @@ import (
 type Account struct {
 	Username string    `auth:"username"`
 	Joined   time.Time `auth:"joined"`
+	// Name is the display name of an account made by signing in with a
+	// provider, which has no username (oauth.go).
+	Name string `auth:"name,omitempty"`
 }
 
 // usernameProvider names the app's kind of key. A user's key id is
@@ -33,11 +36,12 @@ type app struct {
 	auth    *auth.Auth[Account]
 	pages   map[string]*template.Template
 	handles sessionHandles
+	oauth   *oauthSetup // nil without a provider (oauth.go)
 }
 
 // newApp sets up storage and authentication on db: the MongoDB adapter,
 // its indexes (created once, a no-op when they exist) and the auth core.
-// development turns on auth.Config.Development; see run. configure may
+// development turns on auth.Config.Development (the -dev flag); see run. configure may
 // change the auth configuration further (tests set a fast PasswordHasher,
 // a clock, throttle limits); the app then sets the ErrorHandler and what
 // sessions store: the device of each (see Device), last seen to within
@@ -94,9 +98,10 @@ func (a *app) routes() http.Handler {
 	user.HandleFunc("POST /password", a.changePassword)
 	user.HandleFunc("GET /delete", a.deletePage)
 	user.HandleFunc("POST /delete", a.deleteAccount)
+	a.oauthRoutes(mux, user)
 	mux.Handle("/", a.auth.RequireUser(user))
 
-	return securityHeaders(a.auth.Middleware(parseForms(mux)))
+	return securityHeaders(a.formActionSources(), a.auth.Middleware(parseForms(mux)))
 }
 
 // maxFormBytes bounds request bodies: the app's forms are small.
@@ -144,11 +149,12 @@ func (a *app) serverError(w http.ResponseWriter, r *http.Request, err error) {
 
 // securityHeaders sets headers that every page wants: no framing by other
 // sites (clickjacking of the delete button), no scripts at all, forms that
-// post only to this site, and no caching of pages that show account data.
-func securityHeaders(next http.Handler) http.Handler {
+// post only to this site (and to the sign-in provider, formAction), and no
+// caching of pages that show account data.
+func securityHeaders(formAction string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action "+formAction+"; frame-ancestors 'none'; base-uri 'none'")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("Cache-Control", "no-store")
 		next.ServeHTTP(w, r)
@@ -161,8 +167,8 @@ var templateFS embed.FS
 // parsePages parses each page template together with the layout.
 func parsePages() (map[string]*template.Template, error) {
 	pages := make(map[string]*template.Template)
-	for _, name := range []string{"signup", "login", "home", "password", "delete", "error"} {
-		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+	for _, name := range []string{"signup", "login", "home", "password", "delete", "error", "methods"} {
+		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/providers.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
 		}
@@ -181,6 +187,10 @@ type view struct {
 	Username string
 	// Sessions are the user's sessions, on the home page.
 	Sessions []sessionView
+	// Providers are the sign-in providers, Methods the user's ways to
+	// sign in on the sign-in methods page (oauth.go).
+	Providers []providerButton
+	Methods   []methodView
 }
 
 // sessionView is one session in the list: never its id (see
@@ -200,6 +210,7 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, status int, page st
 			v.User = &user
 		}
 	}
+	a.oauthView(r, page, &v)
 	var buf bytes.Buffer
 	if err := a.pages[page].ExecuteTemplate(&buf, "layout", v); err != nil {
 		slog.ErrorContext(r.Context(), "render", "page", page, "err", err)

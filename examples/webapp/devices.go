@@ -74,9 +74,10 @@ func parseUserAgent(ua string) (browser, os string) {
 }
 
 // sessionHandles name sessions in the HTML of the sessions list without
-// revealing their ids: a session id is the bearer secret of its cookie,
-// and does not belong in a page that may end up in caches, screenshots or
-// extensions. A handle is an HMAC-SHA256 of the session id under a key
+// revealing their ids: a session's id is the hash of its cookie's token,
+// or (beside Lucia, auth.Config.LuciaV1) the token itself, a bearer
+// secret, and neither belongs in a page that may end up in caches,
+// screenshots or extensions. A handle is an HMAC-SHA256 of the session id under a key
 // made at start-up, cut to 128 bits: it cannot be turned back into the
 // id, and it means nothing outside this process. Forms rendered before a
 // restart then name no session, and the user reloads the page.

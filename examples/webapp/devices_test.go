@@ -135,7 +135,8 @@ func TestSessionsShowTheirDevices(t *testing.T) {
 	delete(doc, "_id")
 	assert.Equal(t, bson.M{
 		"user_id": ann, "active_expires": start.Add(24 * time.Hour).UnixMilli(), "idle_expires": start.Add(15 * 24 * time.Hour).UnixMilli(),
-		"browser": "Firefox", "os": "Linux", "created_at": bson.DateTime(start.UnixMilli()), "last_seen": bson.DateTime(start.UnixMilli()),
+		"issued_at": start.UnixMilli(),
+		"browser":   "Firefox", "os": "Linux", "created_at": bson.DateTime(start.UnixMilli()), "last_seen": bson.DateTime(start.UnixMilli()),
 	}, doc, "what a session stores")
 	home := v.get("/")
 	assert.Contains(t, home.Body, "Firefox on Linux")

@@ -20,6 +20,7 @@ const (
 	msgServerError      = "Something went wrong on our side. Please try again later."
 	msgSessionNotFound  = "That session is not signed in any more. The list below is up to date."
 	msgBusy             = "The server is busy right now. Please try again in a moment."
+	msgNoPassword       = "This account signs in with a provider and has no password to confirm this with."
 	minUsernameLength   = 3
 	maxUsernameLength   = 32
 	minPasswordLength   = 8

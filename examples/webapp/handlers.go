@@ -18,6 +18,8 @@ var notices = map[string]string{
 	"others-ended":     "Every other session has been signed out.",
 	"session-ended":    "That session has been signed out.",
 	"password-changed": "Your password has been changed and every other session signed out.",
+	"linked":           "It is linked: you can sign in with it from now on.",
+	"unlinked":         "It is unlinked: you can no longer sign in with it.",
 }
 
 func notice(r *http.Request) string { return notices[r.URL.Query().Get("done")] }
@@ -234,6 +236,10 @@ func (a *app) deleteAccount(w http.ResponseWriter, r *http.Request) {
 // the check fails, it has answered the request: with page and an error
 // message, or with a server error.
 func (a *app) checkPassword(w http.ResponseWriter, r *http.Request, page string, user auth.User[Account], password string) bool {
+	if user.Attributes.Username == "" { // made by a provider sign-in (oauth.go)
+		a.render(w, r, http.StatusConflict, page, view{Error: msgNoPassword})
+		return false
+	}
 	_, err := a.auth.UseKey(r.Context(), usernameProvider, user.Attributes.Username, password)
 	switch {
 	case err == nil:

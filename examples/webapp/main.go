@@ -6,9 +6,9 @@
 // deletion. It is server-rendered with net/http and html/template and has
 // no JavaScript.
 //
-// From the repository root:
+// From the repository root, to try it over plain HTTP:
 //
-//	go run ./examples/webapp
+//	go run ./examples/webapp -dev
 //
 // Without MONGODB_URI the app starts an embedded FerretDB that keeps its
 // data in examples/webapp/data (ignored by git; flag -data picks another
@@ -34,11 +34,31 @@
 // nothing. Handles change when the app restarts; a page from before then
 // refuses, and a reload helps.
 //
+// # Sign in with an OpenID provider
+//
+// With -oidc-issuer, -oidc-client-id and -oidc-client-secret (or
+// OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET) the login and sign-up
+// pages offer "Sign in with <-oidc-name>", through package oauth: a new
+// identity makes an account (named after the provider's name for the
+// user, without a username or password), a known one signs in. Register
+// <-public-url>/oauth/oidc/callback with the provider (in development the
+// app's own http://<addr>). The sign-in methods page lists the account's
+// ways in, links the provider (after the password, where the account has
+// one) and unlinks it, keeping the last way in. An account made by the
+// provider has no password, so the password and delete pages, which
+// confirm one, refuse it. Without an issuer none of this shows. The code
+// is in oauth.go and templates/methods.html and providers.html.
+//
 // # Behaviour
 //
-// On a loopback address it sets auth.Config.Development (no Secure flag),
-// since browsers keep Secure cookies only from HTTPS pages; on any other
-// address the cookie stays Secure and the app must be reached over HTTPS.
+// Without -dev it runs in production mode, whatever its address (loopback
+// is the usual one behind a TLS-terminating proxy on the same host): the
+// session cookie is __Host-auth_session, Secure, and every response
+// carries Strict-Transport-Security, so the app must be reached over
+// HTTPS. -dev sets auth.Config.Development for plain HTTP: an auth_session
+// cookie without Secure (browsers keep Secure cookies only from HTTPS
+// pages) and no HSTS; meant for this machine, it warns on any other
+// address, where session tokens would cross the network in clear.
 //
 // It shows messages for a wrong password, a taken username, an empty,
 // too-short or too-long password, a failed CSRF check (403), too many failed
@@ -62,7 +82,9 @@
 // skipped with a message saying so. Plain-HTTP tests (race_test.go) hold a
 // login or a password change right after its password check, delete the
 // account from another browser, and check that the held request is
-// answered as for a logged-out visitor, not with a 500.
+// answered as for a logged-out visitor, not with a 500. oauth_test.go and
+// oauth_browser_test.go sign in, link and unlink through an OpenID provider
+// running in the test process (mockoidc), over HTTP and in Chromium.
 package main
 
 import (
@@ -104,6 +126,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	dataDir := flags.String("data", filepath.Join("examples", "webapp", "data"),
 		"`directory` of the embedded FerretDB's data, relative to the working directory; used when MONGODB_URI is unset")
 	dbName := flags.String("db", "webapp", "`name` of the MongoDB database")
+	development := flags.Bool("dev", false, "development mode, for plain HTTP on this machine: no Secure cookie, no HSTS (without it the app wants HTTPS in front)")
+	provider := providerFlags(flags)
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
@@ -117,12 +141,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	// Development mode drops the Secure flag from the session cookie.
 	// Browsers store a Secure cookie only from HTTPS pages (Chrome and
 	// Firefox make an exception for localhost, Safari does not), so a
-	// plain-HTTP app needs it for logins to stick. It is safe only on a
-	// loopback address, where the session id never crosses a network. On
-	// any other address the app keeps Secure cookies and must be reached
-	// over HTTPS, through a TLS-terminating proxy for instance.
-	development := isLoopback(*addr)
-	a, err := newApp(ctx, db, development)
+	// plain-HTTP app needs it for logins to stick. It is safe only where
+	// the session token never crosses a network. It is a flag, not a
+	// guess from the address: a loopback address is also where an app
+	// listens behind a TLS-terminating proxy in production.
+	a, err := newApp(ctx, db, *development)
 	if err != nil {
 		return err
 	}
@@ -131,10 +154,18 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if development {
-		fmt.Fprintf(stdout, "webapp: serving on http://%s (Ctrl-C stops)\n", listener.Addr())
-	} else {
-		fmt.Fprintf(stdout, "webapp: listening on %s; session cookies are Secure, so browse it through HTTPS\n", listener.Addr())
+	if err := a.setUpOAuth(provider, "http://"+listener.Addr().String(), *development); err != nil {
+		listener.Close()
+		return err
+	}
+	switch {
+	case *development && !isLoopback(*addr):
+		fmt.Fprintf(stdout, "webapp: -dev on %s, which other machines reach: session tokens cross the network in clear\n", *addr)
+		fallthrough
+	case *development:
+		fmt.Fprintf(stdout, "webapp: serving on http://%s (development mode; Ctrl-C stops)\n", listener.Addr())
+	default:
+		fmt.Fprintf(stdout, "webapp: serving on http://%s for an HTTPS proxy in front: session cookies are Secure (__Host-) and responses carry HSTS, so browse it through HTTPS (-dev for plain HTTP; Ctrl-C stops)\n", listener.Addr())
 	}
 
 	server := newServer(a.routes())
@@ -216,7 +247,8 @@ func openDatabase(ctx context.Context, dataDir, name string, stdout io.Writer) (
 	return client.Database(name), closeDB, nil
 }
 
-// isLoopback reports whether addr (host:port) is on this machine only.
+// isLoopback reports whether addr (host:port) is on this machine only,
+// which -dev wants.
 func isLoopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {

@@ -25,8 +25,8 @@ import (
 func TestMain(m *testing.M) { os.Exit(mongotest.Main(m)) }
 
 // startApp serves the app's handler on a test server over a fresh
-// database, as run does on loopback (Development cookies); configure may
-// change the auth configuration.
+// database, as run -dev does (Development cookies, for plain HTTP);
+// configure may change the auth configuration.
 func startApp(t *testing.T, configure ...func(*auth.Config)) (baseURL string, db *mongo.Database) {
 	t.Helper()
 	_, baseURL, db = startTestApp(t, configure...)

@@ -16,16 +16,16 @@ import (
 )
 
 // startRun calls run as `go run ./examples/webapp -addr 127.0.0.1:0 -data
-// dir` would, and returns the URL it prints and a stop function that
-// cancels run's context (as Ctrl-C does) and returns everything run
+// dir [flags]` would, and returns the URL it prints and a stop function
+// that cancels run's context (as Ctrl-C does) and returns everything run
 // printed and its error.
-func startRun(t *testing.T, dataDir string) (url string, stop func() (output string, err error)) {
+func startRun(t *testing.T, dataDir string, flags ...string) (url string, stop func() (output string, err error)) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out, in := io.Pipe()
 	result := make(chan error, 1)
 	go func() {
-		err := run(ctx, []string{"-addr", "127.0.0.1:0", "-data", dataDir}, in)
+		err := run(ctx, append([]string{"-addr", "127.0.0.1:0", "-data", dataDir}, flags...), in)
 		in.Close()
 		result <- err
 	}()
@@ -75,15 +75,15 @@ func startRun(t *testing.T, dataDir string) (url string, stop func() (output str
 	}
 }
 
-// TestRun starts the app as `go run ./examples/webapp` does on a fresh
-// clone (no MONGODB_URI: embedded FerretDB on a data directory), uses it,
-// stops it, and starts it again on the same directory: the account and
-// the session are still there.
+// TestRun starts the app as the README's `go run ./examples/webapp -dev`
+// does on a fresh clone (no MONGODB_URI: embedded FerretDB on a data
+// directory), uses it over plain HTTP, stops it, and starts it again on
+// the same directory: the account and the session are still there.
 func TestRun(t *testing.T) {
 	t.Setenv("MONGODB_URI", "")
 	dataDir := t.TempDir()
 
-	url, stop := startRun(t, dataDir)
+	url, stop := startRun(t, dataDir, "-dev")
 	require.True(t, strings.HasPrefix(url, "http://127.0.0.1:"), url)
 	v := newVisitor(t, url)
 	res := v.get("/")
@@ -93,20 +93,13 @@ func TestRun(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.Status)
 	require.Contains(t, res.Body, `<main id="page-login">`)
 
-	req, err := http.NewRequest(http.MethodPost, url+"/signup", strings.NewReader("username=eve&password=eve's+password"))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", url)
-	signup, err := v.client.Do(req)
-	require.NoError(t, err)
-	signup.Body.Close()
-	require.Equal(t, http.StatusSeeOther, signup.StatusCode)
-	cookies := signup.Cookies()
-	require.Len(t, cookies, 1)
-	// On a loopback address run uses Development cookies: not Secure, so
-	// that they work over plain HTTP.
-	assert.False(t, cookies[0].Secure, "session cookie on loopback")
+	signup, cookies := signUpEve(t, v, url, "Origin", url)
+	// -dev: Development cookies, not Secure, so that they work over plain
+	// HTTP, and no HSTS.
+	assert.False(t, cookies[0].Secure, "session cookie with -dev")
+	assert.Equal(t, "auth_session", cookies[0].Name)
 	assert.True(t, cookies[0].HttpOnly)
+	assert.Empty(t, signup.Header.Get("Strict-Transport-Security"))
 	require.Contains(t, v.get("/").Body, `<strong id="username">eve</strong>`)
 
 	output, err := stop()
@@ -116,7 +109,7 @@ func TestRun(t *testing.T) {
 
 	// Same data directory, new port: the session cookie (cookies belong to
 	// a host, not a port) still logs in, and so does the password.
-	url, stop = startRun(t, dataDir)
+	url, stop = startRun(t, dataDir, "-dev")
 	v.base, v.origin = url, url
 	res = v.get("/")
 	require.Equal(t, http.StatusOK, res.Status, "the session survived the restart")
@@ -125,6 +118,49 @@ func TestRun(t *testing.T) {
 	assert.Equal(t, http.StatusSeeOther, res.Status, res.message("error"))
 	_, err = stop()
 	require.NoError(t, err)
+}
+
+// TestRunIsProductionByDefault: without -dev the app is in production
+// mode whatever its address, loopback included (the usual setup behind a
+// TLS-terminating proxy on the same host): a __Host- cookie that is
+// Secure, HSTS, and a note that it wants HTTPS in front.
+func TestRunIsProductionByDefault(t *testing.T) {
+	t.Setenv("MONGODB_URI", "")
+	url, stop := startRun(t, t.TempDir())
+	v := newVisitor(t, url)
+	res := v.get("/login")
+	require.Equal(t, http.StatusOK, res.Status)
+
+	// What a browser sends to the app through an HTTPS proxy.
+	signup, cookies := signUpEve(t, v, url, "Sec-Fetch-Site", "same-origin")
+	assert.Equal(t, "__Host-auth_session", cookies[0].Name)
+	assert.True(t, cookies[0].Secure)
+	assert.Equal(t, "/", cookies[0].Path)
+	assert.Empty(t, cookies[0].Domain)
+	assert.Equal(t, "max-age=31536000", signup.Header.Get("Strict-Transport-Security"))
+
+	output, err := stop()
+	require.NoError(t, err)
+	assert.Contains(t, output, "HTTPS")
+	assert.Contains(t, output, "-dev")
+}
+
+// signUpEve signs eve up at the app at url with the request header given
+// (name, value) and returns the response, whose one cookie is the session
+// cookie.
+func signUpEve(t *testing.T, v *visitor, url, header, value string) (*http.Response, []*http.Cookie) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url+"/signup", strings.NewReader("username=eve&password=eve's+password"))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set(header, value)
+	signup, err := v.client.Do(req)
+	require.NoError(t, err)
+	signup.Body.Close()
+	require.Equal(t, http.StatusSeeOther, signup.StatusCode)
+	cookies := signup.Cookies()
+	require.Len(t, cookies, 1)
+	return signup, cookies
 }
 
 func TestIsLoopback(t *testing.T) {
@@ -149,7 +185,7 @@ func TestIsLoopback(t *testing.T) {
 // goroutine) for long: the server run starts closes it.
 func TestRunCutsOffSlowClients(t *testing.T) {
 	const limit = 30 * time.Second
-	url, stop := startRun(t, t.TempDir())
+	url, stop := startRun(t, t.TempDir(), "-dev")
 	defer func() {
 		_, err := stop()
 		require.NoError(t, err)

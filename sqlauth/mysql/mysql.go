@@ -26,6 +26,7 @@
 //		user_id VARBINARY(2048) NOT NULL,
 //		active_expires BIGINT NOT NULL,
 //		idle_expires BIGINT NOT NULL,
+//		issued_at BIGINT,
 //		attributes JSON,
 //		INDEX `auth_session_user_id_idx` (user_id),
 //		FOREIGN KEY (user_id) REFERENCES `auth_user` (id) ON DELETE CASCADE
@@ -137,6 +138,7 @@ var syntax = sqlauth.Syntax{
 	// tools may fold case: compare password hashes as binary strings.
 	ExactText:         "CAST(? AS BINARY)",
 	SessionAttributes: "attributes JSON",
+	IssuedAt:          "issued_at BIGINT",
 }
 
 // Syntax implements sqlauth.Dialect.
@@ -165,6 +167,7 @@ func (Dialect) CreateTables(s sqlauth.Schema) []string {
 			"\tuser_id " + idType + " NOT NULL,\n" +
 			"\tactive_expires BIGINT NOT NULL,\n" +
 			"\tidle_expires BIGINT NOT NULL,\n" +
+			"\t" + syntax.IssuedAt + ",\n" +
 			s.JSONColumn("\t"+syntax.SessionAttributes+",\n") +
 			owned(s.Sessions),
 		"CREATE TABLE IF NOT EXISTS " + s.Keys.Quoted(syntax) + " (\n" +

@@ -34,6 +34,7 @@ func database(t testing.TB) sqlauthtest.Database {
 		UniqueAttribute: []string{"ALTER TABLE auth_user" +
 			" ADD unique_%[1]s VARCHAR(255) AS (JSON_UNQUOTE(JSON_EXTRACT(attributes, '$.%[1]s'))) VIRTUAL," +
 			" ADD UNIQUE KEY auth_user_%[1]s_key (unique_%[1]s)"},
+		ForeignKeysOff: [2]string{"SET foreign_key_checks = 0", "SET foreign_key_checks = 1"},
 	}
 }
 

@@ -23,6 +23,7 @@
 //		user_id TEXT NOT NULL REFERENCES "auth_user" (id) ON DELETE CASCADE,
 //		active_expires BIGINT NOT NULL,
 //		idle_expires BIGINT NOT NULL,
+//		issued_at BIGINT,
 //		attributes JSONB
 //	)
 //	CREATE INDEX IF NOT EXISTS "auth_session_user_id_idx" ON "auth_session" (user_id)
@@ -106,6 +107,7 @@ var syntax = sqlauth.Syntax{
 	LockForUpdate:        " FOR UPDATE",
 	TxOptions:            &sql.TxOptions{Isolation: sql.LevelReadCommitted},
 	SessionAttributes:    "attributes JSONB",
+	IssuedAt:             "issued_at BIGINT",
 }
 
 // Syntax implements sqlauth.Dialect.
@@ -133,7 +135,8 @@ func (Dialect) CreateTables(s sqlauth.Schema) []string {
 			"\tid TEXT PRIMARY KEY,\n" +
 			"\t" + userID + ",\n" +
 			"\tactive_expires BIGINT NOT NULL,\n" +
-			"\tidle_expires BIGINT NOT NULL" + s.JSONColumn(",\n\t"+syntax.SessionAttributes) + "\n)",
+			"\tidle_expires BIGINT NOT NULL,\n" +
+			"\t" + syntax.IssuedAt + s.JSONColumn(",\n\t"+syntax.SessionAttributes) + "\n)",
 		index(s.Sessions),
 		"CREATE TABLE IF NOT EXISTS " + keys + " (\n" +
 			"\tid TEXT PRIMARY KEY,\n" +

@@ -20,6 +20,18 @@ import (
 // suite covers the JSON column (Conformance) and none (PrismaConformance).
 
 // sessionAttributeTests run on a database of each dialect.
+// sessionColumnNames lists the columns of a's session table.
+func sessionColumnNames(t *testing.T, d Database, store Store, a *sqlauth.Adapter) []string {
+	t.Helper()
+	cols, err := d.Dialect.Columns(Context(t), store.DB, a.Schema().Sessions)
+	require.NoError(t, err)
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.Name
+	}
+	return names
+}
+
 var sessionAttributeTests = []schemaTest{
 	{"EarlierTablesGetTheColumn", func(t *testing.T, d Database) {
 		// Tables as the previous CreateTables made them: sessions without
@@ -94,22 +106,41 @@ var sessionAttributeTests = []schemaTest{
 	}},
 	{"LuciaTablesAreLeftAlone", func(t *testing.T, d Database) {
 		// CreateTables on a Lucia application's tables (attribute columns
-		// in the user table) adds nothing to its session table, which
-		// then refuses session attributes.
+		// in the user table) adds no attributes column to its session
+		// table, which then refuses session attributes.
 		a, store := d.OpenPrisma(t, []Field{{Name: "username", Type: "String"}}, sqlauth.Options{})
 		ctx := Context(t)
 		require.NoError(t, a.CreateTables(ctx))
-		cols, err := d.Dialect.Columns(ctx, store.DB, a.Schema().Sessions)
-		require.NoError(t, err)
-		names := make([]string, len(cols))
-		for i, c := range cols {
-			names[i] = c.Name
-		}
-		assert.ElementsMatch(t, []string{"id", "user_id", "active_expires", "idle_expires"}, names)
+		assert.ElementsMatch(t, []string{"id", "user_id", "active_expires", "idle_expires", "issued_at"}, sessionColumnNames(t, d, store, a))
 		user(t, a, "u", map[string]any{"username": "ann"})
-		err = a.SetSession(ctx, auth.SessionRecord{ID: "s", UserID: "u", ActiveExpires: 1, IdleExpires: 2, Attributes: map[string]any{"browser": "Firefox"}})
+		err := a.SetSession(ctx, auth.SessionRecord{ID: "s", UserID: "u", ActiveExpires: 1, IdleExpires: 2, Attributes: map[string]any{"browser": "Firefox"}})
 		var ie *auth.InputError
 		require.ErrorAs(t, err, &ie)
+	}},
+	{"IssuedAtAddedToLuciaTables", func(t *testing.T, d Database) {
+		// Lucia's session table has no issued_at: the adapter refuses to
+		// work on it, saying how to add the column, and CreateTables adds
+		// it. Rows Lucia inserts read without a creation time.
+		a, store := d.openPrisma(t, []Field{{Name: "username", Type: "String"}}, sqlauth.Options{}, false)
+		ctx := Context(t)
+		var se *sqlauth.SchemaError
+		require.ErrorAs(t, a.CheckSchema(ctx), &se)
+		assert.Contains(t, se.Reason, "issued_at")
+		user(t, a, "u", map[string]any{"username": "ann"})
+		err := a.SetSession(ctx, auth.SessionRecord{ID: "s", UserID: "u", ActiveExpires: 1, IdleExpires: 2, IssuedAt: 1})
+		require.ErrorAs(t, err, &se, "a session call says what is missing")
+
+		require.NoError(t, a.CreateTables(ctx))
+		assert.ElementsMatch(t, []string{"id", "user_id", "active_expires", "idle_expires", "issued_at"}, sessionColumnNames(t, d, store, a))
+		syntax := d.Dialect.Syntax()
+		_, err = store.DB.ExecContext(ctx, syntax.Bind("INSERT INTO "+a.Schema().Sessions.Quoted(syntax)+
+			" (id, user_id, active_expires, idle_expires) VALUES (?, ?, ?, ?)"), "lucia", "u", 1, 2)
+		require.NoError(t, err, "as Lucia inserts")
+		requireSessionReads(t, a, auth.SessionRecord{ID: "lucia", UserID: "u", ActiveExpires: 1, IdleExpires: 2})
+		s := auth.SessionRecord{ID: "s", UserID: "u", ActiveExpires: 1, IdleExpires: 2, IssuedAt: 1}
+		require.NoError(t, a.SetSession(ctx, s))
+		requireSessionReads(t, a, s)
+		require.NoError(t, a.CreateTables(ctx), "idempotent")
 	}},
 	{"Columns", func(t *testing.T, d Database) {
 		// A session table with columns of its own, as an application adds

@@ -54,6 +54,11 @@ type Database struct {
 	// there is reported as auth.ErrDuplicateValue (adaptertest's
 	// UniqueAttributes). Nil skips those checks.
 	UniqueAttribute []string
+	// ForeignKeysOff holds the statements that turn the enforcement of
+	// foreign keys off, and back on, for one connection: the conformance
+	// suite removes a user's row with them, leaving its sessions and keys
+	// behind the adapter's back (adaptertest's UserRecordRemover).
+	ForeignKeysOff [2]string
 }
 
 // Store is one isolated place for the adapter's tables.
@@ -151,20 +156,47 @@ func Conformance(t *testing.T, d Database) {
 		t.Run(m.Name, func(t *testing.T) {
 			adaptertest.Run(t, func(t *testing.T) auth.Adapter {
 				a, store := d.Open(t, sqlauth.Options{NoForeignKeys: m.NoForeignKeys})
+				hooks := storeHooks{a, store.DB, d}
 				if d.UniqueAttribute == nil {
-					return a
+					return hooks
 				}
-				return uniqueAttributes{a, store.DB, d.UniqueAttribute}
+				return uniqueAttributes{hooks, d.UniqueAttribute}
 			})
 		})
 	}
 }
 
+// storeHooks gives the conformance suite the adapter's store:
+// adaptertest.UserRecordRemover with a Database's ForeignKeysOff.
+type storeHooks struct {
+	*sqlauth.Adapter
+	db       *sql.DB
+	database Database
+}
+
+// RemoveUserRecord deletes the user's row with foreign keys off, on one
+// connection, so that nothing cascades.
+func (h storeHooks) RemoveUserRecord(ctx context.Context, userID string) error {
+	conn, err := h.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	syntax := h.database.Dialect.Syntax()
+	if _, err := conn.ExecContext(ctx, h.database.ForeignKeysOff[0]); err != nil {
+		return err
+	}
+	_, err = conn.ExecContext(ctx, syntax.Bind("DELETE FROM "+h.Schema().Users.Quoted(syntax)+" WHERE id = ?"), userID)
+	if _, onErr := conn.ExecContext(ctx, h.database.ForeignKeysOff[1]); err == nil {
+		err = onErr
+	}
+	return err
+}
+
 // uniqueAttributes implements adaptertest.UniqueAttributes with a
 // Database's UniqueAttribute statements.
 type uniqueAttributes struct {
-	*sqlauth.Adapter
-	db         *sql.DB
+	storeHooks
 	statements []string
 }
 

@@ -27,6 +27,7 @@
 //		user_id TEXT NOT NULL REFERENCES "auth_user" (id) ON DELETE CASCADE,
 //		active_expires INTEGER NOT NULL,
 //		idle_expires INTEGER NOT NULL,
+//		issued_at INTEGER,
 //		attributes TEXT CHECK (json_valid(attributes))
 //	) STRICT, WITHOUT ROWID
 //	CREATE INDEX IF NOT EXISTS "auth_session_user_id_idx" ON "auth_session" (user_id)
@@ -131,6 +132,8 @@ var syntax = sqlauth.Syntax{
 	// json_valid(NULL) is NULL, which passes the check: NULL is no
 	// attributes.
 	SessionAttributes: "attributes TEXT CHECK (json_valid(attributes))",
+	// STRICT tables take INTEGER, not BIGINT (the same 64 bits).
+	IssuedAt: "issued_at INTEGER",
 }
 
 // Syntax implements sqlauth.Dialect.
@@ -156,7 +159,8 @@ func (Dialect) CreateTables(s sqlauth.Schema) []string {
 			"\tid TEXT NOT NULL PRIMARY KEY,\n" +
 			"\t" + userID + ",\n" +
 			"\tactive_expires INTEGER NOT NULL,\n" +
-			"\tidle_expires INTEGER NOT NULL" + s.JSONColumn(",\n\t"+syntax.SessionAttributes) + "\n)" + options,
+			"\tidle_expires INTEGER NOT NULL,\n" +
+			"\t" + syntax.IssuedAt + s.JSONColumn(",\n\t"+syntax.SessionAttributes) + "\n)" + options,
 		index(s.Sessions),
 		"CREATE TABLE IF NOT EXISTS " + s.Keys.Quoted(syntax) + " (\n" +
 			"\tid TEXT NOT NULL PRIMARY KEY,\n" +

@@ -33,6 +33,7 @@ var database = sqlauthtest.Database{
 
 	CancelStopsStatement: true,
 	UniqueAttribute:      []string{"CREATE UNIQUE INDEX auth_user_%[1]s_key ON auth_user (json_extract(attributes, '$.%[1]s'))"},
+	ForeignKeysOff:       [2]string{"PRAGMA foreign_keys = OFF", "PRAGMA foreign_keys = ON"},
 }
 
 func TestConformance(t *testing.T) { sqlauthtest.Conformance(t, database) }

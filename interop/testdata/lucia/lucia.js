@@ -1,6 +1,6 @@
 // A Lucia v1 (JavaScript) application reduced to what the Go interop tests
-// need: the real lucia-auth 1.8.0 on the real adapters, driven over
-// stdin/stdout by ../../lucia_test.go.
+// need: the real lucia-auth 1.8.0 on the real adapters, and the real
+// @lucia-auth/oauth 1.2.1, driven over stdin/stdout by ../../lucia_test.go.
 //
 //	LUCIA_ADAPTER=mongoose   LUCIA_URI=mongodb://host/ LUCIA_DB=db node lucia.js
 //	LUCIA_ADAPTER=postgresql LUCIA_URI=postgres://... LUCIA_PG_SCHEMA=s node lucia.js
@@ -14,6 +14,7 @@
 import "lucia-auth/polyfill/node"; // Lucia's own, for Node versions before 20
 import readline from "node:readline";
 import lucia, { LuciaError } from "lucia-auth";
+import { github } from "@lucia-auth/oauth/providers";
 
 const adapterName = process.env.LUCIA_ADAPTER;
 const uri = process.env.LUCIA_URI;
@@ -77,6 +78,22 @@ const auth = lucia({
 	transformDatabaseUser: ({ id, ...attributes }) => ({ userId: id, attributes }),
 });
 
+// @lucia-auth/oauth's GitHub provider fetches from github.com and
+// api.github.com, which the tests cannot reach: githubSignIn points both at
+// the test's stand-in (../../../oauth/github/githubtest). Only the host
+// changes; the provider's requests are its own.
+let githubStandIn;
+const realFetch = globalThis.fetch;
+globalThis.fetch = (input, init) => {
+	if (githubStandIn && input instanceof Request) {
+		const url = new URL(input.url);
+		if (url.hostname === "github.com" || url.hostname === "api.github.com") {
+			input = new Request(new URL(url.pathname + url.search, githubStandIn), input);
+		}
+	}
+	return realFetch(input, init);
+};
+
 const session = (s) => ({
 	sessionId: s.sessionId,
 	userId: s.userId,
@@ -105,6 +122,14 @@ const operations = {
 	getAllUserSessions: async (userId) => (await auth.getAllUserSessions(userId)).map(session),
 	invalidateSession: (sessionId) => auth.invalidateSession(sessionId),
 	deleteUser: (userId) => auth.deleteUser(userId),
+	// The callback of a "Sign in with GitHub" as Lucia's OAuth guide
+	// writes it: the existing user of the GitHub key, or a new one.
+	githubSignIn: async (standIn, clientId, clientSecret, code, attributes) => {
+		githubStandIn = standIn;
+		const { existingUser, createUser, providerUser } = await github(auth, { clientId, clientSecret }).validateCallback(code);
+		const user = existingUser ?? (await createUser(attributes));
+		return { user, created: !existingUser, githubId: providerUser.id };
+	},
 };
 
 const reply = (message) => process.stdout.write(JSON.stringify(message) + "\n");
