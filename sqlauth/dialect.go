@@ -96,21 +96,36 @@ func (s Syntax) Quote(identifier string) string {
 }
 
 // Bind rewrites a statement written with '?' placeholders into the
-// database's own. The adapter's statements contain no other '?'.
+// database's own. A '?' inside a quoted identifier (a column named after
+// an attribute, read from the database) or a string literal is text, not
+// a placeholder, and is kept: quotes are the syntax's IdentifierQuote and
+// the single quote, each closed by the next one not doubled.
 func (s Syntax) Bind(query string) string {
-	if !s.NumberedPlaceholders {
+	if !s.NumberedPlaceholders || strings.IndexByte(query, '?') < 0 {
 		return query
 	}
 	var b strings.Builder
+	b.Grow(len(query) + 8)
 	n := 0
-	for _, c := range query {
-		if c != '?' {
-			b.WriteRune(c)
+	var quote byte // the quote we are inside, or 0
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case quote != 0:
+			// A doubled quote inside is two quotes in a row: leaving and
+			// entering again gives the same result.
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || (s.IdentifierQuote != "" && c == s.IdentifierQuote[0]):
+			quote = c
+		case c == '?':
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
 			continue
 		}
-		n++
-		b.WriteByte('$')
-		b.WriteString(strconv.Itoa(n))
+		b.WriteByte(c)
 	}
 	return b.String()
 }
