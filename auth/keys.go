@@ -105,7 +105,7 @@ func (a *Auth[A]) hashPassword(ctx context.Context, password string) (*string, e
 	if err := checkPassword(password); err != nil {
 		return nil, err
 	}
-	hash, err := a.hasher.Hash(ctx, password)
+	hash, err := a.hasher.HashNew(ctx, password)
 	if err != nil {
 		return nil, err
 	}
