@@ -19,7 +19,8 @@ type Dialect interface {
 	Syntax() Syntax
 
 	// CreateTables returns the statements that create the tables and
-	// indexes of s where they are missing, in order. They run in one
+	// indexes of s where they are missing, in order, the throttle table
+	// (id, until_ms, and an index on until_ms) among them when s has one. They run in one
 	// transaction (which some databases commit at each statement).
 	CreateTables(s Schema) []string
 
@@ -79,6 +80,14 @@ type Syntax struct {
 	// Unix milliseconds (SQLite, which has no time type; Prisma's SQLite
 	// engine stores DateTime so).
 	UnixMilliTimes bool
+	// Greatest is the function that returns the larger of two integers:
+	// "GREATEST", or "max" in SQLite.
+	Greatest string
+	// OnDuplicateKey says that the database writes an upsert as INSERT ...
+	// ON DUPLICATE KEY UPDATE and has no RETURNING (MySQL); without it, an
+	// upsert is INSERT ... ON CONFLICT (id) DO UPDATE ... WHERE ...
+	// RETURNING (PostgreSQL, SQLite 3.35 and later). See ThrottleStore.
+	OnDuplicateKey bool
 	// SessionAttributes defines the session table's JSON column, which
 	// holds session attributes and takes NULL for none ("attributes
 	// JSONB"). The dialect's CreateTables puts it into new session tables,
@@ -159,6 +168,9 @@ const (
 // Schema is the adapter's tables, as a Dialect sees them.
 type Schema struct {
 	Users, Sessions, Keys Table
+	// Throttle is Options.ThrottleTable: the table of Adapter.ThrottleStore,
+	// which CreateTables makes too; its Name is empty when there is none.
+	Throttle Table
 	// ForeignKeys is false in Options.NoForeignKeys mode: the tables then
 	// have no foreign keys, and the adapter checks and cascades itself.
 	ForeignKeys bool
