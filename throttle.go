@@ -55,8 +55,8 @@ const fieldUntil = "until"
 // record with a lock document instead: an insert of _id "\x00lock\x00" +
 // key, which only one caller at a time can make (a unique _id is the one
 // atomic check FerretDB has), then a find, a replace or delete of the
-// record, and the lock's deletion: four commands, correct across
-// instances. A lock left by a crashed process is broken once its lease
+// record, and the lock's deletion: four commands (three when refused),
+// correct across instances. A lock left by a crashed process is broken once its lease
 // (5 s) has passed; a process stalled for longer than that while holding
 // it could lose one update.
 //
@@ -81,6 +81,12 @@ func (a *Adapter) ThrottleStore() (*ThrottleStore, error) {
 	s.locked.Store(!a.atomicUpdates)
 	return s, nil
 }
+
+// UsesLocks reports whether updates take lock documents (four commands
+// each) rather than one update pipeline: on servers without atomic
+// updates or without update pipelines (FerretDB), or after the first
+// update found the server refusing pipelines.
+func (s *ThrottleStore) UsesLocks() bool { return s.locked.Load() }
 
 // Update implements auth.ThrottleStore.
 func (s *ThrottleStore) Update(ctx context.Context, key string, u auth.ThrottleUpdate) (time.Time, bool, error) {

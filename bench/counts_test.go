@@ -21,6 +21,13 @@ func TestCommandCounts(t *testing.T) {
 	// Exact counts of the multi-document writes hold for the standalone
 	// protocol; in a transaction the commit is a command of its own.
 	standalone := !e.Transactions
+	// An update of a throttle record: one findAndModify, or, where updates
+	// are not atomic (FerretDB), four commands under a lock document (take
+	// the lock, read, write, let go; three when refused: no write).
+	throttle, refused := int64(1), int64(1)
+	if e.ThrottleLocks {
+		throttle, refused = 4, 3
+	}
 	want := map[string]struct {
 		commands int64
 		exact    bool
@@ -50,8 +57,13 @@ func TestCommandCounts(t *testing.T) {
 		// update.
 		"core-validate-last-seen-not-due": {validate, true},
 		"core-validate-last-seen-due":     {validate + 1, true},
-		"core-use-key":                    {1, true},       // the key; a persistent key is not deleted
-		"core-create-user-with-password":  {2, standalone}, // as create-user-with-key
+		"core-use-key":                    {1, true}, // the key; a persistent key is not deleted
+		// A shared throttle record: counted and taken back on success,
+		// counted on failure, the refusal alone when refused.
+		"core-use-key-shared-throttle":         {1 + 2*throttle, true},
+		"core-use-key-wrong-shared-throttle":   {1 + throttle, true},
+		"core-use-key-refused-shared-throttle": {refused, true},
+		"core-create-user-with-password":       {2, standalone}, // as create-user-with-key
 	}
 	// A small list fixture: the count does not depend on how many other
 	// sessions the server scans, and the race detector slows the scan.

@@ -25,6 +25,10 @@ type Env struct {
 	// Lookup and Transactions say which paths the adapter takes on this
 	// server (see mongoauth.Adapter.UsesLookup and UsesTransactions).
 	Lookup, Transactions bool
+	// ThrottleLocks says that the adapter's throttle store takes lock
+	// documents on this server (see mongoauth.ThrottleStore.UsesLocks):
+	// four commands per update instead of one.
+	ThrottleLocks bool
 	// ReadPath is the session-and-user read path New chose on this server
 	// (ReadPathAuto: probed and calibrated once, at Open); every measured
 	// adapter is made with it, so that one run measures one path. The
@@ -65,12 +69,18 @@ func Open(ctx context.Context) (*Env, error) {
 		return nil, err
 	}
 	probeDB := e.plain.Database(mongotest.UniqueName("bench_probe"))
-	probe, err := mongoauth.New(ctx, probeDB, mongoauth.Options{})
+	probe, err := mongoauth.New(ctx, probeDB, mongoauth.Options{ThrottleCollection: mongoauth.DefaultThrottleCollection})
 	_ = probeDB.Drop(ctx) // the probe writes nothing; this is in case a server thinks otherwise
 	if err != nil {
 		e.Close()
 		return nil, err
 	}
+	throttle, err := probe.ThrottleStore()
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	e.ThrottleLocks = throttle.UsesLocks()
 	e.Lookup, e.Transactions = probe.UsesLookup(), probe.UsesTransactions()
 	e.ReadPath, e.ReadPathReason, e.TransactionsReason = probe.ReadPath(), probe.ReadPathReason(), probe.TransactionsReason()
 	e.Server = describe(ctx, e.plain, srv)
@@ -153,7 +163,8 @@ func (e *Env) newDatabase(ctx context.Context) (*database, error) {
 	name := mongotest.UniqueName("bench")
 	d := &database{name: name, monitored: e.monitored.Database(name), setup: e.plain.Database(name)}
 	var err error
-	if d.measured, err = mongoauth.New(ctx, d.monitored, mongoauth.Options{ReadPath: e.ReadPath}); err != nil {
+	opts := mongoauth.Options{ReadPath: e.ReadPath, ThrottleCollection: mongoauth.DefaultThrottleCollection}
+	if d.measured, err = mongoauth.New(ctx, d.monitored, opts); err != nil {
 		return nil, err
 	}
 	if _, err = d.measured.EnsureIndexes(ctx); err != nil {

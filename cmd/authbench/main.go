@@ -64,6 +64,11 @@ func main() {
 	fmt.Printf("Server: %s\n", env.Server)
 	fmt.Printf("Read path (ReadPathAuto): %s, because %s\n", env.ReadPath, env.ReadPathReason)
 	fmt.Printf("Transactions: %v, because %s\n", env.Transactions, env.TransactionsReason)
+	throttle := "one findAndModify with an update pipeline per update"
+	if env.ThrottleLocks {
+		throttle = "lock documents (no atomic updates): 4 commands per update, 3 when refused"
+	}
+	fmt.Printf("Shared throttle store: %s\n", throttle)
 	fmt.Printf("Run: %s; -benchtime %s -count %d -others %d; medians of %d rounds, ratios within adjacent pairs; one client goroutine\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), *benchtime, *count, *others, *count)
 	fmt.Printf("Load average (1 min) before / after: %s / %s on %d cores\n\n", loadBefore, loadAverage(), runtime.NumCPU())
