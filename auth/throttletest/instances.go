@@ -35,24 +35,6 @@ func (h argon2idOnly) Verify(ctx context.Context, hash, password string) (bool, 
 	return h.Argon2id.Verify(ctx, hash, password)
 }
 
-// clock is a Config.Now that moves only when told to.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // instancesTest runs one auth.Auth per store instance, as instances of an
 // application would, and checks that together they let through exactly
 // the failed logins for one key that one of them alone would: a
@@ -60,7 +42,8 @@ func (c *clock) advance(d time.Duration) {
 // has passed exactly one more gets through, whichever instance it hits.
 func instancesTest(f *fixture) {
 	policy := auth.ThrottlePolicy{FreeFailures: 5, MaxDelay: time.Hour}
-	c := &clock{now: t0}
+	var now atomic.Int64 // Config.Now of every instance, in Unix ms
+	now.Store(t0.UnixMilli())
 	var auths []*auth.Auth[map[string]any]
 	for _, store := range f.stores {
 		a, err := auth.New[map[string]any](noKeys{}, auth.Config{
@@ -70,7 +53,7 @@ func instancesTest(f *fixture) {
 			MaxHashWait:         10 * time.Minute,
 			KeyThrottle:         policy,
 			ThrottleStore:       store,
-			Now:                 c.Now,
+			Now:                 func() time.Time { return time.UnixMilli(now.Load()) },
 		})
 		require.NoError(f.t, err)
 		auths = append(auths, a)
@@ -96,7 +79,7 @@ func instancesTest(f *fixture) {
 	assert.Equal(f.t, int64(policy.FreeFailures), checked.Load(), "failures checked over %d instances", len(auths))
 	assert.Equal(f.t, int64(burst-policy.FreeFailures), refused.Load())
 
-	c.advance(policy.MaxDelay)
+	now.Add(policy.MaxDelay.Milliseconds())
 	for _, a := range auths {
 		attempt(a)
 	}

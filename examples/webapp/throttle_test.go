@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 	"net/http"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,27 +13,17 @@ import (
 	"github.com/luciago/mongoauth/auth"
 )
 
-// clock is the app's auth.Config.Now in tests that move time.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// clock is the app's auth.Config.Now in tests that move time, in Unix
+// milliseconds.
+type clock struct{ atomic.Int64 }
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func (c *clock) Now() time.Time          { return time.UnixMilli(c.Load()) }
+func (c *clock) advance(d time.Duration) { c.Add(d.Milliseconds()) }
 
 // fastApp starts the app with the fast test hasher and a clock.
 func fastApp(t *testing.T, configure ...func(*auth.Config)) (string, *clock) {
-	c := &clock{now: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)}
+	c := &clock{}
+	c.Store(time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC).UnixMilli())
 	base, _ := startApp(t, append([]func(*auth.Config){func(config *auth.Config) {
 		config.PasswordHasher = auth.InsecureFastHasher()
 		config.Now = c.Now
