@@ -12,37 +12,42 @@ import (
 // owner (when owner is not "") counts as an unknown key.
 //
 // In order: a password that is not valid UTF-8 or contains NUL is refused
-// (*InputError); the attempt is throttled (throttle.go), so that a locked
-// key, client or session gets ErrThrottled without any hashing or
-// database call; a login beyond what the hashing bound can
-// serve gets ErrBusy, also before any database call; then the key is read
-// and the password verified under the hashing bound (hashlimit.go). Every
-// failure (unknown
-// key, wrong or missing password, outdated or unreadable hash, throttled
-// attempt) is held until the failure floor (timing.go), so that all take
-// the same time; ErrBusy, context and storage errors return at once, since
-// they say nothing about the key.
+// (*InputError); a login beyond what the hashing bound can serve gets
+// ErrBusy before any call to the throttle store or the adapter; the
+// attempt is throttled (throttle.go), so that a locked key, client or
+// session gets ErrThrottled without any hashing or adapter call; then the
+// key is read and the password verified under the hashing bound
+// (hashlimit.go). Every failure (unknown key, wrong or missing password,
+// outdated or unreadable hash, throttled attempt) is held until the
+// failure floor (timing.go), so that all take the same time; ErrBusy,
+// context and storage errors return at once, since they say nothing about
+// the key.
 func (a *Auth[A]) verifyKey(ctx context.Context, id, password, owner string, throttle ...throttleCount) (KeyRecord, error) {
 	if err := checkPassword(password); err != nil {
 		return KeyRecord{}, err
 	}
 	start := a.timing.now()
+	finish := func() {}
+	if password != "" {
+		// Beyond what the hashing bound can serve, a login is turned away
+		// before it costs the throttle store or the database anything: a
+		// flood must not become a flood of writes.
+		var err error
+		if finish, err = a.hasher.startLogin(); err != nil {
+			return KeyRecord{}, err
+		}
+	}
 	attempt, err := a.throttle.admit(ctx, throttle...)
 	if err != nil {
+		finish()
 		if errors.Is(err, ErrThrottled) {
 			a.timing.hold(ctx, start)
 		}
 		return KeyRecord{}, err
 	}
-	finish := func() {}
 	if password != "" {
-		var err error
-		if finish, err = a.hasher.startLogin(); err == nil {
-			if err = a.prepareLogin(ctx); err != nil {
-				finish()
-			}
-		}
-		if err != nil {
+		if err := a.prepareLogin(ctx); err != nil {
+			finish()
 			attempt.void(ctx)
 			return KeyRecord{}, err
 		}
