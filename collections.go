@@ -45,7 +45,7 @@ const (
 // such as one with a non-string _id or a wrongly typed field, left by another
 // writer or by hand. The document is not changed.
 type DocumentError struct {
-	// Record is "user", "session" or "key".
+	// Record is "user", "session", "key" or "throttle".
 	Record string
 	// ID is the document's _id as extended JSON (a session id is a secret,
 	// so Error prints only its first characters and a digest; see

@@ -112,9 +112,12 @@
 //	              hashed_password string or null, primary_key bool,
 //	              expires Int64 or null (Unix ms; null = persistent key)
 //	              indexes: _id, user_id_1
+//	auth_throttle with Options.ThrottleCollection: _id string (the
+//	              record's key), until Date; indexes: _id, until_1 (TTL)
 //
 // [Adapter.EnsureIndexes] creates the three collections and the user_id_1
-// indexes when missing and reports what it created and what already existed;
+// indexes when missing (and the throttle collection with its TTL index; see
+// [ThrottleStore]) and reports what it created and what already existed;
 // an equivalent index under another name counts as existing. An index that
 // conflicts (the name user_id_1 on another key, or a unique, sparse or
 // partial index on user_id) gives an [*IndexConflictError] and is left alone.

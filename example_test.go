@@ -82,3 +82,32 @@ func ExampleOptions_sessionTTL() {
 		log.Printf("no TTL indexes on this server (%v): run Repair periodically", report.Unsupported)
 	}
 }
+
+// Every instance of the application counts failed logins in one
+// collection, so that N instances do not give an attacker N allowances.
+func ExampleAdapter_ThrottleStore() {
+	ctx := context.Background()
+	client, err := mongo.Connect(options.Client().ApplyURI("mongodb://localhost:27017"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	adapter, err := mongoauth.New(ctx, client.Database("app"), mongoauth.Options{
+		ThrottleCollection: mongoauth.DefaultThrottleCollection,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// The collection and its TTL index (records go once they hold no debt).
+	if _, err := adapter.EnsureIndexes(ctx); err != nil {
+		log.Fatal(err)
+	}
+	store, err := adapter.ThrottleStore()
+	if err != nil {
+		log.Fatal(err)
+	}
+	a, err := auth.New[map[string]any](adapter, auth.Config{ThrottleStore: store})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = a
+}

@@ -43,7 +43,9 @@ func (e *IndexConflictError) Error() string {
 
 // EnsureIndexes creates the three collections and the indexes the adapter's
 // queries need (user_id on sessions and keys, and the TTL index with
-// Options.SessionTTL) if they are missing. It is idempotent and safe to
+// Options.SessionTTL) if they are missing, and with
+// Options.ThrottleCollection that collection and its TTL index
+// (ThrottleTTLIndex). It is idempotent and safe to
 // call at every start; it is never called implicitly. Creating the
 // collections up front matters with transactions: a transaction that writes
 // to more than one shard cannot create a collection. An equivalent index under another name counts as
@@ -65,7 +67,11 @@ func (a *Adapter) EnsureIndexes(ctx context.Context) (IndexReport, error) {
 // ensureCollections creates the users, sessions and keys collections; one
 // that exists already (NamespaceExists) is left as it is.
 func (a *Adapter) ensureCollections(ctx context.Context) error {
-	for _, coll := range []*mongo.Collection{a.users, a.sessions, a.keys} {
+	colls := []*mongo.Collection{a.users, a.sessions, a.keys}
+	if a.throttle != nil {
+		colls = append(colls, a.throttle)
+	}
+	for _, coll := range colls {
 		if err := a.db.CreateCollection(ctx, coll.Name()); err != nil && !hasCode(err, codeNamespaceExists) {
 			return wrap("create collection "+coll.Name(), err)
 		}
@@ -111,6 +117,9 @@ func (a *Adapter) indexSpecs() []indexSpec {
 	}
 	if a.sessionTTL {
 		specs = append(specs, indexSpec{coll: a.sessions, name: SessionTTLIndex, key: bson.D{{Key: fieldExpiresAt, Value: 1}}, ttl: true})
+	}
+	if a.throttle != nil {
+		specs = append(specs, indexSpec{coll: a.throttle, name: ThrottleTTLIndex, key: bson.D{{Key: fieldUntil, Value: 1}}, ttl: true})
 	}
 	return specs
 }
@@ -203,7 +212,7 @@ func (s indexSpec) find(existing []indexInfo) (present bool, conflict *IndexConf
 		case s.ttl && !isTTL:
 			return false, &IndexConflictError{s.coll.Name(), ix.Name, "not a TTL index (no expireAfterSeconds); drop it or convert it with collMod"}
 		case s.ttl && expireAfter != 0:
-			return false, &IndexConflictError{s.coll.Name(), ix.Name, fmt.Sprintf("expireAfterSeconds is %v, want 0 (sessions end at idle_expires)", expireAfter)}
+			return false, &IndexConflictError{s.coll.Name(), ix.Name, fmt.Sprintf("expireAfterSeconds is %v, want 0 (documents end at the indexed date)", expireAfter)}
 		}
 		return true, nil
 	}

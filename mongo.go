@@ -38,6 +38,11 @@ type Options struct {
 	SessionCollection string
 	// KeyCollection names the keys' collection; default "auth_key".
 	KeyCollection string
+	// ThrottleCollection names the collection of the login throttle's
+	// records (Adapter.ThrottleStore), usually
+	// DefaultThrottleCollection; empty, the default, means none, and
+	// EnsureIndexes, Check and Repair leave it out.
+	ThrottleCollection string
 	// Transactions chooses when to use transactions; default TransactionsAuto.
 	Transactions TransactionMode
 	// ReadPath chooses how GetSessionAndUser reads a session and its user:
@@ -69,6 +74,7 @@ type Adapter struct {
 	users        *mongo.Collection
 	sessions     *mongo.Collection
 	keys         *mongo.Collection
+	throttle     *mongo.Collection // nil without Options.ThrottleCollection
 
 	transactions       bool
 	transactionsReason string
@@ -124,6 +130,9 @@ func New(ctx context.Context, db *mongo.Database, opts Options) (*Adapter, error
 	if opts.UserCollection == opts.SessionCollection || opts.UserCollection == opts.KeyCollection || opts.SessionCollection == opts.KeyCollection {
 		return nil, errors.New("mongoauth: users, sessions and keys need three different collections")
 	}
+	if t := opts.ThrottleCollection; t != "" && (t == opts.UserCollection || t == opts.SessionCollection || t == opts.KeyCollection) {
+		return nil, errors.New("mongoauth: the throttle collection must be a fourth one")
+	}
 	wc, err := writeConcern(opts.WriteConcern)
 	if err != nil {
 		return nil, err
@@ -137,6 +146,9 @@ func New(ctx context.Context, db *mongo.Database, opts Options) (*Adapter, error
 		keys:         db.Collection(opts.KeyCollection),
 
 		sessionTTL: opts.SessionTTL,
+	}
+	if opts.ThrottleCollection != "" {
+		a.throttle = db.Collection(opts.ThrottleCollection)
 	}
 	server, err := askServer(ctx, db)
 	if err != nil {

@@ -72,6 +72,13 @@ type Report struct {
 	// creates them persistent, and like DeleteNonPrimaryKey the sweep
 	// removes a primary key only with its user.
 	ExpiredSessions, ExpiredKeys Finding
+	// ExpiredThrottleRecords are the records of Adapter.ThrottleStore (and
+	// its lock documents) whose until has passed, with
+	// Options.ThrottleCollection: healed records, which the TTL index
+	// removes where the server has one. Their ids are shown as their kind
+	// and a digest ("key:… sha256:1a2b3c4d"): they hold usernames and
+	// addresses.
+	ExpiredThrottleRecords Finding
 	// Unreadable documents have a non-string _id or a wrongly typed field,
 	// by the same rules the adapter's reads apply (*DocumentError). They are
 	// reported, never deleted: see Repair.
@@ -111,13 +118,13 @@ type Unreadable struct {
 }
 
 // Problems counts everything Check found that needs attention: missing
-// and conflicting indexes, orphan and expired sessions and keys, unreadable
-// documents. An index the server does not support is not a problem (the
+// and conflicting indexes, orphan and expired sessions and keys, healed
+// throttle records, unreadable documents. An index the server does not support is not a problem (the
 // sweep does its work). On a report from Repair it counts what Repair
 // found, not what remains; run Check again for that.
 func (r *Report) Problems() int {
 	n := len(r.Indexes.Missing) + len(r.Indexes.Created) + len(r.Indexes.Conflicts) + r.Unreadable.Found
-	for _, f := range []Finding{r.OrphanSessions, r.OrphanKeys, r.ExpiredSessions, r.ExpiredKeys} {
+	for _, f := range []Finding{r.OrphanSessions, r.OrphanKeys, r.ExpiredSessions, r.ExpiredKeys, r.ExpiredThrottleRecords} {
 		n += f.Found
 	}
 	return n

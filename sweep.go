@@ -102,6 +102,9 @@ func (a *Adapter) sweep(ctx context.Context, opts RepairOptions, fix bool) (Repo
 	if err := s.scanUsers(ctx); err != nil {
 		return report, err
 	}
+	if err := s.sweepThrottle(ctx); err != nil {
+		return report, err
+	}
 	if !fix {
 		return report, nil
 	}
@@ -225,6 +228,41 @@ func (s *sweeper) scan(ctx context.Context, k ownedKind) ([]owned, error) {
 		return candidates, err
 	}
 	return candidates, deleteExpired()
+}
+
+// sweepThrottle finds the throttle records (and lock documents) whose
+// until has passed, which hold no debt, and deletes them when fixing: the
+// TTL index's work, where the server has none. Other writers cannot make
+// such a record count again (an update reads it as healed), so it needs
+// no grace.
+func (s *sweeper) sweepThrottle(ctx context.Context) error {
+	coll := s.a.throttle
+	if coll == nil {
+		return nil
+	}
+	f := &s.report.ExpiredThrottleRecords
+	healed := bson.D{{Key: fieldUntil, Value: bson.D{{Key: "$lte", Value: bson.DateTime(s.nowMs)}}}}
+	cur, err := coll.Find(ctx, healed, options.Find().SetProjection(bson.D{{Key: fieldID, Value: 1}}).SetBatchSize(int32(s.opts.BatchSize)))
+	if err != nil {
+		return wrap("scan "+coll.Name(), err)
+	}
+	defer cur.Close(context.WithoutCancel(ctx))
+	for cur.Next(ctx) {
+		id, _ := cur.Current.Lookup(fieldID).StringValueOK()
+		f.add(showThrottleKey(id), s.opts.SampleSize)
+	}
+	if err := cur.Err(); err != nil {
+		return wrap("scan "+coll.Name(), err)
+	}
+	if !s.fix || f.Found == 0 {
+		return nil
+	}
+	res, err := coll.DeleteMany(ctx, healed)
+	if err != nil {
+		return wrap("delete from "+coll.Name(), err)
+	}
+	f.Deleted = int(res.DeletedCount)
+	return nil
 }
 
 // scanUsers reads every user's _id with the adapter's decoder, to report

@@ -89,7 +89,10 @@ type Config struct {
 	// 32 MiB for tens of milliseconds, so without a bound a flood of logins
 	// takes memory without limit. Default runtime.GOMAXPROCS(0) at New:
 	// hashing is CPU-bound, so more at once adds memory and latency, not
-	// throughput. Negative: no bound.
+	// throughput. Negative: no bound. Hashes of new passwords (sign-ups,
+	// new keys, password changes) may hold at most half of the slots
+	// (rounded up), and wait for them in a queue of their own, so that a
+	// flood of sign-ups cannot starve logins.
 	MaxConcurrentHashes int
 	// MaxHashWait is how long a call waits for a free hashing slot before
 	// it fails with ErrBusy (a *LimitError); default 1 s, negative: no
@@ -105,24 +108,33 @@ type Config struct {
 	// your hasher verifies formats the core cannot measure in advance.
 	MinFailedLoginTime time.Duration
 
-	// KeyThrottle slows down and then locks logins that keep failing for
-	// one key (provider id plus provider user id), whether or not the key
-	// exists, so that locking tells nothing about which keys exist.
-	// ClientThrottle does the same per client (Config.ClientKey), for
-	// LogIn: it limits password spraying over many keys from one address.
-	// Zero fields take the values of DefaultKeyThrottle (10 free failures,
-	// then waits from 1 s doubling to a 15-minute lock) and
-	// DefaultClientThrottle (100 free failures); see ThrottlePolicy for
-	// how a success resets them and for the trade-off of key locks.
+	// KeyThrottle limits failed logins per key (provider id plus provider
+	// user id), whether or not the key exists, so that refusals tell
+	// nothing about which keys exist; it applies to LogIn, UseKey and
+	// UseKeyAndCreateSession. ClientThrottle limits LogIn's failures per
+	// client (Config.ClientKey), over every key: password spraying from
+	// one address. ReauthThrottle limits Reauthenticate per session, and
+	// SignUpThrottle limits SignUp per client. Zero fields take the values
+	// of DefaultKeyThrottle (10 free failures, then one per 15 minutes),
+	// DefaultClientThrottle (100, then one a minute), DefaultReauthThrottle
+	// (5, then one per 15 minutes) and DefaultSignUpThrottle (20 sign-ups,
+	// then one per 3 minutes). Every record heals with time; see
+	// ThrottlePolicy for the rule, the bound on guessing it gives, and the
+	// trade-off of key locks.
 	KeyThrottle    ThrottlePolicy
 	ClientThrottle ThrottlePolicy
+	ReauthThrottle ThrottlePolicy
+	SignUpThrottle ThrottlePolicy
 	// ThrottleStore keeps the throttle records; default
-	// NewMemoryThrottleStore(0), in this process only.
+	// NewMemoryThrottleStore(0), in this process only. Several instances
+	// of an application share a store over their database instead:
+	// mongoauth.Adapter.ThrottleStore or sqlauth.Adapter.ThrottleStore.
 	ThrottleStore ThrottleStore
-	// ClientKey names the client of a LogIn request for ClientThrottle;
-	// "" exempts the request. Default ClientIP, the address of the
-	// connection: behind a reverse proxy, read the address the proxy
-	// reports instead (see ClientIP).
+	// ClientKey names the client of a LogIn or SignUp request for
+	// ClientThrottle and SignUpThrottle; "" exempts the request. Default
+	// ClientIP, the address of the connection: behind a reverse proxy,
+	// use package auth/clientip, which reads the address your trusted
+	// proxies report.
 	ClientKey func(r *http.Request) string
 
 	// KeepDeadSessions turns off Lucia's automatic database cleanup. By
@@ -347,6 +359,8 @@ func New[A any](adapter Adapter, config Config) (*Auth[A], error) {
 		store:  config.ThrottleStore,
 		key:    config.KeyThrottle.withDefaults(DefaultKeyThrottle),
 		client: config.ClientThrottle.withDefaults(DefaultClientThrottle),
+		reauth: config.ReauthThrottle.withDefaults(DefaultReauthThrottle),
+		signUp: config.SignUpThrottle.withDefaults(DefaultSignUpThrottle),
 		now:    a.now,
 	}
 	if a.throttle.store == nil {

@@ -64,13 +64,15 @@
 //     before [ErrBusy].
 //   - MinFailedLoginTime: measured; the least time a failed login takes, by
 //     default the slowest kind of hash's verification time + 10 %.
-//   - KeyThrottle, ClientThrottle: [DefaultKeyThrottle] and
-//     [DefaultClientThrottle]; failed logins per key and per client before
-//     waits, then the lock.
+//   - KeyThrottle, ClientThrottle, ReauthThrottle, SignUpThrottle:
+//     [DefaultKeyThrottle], [DefaultClientThrottle], [DefaultReauthThrottle],
+//     [DefaultSignUpThrottle]; failures per key, per client, per session
+//     (Reauthenticate) and sign-ups per client, each healing with time.
 //   - ThrottleStore: [NewMemoryThrottleStore](0), records in this process, at
-//     most 100,000 of them.
-//   - ClientKey: [ClientIP]; names a LogIn request's client for
-//     ClientThrottle (its IP; IPv6 by /64).
+//     most 100,000 of them; the adapters' stores share them between
+//     instances.
+//   - ClientKey: [ClientIP]; names a LogIn or SignUp request's client (its
+//     IP; IPv6 by /64); behind a proxy, package auth/clientip.
 //   - KeepDeadSessions: false, so that dead sessions are deleted when met and
 //     when the user gets a new session (Lucia's auto cleanup).
 //   - SessionAttributes: none; a func(*http.Request) any giving the
@@ -381,37 +383,52 @@
 // Failed logins are counted per key (provider + user id, whether or not the
 // key exists; [Config].KeyThrottle) and, through LogIn, per client
 // (Config.ClientThrottle, the client named by Config.ClientKey, default the
-// connection's IP, IPv6 by /64). Per key ([DefaultKeyThrottle]): 10 free
-// failures, then the next attempt waits 1 s, doubling with each failure up
-// to a 15-minute lock; records are forgotten 24 h after their wait. Per
-// client ([DefaultClientThrottle]): 100 free failures, same waits, forgotten
-// after 1 h. Attempts count when they start, so a burst gets no more
-// verifications than the free ones. A throttled attempt reads and hashes
-// nothing, takes the failure time, and gives [ErrThrottled] (a [*LimitError]
-// with RetryAfter) whether or not the key exists. A success clears the key's
-// count but takes only its own attempt off the client's (an attacker cannot
-// reset an address by logging into their own account). [ThrottlePolicy] has
-// the rules.
+// connection's IP, IPv6 by /64). [Auth.Reauthenticate], which confirms a
+// signed-in user's password, counts per session instead
+// (Config.ReauthThrottle), and [Auth.SignUp] counts sign-ups per client
+// (Config.SignUpThrottle).
 //
-// Lockout trade-off: anyone can lock a username for 15 minutes with 20
-// failed attempts over about 17 minutes, and keep it locked with one attempt
-// per 15 minutes; the lock is bounded by KeyThrottle.MaxDelay (lower it to
-// favour availability, raise FreeFailures for less lockout, or disable it
-// and rely on the client throttle).
+// Every record heals with time, whatever else happens: each counted
+// attempt adds MaxDelay to the record's debt and time pays it back, and an
+// attempt gets through while the debt it leaves is at most FreeFailures ×
+// MaxDelay ([ThrottlePolicy] has the rule). Per key ([DefaultKeyThrottle]):
+// 10 free failures, then one per 15 minutes. Per client
+// ([DefaultClientThrottle]): 100, then one a minute. Per session
+// ([DefaultReauthThrottle]): 5, then one per 15 minutes. Sign-ups
+// ([DefaultSignUpThrottle]): 20 per client, then one per 3 minutes. So in
+// any hour an attacker gets at most 14 guesses per username and 160 per
+// address (106 and 1,540 in any day), however the attempts are timed or
+// spread over concurrent requests and instances sharing a store.
+//
+// Attempts count when they start, so a burst gets no more verifications
+// than the free ones. A refused attempt reads and hashes nothing, takes the
+// failure time, counts nowhere, and gives [ErrThrottled] (a [*LimitError]
+// with RetryAfter) whether or not the key exists. A success, and an
+// attempt that reached no verdict ([ErrBusy], a storage or context error),
+// is taken back: it never lengthens a wait, and a success takes off only
+// its own attempt (an attacker cannot reset an address by logging into
+// their own account).
+//
+// Lockout trade-off: anyone can lock a username by spending its 10 free
+// failures, and keep it locked with one attempt per 15 minutes; LogIn and
+// UseKey are then refused to its owner too, but Reauthenticate is not, so
+// the owner can still change the password. KeyThrottle.MaxDelay bounds
+// the lock (lower it to favour availability, raise FreeFailures for less
+// lockout, or disable it and rely on the client throttle).
 //
 // Throttle state: the default, [MemoryThrottleStore], counts only what this
 // process serves (with N instances an attacker gets N allowances), is lost
 // on restart, and holds at most 100,000 records (about 20 MB), dropping the
-// least recently updated first, so spraying more keys or addresses than that
-// makes it forget sooner. For several instances, implement [ThrottleStore]
-// over shared storage (one atomic Update per record); this module ships
-// none.
+// least recently updated first. Several instances share a [ThrottleStore]
+// over their database: the MongoDB adapter's and the SQL adapter's each
+// apply an attempt with one atomic command. Package auth/throttletest is
+// the conformance suite for stores of your own.
 //
-// Clients behind proxies: behind a reverse proxy every request comes from the
-// proxy's address, so all clients would share one record: set
-// Config.ClientKey to the client address your proxy reports (never trust
-// X-Forwarded-For from the open internet). Per-client limits do not stop a
-// botnet; per-key limits do.
+// Clients behind proxies: behind a reverse proxy every request comes from
+// the proxy's address, so all clients would share one record. Package
+// auth/clientip makes a Config.ClientKey that reads the address your
+// trusted proxies report, and ignores the forwarding headers of anyone
+// else. Per-client limits do not stop a botnet; per-key limits do.
 //
 // # Running beside Lucia v1
 //

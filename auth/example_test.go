@@ -233,3 +233,35 @@ func ExampleAuth_CheckOrigin() {
 	// "cross-site" "https://evil.example": auth: POST request from origin "https://evil.example" refused by the CSRF check: cross-origin request detected from Sec-Fetch-Site header
 	// "" "http://example.com": auth: POST request from origin "http://example.com" refused by the CSRF check: Origin's scheme "http" is not the request's (https)
 }
+
+// A page that changes the password confirms the current one with
+// Reauthenticate: a stranger who has locked the username with failed
+// logins does not stop its signed-in owner.
+func ExampleAuth_Reauthenticate() {
+	ctx := context.Background()
+	a, err := auth.New[Profile](newMemoryAdapter(), auth.Config{
+		PasswordHasher: auth.InsecureFastHasher(), // for a quick example; keep the default
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	user, err := a.CreateUser(ctx, Profile{Username: "ann"},
+		&auth.KeyParams{ProviderID: "username", ProviderUserID: "ann", Password: "correct horse"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	session, err := a.CreateSession(ctx, user.ID) // in a handler: auth.SessionFromContext
+	if err != nil {
+		log.Fatal(err)
+	}
+	for range auth.DefaultKeyThrottle.FreeFailures {
+		_, _ = a.UseKey(ctx, "username", "ann", "a stranger's guess")
+	}
+	_, err = a.UseKey(ctx, "username", "ann", "correct horse")
+	fmt.Println("login:", errors.Is(err, auth.ErrThrottled))
+	_, err = a.Reauthenticate(ctx, session, "username", "ann", "correct horse")
+	fmt.Println("reauthenticate:", err)
+	// Output:
+	// login: true
+	// reauthenticate: <nil>
+}

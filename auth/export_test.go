@@ -22,7 +22,9 @@ func SetLoginTiming[A any](a *Auth[A], now func() time.Time, sleep func(context.
 var HashSessionToken = hashSessionToken
 
 // HashWaiters is how many calls wait for a hashing slot now.
-func HashWaiters[A any](a *Auth[A]) int64 { return a.hasher.waiting.Load() }
+func HashWaiters[A any](a *Auth[A]) int64 {
+	return a.hasher.slots.waiting.Load() + a.hasher.newShare.waiting.Load()
+}
 
 // PrepareLogins makes the measurement that the first login with a password
 // would make (timing.go), so that tests which hold a hasher's next call at

@@ -206,13 +206,16 @@ func TestFirstLoginDoesNotHoldUpOthers(t *testing.T) {
 // TestLoginFloodIsTurnedAwayBeforeTheDatabase: once as many logins are
 // under way as could get a hashing slot within MaxHashWait (16 per slot
 // waiting, plus the slots), a further login fails with ErrBusy at once,
-// before reading its key.
+// before reading its key or touching the throttle store (a shared store
+// is a database too: a flood must not become a flood of its writes).
 func TestLoginFloodIsTurnedAwayBeforeTheDatabase(t *testing.T) {
 	hasher := newBlockingHasher()
+	store := &recordingStore{ThrottleStore: auth.NewMemoryThrottleStore(0)}
 	e := newEnv(t, newMemoryAdapter(), func(c *auth.Config) {
 		c.PasswordHasher = hasher
 		c.MaxConcurrentHashes = 2
 		c.MaxHashWait = time.Minute
+		c.ThrottleStore = store
 	})
 	close(hasher.release)
 	e.user("ann", "right")
@@ -234,9 +237,15 @@ func TestLoginFloodIsTurnedAwayBeforeTheDatabase(t *testing.T) {
 	require.Eventually(t, func() bool { return e.counter.count()-before == underWay },
 		time.Minute, time.Millisecond, "every login under way has read its key")
 
+	store.mu.Lock()
+	updates := len(store.keys)
+	store.mu.Unlock()
 	_, err = e.a.UseKey(e.ctx, "username", "ann", "right")
 	require.ErrorIs(t, err, auth.ErrBusy)
 	assert.Equal(t, int64(underWay), e.counter.count()-before, "the refused login read nothing")
+	store.mu.Lock()
+	assert.Len(t, store.keys, updates, "and updated no throttle record")
+	store.mu.Unlock()
 	release()
 	wg.Wait()
 	_, err = e.a.UseKey(e.ctx, "username", "ann", "right")

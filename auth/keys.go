@@ -105,7 +105,7 @@ func (a *Auth[A]) hashPassword(ctx context.Context, password string) (*string, e
 	if err := checkPassword(password); err != nil {
 		return nil, err
 	}
-	hash, err := a.hasher.Hash(ctx, password)
+	hash, err := a.hasher.HashNew(ctx, password)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +155,9 @@ func (a *Auth[A]) CreateKey(ctx context.Context, userID string, p KeyParams) (Ke
 // A password that is not valid UTF-8 or contains NUL is refused with an
 // *InputError. Attempts are throttled per key (Config.KeyThrottle): too
 // many failures give ErrThrottled, and a verification that finds no free
-// hashing slot gives ErrBusy (both *LimitError).
+// hashing slot gives ErrBusy (both *LimitError). To confirm the password
+// of a signed-in user, use Reauthenticate, which a locked key does not
+// stop.
 //
 // Timing: every failed attempt (unknown key, wrong or missing password,
 // bcrypt or unreadable hash, throttled attempt) takes the same time, at
@@ -173,15 +175,15 @@ func (a *Auth[A]) UseKey(ctx context.Context, providerID, providerUserID, passwo
 	return a.useKey(ctx, providerID, providerUserID, password, "", nil)
 }
 
-// useKey is UseKey with the client's throttle key, which LogIn passes;
-// when verified is not nil, it also receives what a later check of the key
-// needs (see keyVerified).
+// useKey is UseKey with the client's throttle key, which LogIn passes
+// ("" for none); when verified is not nil, it also receives what a later
+// check of the key needs (see keyVerified).
 func (a *Auth[A]) useKey(ctx context.Context, providerID, providerUserID, password, client string, verified *verifiedKey) (Key, error) {
 	id, err := keyID(providerID, providerUserID)
 	if err != nil {
 		return Key{}, err
 	}
-	rec, err := a.verifyKey(ctx, id, password, client)
+	rec, err := a.verifyKey(ctx, id, password, "", a.throttle.forClient(client), a.throttle.forKey(id))
 	if err != nil {
 		return Key{}, err
 	}

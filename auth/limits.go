@@ -16,11 +16,13 @@ var (
 	// password was not checked. Answer 503 with Retry-After (see
 	// SetRetryAfter).
 	ErrBusy = &Error{"AUTH_BUSY", "too many password hashes in progress"}
-	// ErrThrottled: too many failed logins for this key or this client
-	// (see Config.KeyThrottle and Config.ClientThrottle). The password was
-	// not checked. The error is the same whether or not the key exists.
-	// Answer 429 with Retry-After (see SetRetryAfter).
-	ErrThrottled = &Error{"AUTH_THROTTLED", "too many failed login attempts"}
+	// ErrThrottled: too many failed logins for this key or this client,
+	// too many failed re-authentications in this session, or too many
+	// sign-ups from this client (see Config.KeyThrottle and the throttles
+	// beside it). Nothing was checked, hashed or read. The error is the
+	// same whether or not the key exists. Answer 429 with Retry-After (see
+	// SetRetryAfter).
+	ErrThrottled = &Error{"AUTH_THROTTLED", "too many attempts"}
 )
 
 // LimitError reports a call refused by one of the core's limits. It

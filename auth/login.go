@@ -7,52 +7,59 @@ import (
 
 // verifyKey checks password against the key's stored hash: the part of
 // UseKey up to "the password matched". It returns the key's record if it
-// did. client is the client's throttle key ("" for none; LogIn passes one).
+// did. The attempt is counted in the records of throttle (per key, per
+// client, per session: the caller's choice). A key of another user than
+// owner (when owner is not "") counts as an unknown key.
 //
 // In order: a password that is not valid UTF-8 or contains NUL is refused
-// (*InputError); the attempt is throttled per key and per client
-// (throttle.go), so that a locked key or client gets ErrThrottled without
-// any hashing or database call; a login beyond what the hashing bound can
-// serve gets ErrBusy, also before any database call; then the key is read
-// and the password verified under the hashing bound (hashlimit.go). Every
-// failure (unknown
-// key, wrong or missing password, outdated or unreadable hash, throttled
-// attempt) is held until the failure floor (timing.go), so that all take
-// the same time; ErrBusy, context and storage errors return at once, since
-// they say nothing about the key.
-func (a *Auth[A]) verifyKey(ctx context.Context, id, password, client string) (KeyRecord, error) {
+// (*InputError); a login beyond what the hashing bound can serve gets
+// ErrBusy before any call to the throttle store or the adapter; the
+// attempt is throttled (throttle.go), so that a locked key, client or
+// session gets ErrThrottled without any hashing or adapter call; then the
+// key is read and the password verified under the hashing bound
+// (hashlimit.go). Every failure (unknown key, wrong or missing password,
+// outdated or unreadable hash, throttled attempt) is held until the
+// failure floor (timing.go), so that all take the same time; ErrBusy,
+// context and storage errors return at once, since they say nothing about
+// the key.
+func (a *Auth[A]) verifyKey(ctx context.Context, id, password, owner string, throttle ...throttleCount) (KeyRecord, error) {
 	if err := checkPassword(password); err != nil {
 		return KeyRecord{}, err
 	}
 	start := a.timing.now()
-	attempt, err := a.throttle.admit(ctx, id, client)
+	finish := func() {}
+	if password != "" {
+		// Beyond what the hashing bound can serve, a login is turned away
+		// before it costs the throttle store or the database anything: a
+		// flood must not become a flood of writes.
+		var err error
+		if finish, err = a.hasher.startLogin(); err != nil {
+			return KeyRecord{}, err
+		}
+	}
+	attempt, err := a.throttle.admit(ctx, throttle...)
 	if err != nil {
+		finish()
 		if errors.Is(err, ErrThrottled) {
 			a.timing.hold(ctx, start)
 		}
 		return KeyRecord{}, err
 	}
-	finish := func() {}
 	if password != "" {
-		var err error
-		if finish, err = a.hasher.startLogin(); err == nil {
-			if err = a.prepareLogin(ctx); err != nil {
-				finish()
-			}
-		}
-		if err != nil {
+		if err := a.prepareLogin(ctx); err != nil {
+			finish()
 			attempt.void(ctx)
 			return KeyRecord{}, err
 		}
 	}
-	rec, err := a.checkKeyPassword(ctx, id, password)
+	rec, err := a.checkKeyPassword(ctx, id, password, owner)
 	finish() // before the wait: waiting holds no hashing resources
 	switch {
 	case err == nil:
 		attempt.succeeded(ctx)
 	case isLoginFailure(err):
 		a.timing.hold(ctx, start)
-		attempt.failed(ctx)
+		attempt.keep()
 	default:
 		attempt.void(ctx)
 	}
@@ -60,9 +67,11 @@ func (a *Auth[A]) verifyKey(ctx context.Context, id, password, client string) (K
 }
 
 // checkKeyPassword reads the key and verifies password against its hash.
-func (a *Auth[A]) checkKeyPassword(ctx context.Context, id, password string) (KeyRecord, error) {
+// A key of another user than owner (unless owner is "") is answered as an
+// unknown key.
+func (a *Auth[A]) checkKeyPassword(ctx context.Context, id, password, owner string) (KeyRecord, error) {
 	rec, err := a.adapter.GetKey(ctx, id)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, ErrNotFound) || err == nil && owner != "" && rec.UserID != owner {
 		return KeyRecord{}, a.failAfterDummy(ctx, password, ErrInvalidKeyID)
 	}
 	if err != nil {

@@ -4,55 +4,87 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"math"
 	"net"
 	"net/http"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
-// ThrottlePolicy says how failed logins slow down further attempts for one
-// key (Config.KeyThrottle) or one client (Config.ClientThrottle).
+// ThrottlePolicy says how many failed attempts one throttle record allows
+// and how fast it heals. A record counts the attempts of one key
+// (Config.KeyThrottle), one client (Config.ClientThrottle,
+// Config.SignUpThrottle) or one session (Config.ReauthThrottle).
 //
-// The first FreeFailures failed attempts in a row cost nothing. After that,
-// the next attempt must wait BaseDelay after the last failure, and each
-// further failure doubles the wait, up to MaxDelay: there the key or client
-// is locked, with one attempt allowed per MaxDelay. An attempt made too
-// early is refused with ErrThrottled (a *LimitError saying when to retry)
-// before any database call or hashing, and does not count. A record is
-// forgotten once ForgetAfter has passed after its wait ended with no new
-// failure.
+// A record holds a debt in time. Each counted attempt adds MaxDelay to it,
+// and time pays it back, a second per second, whether or not anything
+// else happens. An attempt is let through only if the debt it leaves is at
+// most FreeFailures × MaxDelay. So a healed record allows FreeFailures
+// failures in a row; after that, one attempt per MaxDelay gets through,
+// and every MaxDelay without failures gives one free failure back: a
+// record that stops failing is healed FreeFailures × MaxDelay later at
+// the latest. No wait is longer than MaxDelay. (This is the generic cell
+// rate algorithm, a token bucket kept as a single time, which a shared
+// store can update with one atomic command; see ThrottleStore.)
+//
+// The bound: in any period P, at most FreeFailures + P/MaxDelay failed
+// attempts are checked per record, however they are timed, spread or run
+// concurrently. With the defaults that is, per username, at most 14 in any
+// hour and 106 in any day; per client address, 160 in any hour and 1,540
+// in any day (DefaultKeyThrottle, DefaultClientThrottle).
 //
 // An attempt counts when it starts, so that concurrent attempts cannot
-// slip past the limit together. A successful login clears the key's record
-// and takes back only its own attempt from the client's (so that an
-// attacker cannot reset a client's count by logging into an account of
-// their own). An attempt that never reached a verdict (ErrBusy, a context
-// or storage error) is taken back from both.
+// slip past the limit together. One that would exceed it is refused with
+// ErrThrottled (a *LimitError saying when to retry) before any hashing or
+// database call, and counts nowhere. An attempt that succeeds, or reaches
+// no verdict (ErrBusy, a context or storage error), is taken back: its
+// MaxDelay is subtracted again. So a success never lengthens a wait, and
+// an attempt without a verdict leaves the record as it found it. (When
+// another attempt was counted while it ran and the record had been
+// healed, the taking back is early by the time between the two starts:
+// the bound above still holds.) A success takes back only its own
+// attempt, so that an attacker cannot clear an address by logging into an
+// account of their own.
 //
-// Key locks are a denial-of-service lever: anyone who knows a username can
-// lock it (with the defaults, 20 failures over about 17 minutes) and keep
-// it locked with one failure per MaxDelay. MaxDelay bounds that; a lower
-// one favours availability over guessing rate, and a key throttle that is
+// Key locks are a denial-of-service lever: anyone who knows a username
+// can spend its free failures and then keep it locked with one failure
+// per MaxDelay. LogIn and UseKey are then refused for everyone, including
+// the account's owner, for as long as the attacker keeps at it;
+// Reauthenticate is not (it is throttled per session instead). A lower
+// MaxDelay favours availability over guessing rate; a key throttle that is
 // Disabled leaves only the client throttle, which a botnet gets around.
 type ThrottlePolicy struct {
-	// FreeFailures: failed attempts in a row before any wait. Default 10
-	// per key, 100 per client; negative means none.
+	// FreeFailures is how many failed attempts a healed record allows in
+	// a row; at least 1 (a negative value means 1).
 	FreeFailures int
-	// BaseDelay: the first wait; default 1 s.
-	BaseDelay time.Duration
-	// MaxDelay: the longest wait, which is the lock; default 15 min.
+	// MaxDelay is the longest wait: once the free failures are spent, one
+	// attempt per MaxDelay gets through, and each MaxDelay gives one free
+	// failure back. It is kept to the millisecond.
 	MaxDelay time.Duration
-	// ForgetAfter: how long a record is kept after its wait ends; default
-	// 24 h per key, 1 h per client.
-	ForgetAfter time.Duration
 	// Disabled turns this throttle off.
 	Disabled bool
 }
 
-// Default throttle policies: Config.KeyThrottle and Config.ClientThrottle
-// fill their zero fields from these.
+// Default throttle policies: the Config fields of the same names fill
+// their zero fields from these. The bounds they give are per record and
+// hold in any period of the length named.
 var (
-	DefaultKeyThrottle    = ThrottlePolicy{FreeFailures: 10, BaseDelay: time.Second, MaxDelay: 15 * time.Minute, ForgetAfter: 24 * time.Hour}
-	DefaultClientThrottle = ThrottlePolicy{FreeFailures: 100, BaseDelay: time.Second, MaxDelay: 15 * time.Minute, ForgetAfter: time.Hour}
+	// DefaultKeyThrottle: 10 free failures per key, then one per 15
+	// minutes: at most 14 guesses per username in any hour, 106 in any
+	// day.
+	DefaultKeyThrottle = ThrottlePolicy{FreeFailures: 10, MaxDelay: 15 * time.Minute}
+	// DefaultClientThrottle: 100 free failures per client, then one per
+	// minute: at most 160 failed logins per address in any hour, 1,540 in
+	// any day. It is generous because many people may share an address.
+	DefaultClientThrottle = ThrottlePolicy{FreeFailures: 100, MaxDelay: time.Minute}
+	// DefaultReauthThrottle: 5 free failures per session, then one per 15
+	// minutes: at most 9 guesses per session in any hour.
+	DefaultReauthThrottle = ThrottlePolicy{FreeFailures: 5, MaxDelay: 15 * time.Minute}
+	// DefaultSignUpThrottle: 20 sign-ups per client, then one per 3
+	// minutes: at most 40 per address in any hour, 500 in any day, and as
+	// many answers to "is this username taken?".
+	DefaultSignUpThrottle = ThrottlePolicy{FreeFailures: 20, MaxDelay: 3 * time.Minute}
 )
 
 func (p ThrottlePolicy) withDefaults(d ThrottlePolicy) ThrottlePolicy {
@@ -60,214 +92,208 @@ func (p ThrottlePolicy) withDefaults(d ThrottlePolicy) ThrottlePolicy {
 	case p.FreeFailures == 0:
 		p.FreeFailures = d.FreeFailures
 	case p.FreeFailures < 0:
-		p.FreeFailures = 0
-	}
-	if p.BaseDelay <= 0 {
-		p.BaseDelay = d.BaseDelay
+		p.FreeFailures = 1
 	}
 	if p.MaxDelay <= 0 {
 		p.MaxDelay = d.MaxDelay
 	}
-	p.MaxDelay = max(p.MaxDelay, p.BaseDelay)
-	if p.ForgetAfter <= 0 {
-		p.ForgetAfter = d.ForgetAfter
-	}
+	p.MaxDelay = max(p.MaxDelay.Truncate(time.Millisecond), time.Millisecond)
+	// Keep FreeFailures × MaxDelay far from overflowing.
+	p.FreeFailures = min(p.FreeFailures, int(math.MaxInt64/4/int64(p.MaxDelay)))
 	return p
 }
 
-// delay is how long after the last failure an attempt must wait when the
-// record holds failures failed attempts.
-func (p ThrottlePolicy) delay(failures int) time.Duration {
-	excess := failures - p.FreeFailures
-	switch {
-	case excess < 0:
-		return 0
-	case excess >= 32:
-		return p.MaxDelay
-	}
-	if d := p.BaseDelay << excess; d > 0 && d < p.MaxDelay {
-		return d
-	}
-	return p.MaxDelay
+// limit is the largest debt an attempt may leave.
+func (p ThrottlePolicy) limit() time.Duration { return time.Duration(p.FreeFailures) * p.MaxDelay }
+
+// ThrottleUpdate is one change to a throttle record, which a ThrottleStore
+// applies atomically.
+//
+// A record holds one time, Until: its debt at time t is Until − t, or
+// none once Until has passed; a missing record has none. The update adds
+// Cost to the debt at Now (Cost is negative when an attempt is taken
+// back), giving Until' = max(Until, Now) + Cost. An update with a positive
+// Cost is refused, leaving the record as it is, when the debt it would
+// leave, Until' − Now, exceeds Limit. A record whose Until is not after
+// the present holds no debt: a store may drop it, and should not create it.
+// Apply is the rule in Go.
+//
+// The core passes whole milliseconds, with 0 < Cost ≤ Limit for counted
+// attempts, so that a store may keep Until as Unix milliseconds.
+type ThrottleUpdate struct {
+	Now   time.Time
+	Cost  time.Duration
+	Limit time.Duration
 }
 
-// admit counts an attempt that starts at now, or returns how long it
-// must wait (the record unchanged).
-func (p ThrottlePolicy) admit(rec ThrottleRecord, now time.Time) (ThrottleRecord, time.Duration) {
-	if !now.Before(rec.Expires) {
-		rec = ThrottleRecord{}
+// Apply returns the Until a record holds after u, given the Until it held
+// before (the zero time for no record), and whether u was applied. When u
+// is refused, until is before.
+func (u ThrottleUpdate) Apply(before time.Time) (until time.Time, applied bool) {
+	next := before
+	if next.Before(u.Now) {
+		next = u.Now
 	}
-	if wait := rec.Last.Add(p.delay(rec.Failures)).Sub(now); rec.Failures > 0 && wait > 0 {
-		return rec, wait
+	next = next.Add(u.Cost)
+	if u.Cost > 0 && next.Sub(u.Now) > u.Limit {
+		return before, false
 	}
-	rec.Failures++
-	return p.stamp(rec, now), 0
+	return next, true
 }
 
-// stamp dates rec's last failure at now (never earlier than it was).
-func (p ThrottlePolicy) stamp(rec ThrottleRecord, now time.Time) ThrottleRecord {
-	rec.Last = maxTime(rec.Last, now)
-	rec.Expires = rec.Last.Add(p.delay(rec.Failures) + p.ForgetAfter)
-	return rec
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-// ThrottleRecord is what a ThrottleStore keeps for one key or client.
-type ThrottleRecord struct {
-	// Failures counts the attempts since the record was new or cleared,
-	// less those taken back.
-	Failures int
-	// Last is when the last counted attempt started, or was answered
-	// if it failed: waits run from there.
-	Last time.Time
-	// Expires is when the record may be dropped; from then on the core
-	// reads it as new.
-	Expires time.Time
-}
-
-// ThrottleStore keeps the records behind login throttling. The default,
+// ThrottleStore keeps the records behind throttling. The default,
 // MemoryThrottleStore, keeps them in this process: with several instances
-// of an application, each counts only the attempts it serves, and an
-// attacker gets one allowance per instance. Implement ThrottleStore over
-// shared storage (Redis, a database) to count them together.
+// of an application, each counts only the attempts it serves, so an
+// attacker gets one allowance per instance, and a restart forgets them.
+// Shared stores count them together: the MongoDB adapter's
+// (mongoauth.Adapter.ThrottleStore) and the SQL adapter's
+// (sqlauth.Adapter.ThrottleStore). Package auth/throttletest is the
+// conformance suite for implementations of your own.
 type ThrottleStore interface {
-	// Update replaces key's record with update(record), atomically with
-	// respect to other Updates of key. A missing record is passed as the
-	// zero ThrottleRecord; a returned record with Failures <= 0 may be
-	// deleted, and a record may be dropped once its Expires has passed.
-	// update may be called more than once (an optimistic store retries);
-	// it has no side effects. Keys are at most 128 bytes.
-	Update(ctx context.Context, key string, update func(ThrottleRecord) ThrottleRecord) error
+	// Update applies u to key's record (see ThrottleUpdate) atomically
+	// with respect to every other Update of key, from this process or
+	// another, and returns the record's Until afterwards, or as it is
+	// when u was refused (applied false). Keys are at most 128 bytes of
+	// valid UTF-8 without NUL.
+	Update(ctx context.Context, key string, u ThrottleUpdate) (until time.Time, applied bool, err error)
 }
 
 // throttle applies the policies to attempts; see ThrottlePolicy.
 type throttle struct {
-	store       ThrottleStore
-	key, client ThrottlePolicy
-	now         func() time.Time
+	store                       ThrottleStore
+	key, client, reauth, signUp ThrottlePolicy
+	now                         func() time.Time
+}
+
+// throttleCount is a record an attempt is counted in, under its policy.
+type throttleCount struct {
+	record string // the store's key; "" counts nowhere
+	policy ThrottlePolicy
+}
+
+// forKey, forClient, forSession and forSignUp name the record of a key id,
+// a client (Config.ClientKey; "" for none), a session and a client's
+// sign-ups.
+func (t *throttle) forKey(id string) throttleCount {
+	return throttleCount{throttleRecordKey("key:", id), t.key}
+}
+
+func (t *throttle) forClient(client string) throttleCount {
+	if client == "" {
+		return throttleCount{}
+	}
+	return throttleCount{throttleRecordKey("client:", client), t.client}
+}
+
+// forSession names the record by a digest of the session id: the store
+// never holds a bearer credential.
+func (t *throttle) forSession(sessionID string) throttleCount {
+	return throttleCount{"session:" + digest(sessionID), t.reauth}
+}
+
+func (t *throttle) forSignUp(client string) throttleCount {
+	if client == "" {
+		return throttleCount{}
+	}
+	return throttleCount{throttleRecordKey("signup:", client), t.signUp}
+}
+
+// throttleRecordKey names a record in the store: kind plus name, or plus
+// the name's SHA-256 when the name would not do as a key (more than 128
+// bytes, invalid UTF-8 or a NUL: client keys come from requests).
+func throttleRecordKey(kind, name string) string {
+	if len(kind)+len(name) <= 128 && utf8.ValidString(name) && strings.IndexByte(name, 0) < 0 {
+		return kind + name
+	}
+	return kind + "sha256:" + digest(name)
+}
+
+func digest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }
 
 // throttleAttempt is one admitted attempt: the records it was counted in.
 type throttleAttempt struct {
-	t                 *throttle
-	keyRec, clientRec string // store keys; "" when not counted
+	t       *throttle
+	counted []throttleCount
 }
 
-// admit counts an attempt for key id and client ("" for none), or refuses
-// it with ErrThrottled. A refused attempt counts nowhere.
-func (t *throttle) admit(ctx context.Context, id, client string) (*throttleAttempt, error) {
+// admit counts an attempt in each record, in order, or refuses it with
+// ErrThrottled (or a store error); a refused attempt counts nowhere.
+func (t *throttle) admit(ctx context.Context, records ...throttleCount) (*throttleAttempt, error) {
 	at := &throttleAttempt{t: t}
-	if client != "" && !t.client.Disabled {
-		rec := throttleRecordKey("client:", client)
-		if err := t.count(ctx, rec, t.client); err != nil {
+	for _, r := range records {
+		if r.record == "" || r.policy.Disabled {
+			continue
+		}
+		if err := t.count(ctx, r); err != nil {
+			at.takeBack(ctx)
 			return nil, err
 		}
-		at.clientRec = rec
-	}
-	if !t.key.Disabled {
-		rec := throttleRecordKey("key:", id)
-		if err := t.count(ctx, rec, t.key); err != nil {
-			at.void(ctx)
-			return nil, err
-		}
-		at.keyRec = rec
+		at.counted = append(at.counted, r)
 	}
 	return at, nil
 }
 
-// throttleRecordKey names a record in the store: kind plus name, or plus
-// the name's SHA-256 when that would be longer than 128 bytes (client keys
-// come from requests and could be of any length).
-func throttleRecordKey(kind, name string) string {
-	if len(kind)+len(name) <= 128 {
-		return kind + name
-	}
-	sum := sha256.Sum256([]byte(name))
-	return kind + "sha256:" + hex.EncodeToString(sum[:])
-}
+// now is the throttle's clock to the millisecond, as stores keep it.
+func (t *throttle) nowMillis() time.Time { return time.UnixMilli(t.now().UnixMilli()) }
 
-// count counts an attempt in record rec under policy p.
-func (t *throttle) count(ctx context.Context, rec string, p ThrottlePolicy) error {
-	now := t.now()
-	var wait time.Duration
-	err := t.store.Update(ctx, rec, func(r ThrottleRecord) ThrottleRecord {
-		r, wait = p.admit(r, now)
-		return r
-	})
+// count counts an attempt in r, or refuses it.
+func (t *throttle) count(ctx context.Context, r throttleCount) error {
+	u := ThrottleUpdate{Now: t.nowMillis(), Cost: r.policy.MaxDelay, Limit: r.policy.limit()}
+	until, applied, err := t.store.Update(ctx, r.record, u)
 	switch {
 	case err != nil:
 		return err
-	case wait > 0:
-		return newLimitError(ErrThrottled, wait)
+	case !applied:
+		// The wait until the debt has fallen enough for one more attempt.
+		return newLimitError(ErrThrottled, until.Sub(u.Now)+u.Cost-u.Limit)
 	}
 	return nil
 }
 
-// takeBack removes one counted attempt from rec.
-func (t *throttle) takeBack(ctx context.Context, rec string) {
-	if rec == "" {
+// keep: the attempt reached a verdict that counts (a failed login, a
+// sign-up); it stays counted.
+func (at *throttleAttempt) keep() {}
+
+// succeeded: the attempt succeeded; it is taken back.
+func (at *throttleAttempt) succeeded(ctx context.Context) { at.takeBack(ctx) }
+
+// void: the attempt reached no verdict; it is taken back.
+func (at *throttleAttempt) void(ctx context.Context) { at.takeBack(ctx) }
+
+// takeBack subtracts the attempt from every record it was counted in,
+// even once ctx has ended (a client that goes away does not leave a
+// failure behind). A store error leaves it counted.
+func (at *throttleAttempt) takeBack(ctx context.Context) {
+	if len(at.counted) == 0 {
 		return
 	}
-	// A store error leaves the attempt counted; the record expires anyway.
-	_ = t.store.Update(ctx, rec, func(r ThrottleRecord) ThrottleRecord {
-		r.Failures = max(r.Failures-1, 0)
-		return r
-	})
-}
-
-// succeeded: the password matched. The key's record is cleared, the
-// client's loses this attempt only.
-func (at *throttleAttempt) succeeded(ctx context.Context) {
-	if at.keyRec != "" {
-		_ = at.t.store.Update(ctx, at.keyRec, func(ThrottleRecord) ThrottleRecord { return ThrottleRecord{} })
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	now := at.t.nowMillis()
+	for _, r := range at.counted {
+		_, _, _ = at.t.store.Update(ctx, r.record, ThrottleUpdate{Now: now, Cost: -r.policy.MaxDelay, Limit: r.policy.limit()})
 	}
-	at.t.takeBack(ctx, at.clientRec)
+	at.counted = nil
 }
 
-// failed: the attempt failed and has been answered; waits for the next
-// run from now, so that holding failures to the floor does not use them
-// up.
-func (at *throttleAttempt) failed(ctx context.Context) {
-	now := at.t.now()
-	for _, r := range []struct {
-		rec string
-		p   ThrottlePolicy
-	}{{at.keyRec, at.t.key}, {at.clientRec, at.t.client}} {
-		if r.rec == "" {
-			continue
-		}
-		// A store error leaves the start of the attempt as its date.
-		_ = at.t.store.Update(ctx, r.rec, func(rec ThrottleRecord) ThrottleRecord {
-			if rec.Failures <= 0 {
-				return rec
-			}
-			return r.p.stamp(rec, now)
-		})
-	}
-}
+// ClientIP is Config.ClientKey's default: ClientAddress(r.RemoteAddr),
+// the connection's address. Behind a reverse proxy or load balancer that
+// is the proxy's, so every client would share one record: name the
+// proxies you trust with package auth/clientip instead, which reads the
+// address they report (clients can send any X-Forwarded-For header, so it
+// must only be read from them).
+func ClientIP(r *http.Request) string { return ClientAddress(r.RemoteAddr) }
 
-// void: the attempt reached no verdict, so it counts nowhere.
-func (at *throttleAttempt) void(ctx context.Context) {
-	at.t.takeBack(ctx, at.keyRec)
-	at.t.takeBack(ctx, at.clientRec)
-}
-
-// ClientIP is Config.ClientKey's default: the IP address of r.RemoteAddr,
-// with IPv6 addresses cut to their /64 network (one subscriber usually
-// holds a whole /64). Behind a reverse proxy or load balancer RemoteAddr
-// is the proxy's, so every client would share one record: set
-// Config.ClientKey to read the client address the proxy reports (only
-// from a proxy you trust; clients can send any X-Forwarded-For header).
-func ClientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+// ClientAddress turns an address (host or host:port) into a client key:
+// an IPv4 address as is, an IPv6 address cut to its /64 network (one
+// subscriber usually holds a whole /64), anything else unchanged.
+func ClientAddress(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		host = r.RemoteAddr
+		host = addr
 	}
 	ip := net.ParseIP(host)
 	switch {

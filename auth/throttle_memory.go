@@ -16,19 +16,19 @@ const DefaultMaxThrottleRecords = 100_000
 // process's memory, bounded in number. When full, it drops the record
 // updated longest ago, so an attacker who sprays attempts over more keys
 // or clients than it holds makes it forget old records sooner (raise the
-// bound, or use shared storage, if that matters). Expired records are
+// bound, or use a shared store, if that matters). Healed records are
 // dropped as newer ones are written. Safe for concurrent use.
 type MemoryThrottleStore struct {
 	mu         sync.Mutex
 	maxRecords int
 	records    map[string]*list.Element // of *memoryThrottleEntry
 	order      *list.List               // least recently updated first
-	latest     time.Time                // the latest attempt seen
+	latest     time.Time                // the latest Now seen
 }
 
 type memoryThrottleEntry struct {
-	key    string
-	record ThrottleRecord
+	key   string
+	until time.Time
 }
 
 // NewMemoryThrottleStore returns an empty store that keeps at most
@@ -41,43 +41,46 @@ func NewMemoryThrottleStore(maxRecords int) *MemoryThrottleStore {
 }
 
 // Update implements ThrottleStore.
-func (s *MemoryThrottleStore) Update(_ context.Context, key string, update func(ThrottleRecord) ThrottleRecord) error {
+func (s *MemoryThrottleStore) Update(ctx context.Context, key string, u ThrottleUpdate) (time.Time, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return time.Time{}, false, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if u.Now.After(s.latest) {
+		s.latest = u.Now
+	}
 	el := s.records[key]
-	var old ThrottleRecord
+	var before time.Time
 	if el != nil {
-		old = el.Value.(*memoryThrottleEntry).record
+		before = el.Value.(*memoryThrottleEntry).until
 	}
-	rec := update(old)
-	if rec.Last.After(s.latest) {
-		s.latest = rec.Last
-	}
+	until, applied := u.Apply(before)
 	switch {
-	case rec.Failures <= 0:
+	case !applied:
+	case !until.After(u.Now): // healed: no record
 		if el != nil {
 			s.remove(el)
 		}
 	case el != nil:
-		el.Value.(*memoryThrottleEntry).record = rec
+		el.Value.(*memoryThrottleEntry).until = until
 		s.order.MoveToBack(el)
 	default:
-		s.records[key] = s.order.PushBack(&memoryThrottleEntry{key: key, record: rec})
+		s.records[key] = s.order.PushBack(&memoryThrottleEntry{key: key, until: until})
 		if s.order.Len() > s.maxRecords {
 			s.remove(s.order.Front())
 		}
 	}
-	// Drop a few expired records from the old end: the work per update
-	// stays constant, and records expire about in the order they are
-	// written.
+	// Drop a few healed records from the old end: the work per update
+	// stays constant.
 	for range 2 {
 		front := s.order.Front()
-		if front == nil || front.Value.(*memoryThrottleEntry).record.Expires.After(s.latest) {
+		if front == nil || front.Value.(*memoryThrottleEntry).until.After(s.latest) {
 			break
 		}
 		s.remove(front)
 	}
-	return nil
+	return until, applied, nil
 }
 
 func (s *MemoryThrottleStore) remove(el *list.Element) {

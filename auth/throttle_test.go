@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/luciago/mongoauth/auth"
+	"github.com/luciago/mongoauth/auth/throttletest"
 )
 
 // requireThrottled checks that err is ErrThrottled with the given wait.
@@ -26,12 +28,13 @@ func requireThrottled(t *testing.T, err error, retryAfter time.Duration, msg str
 	assert.Equal(t, retryAfter, le.RetryAfter, msg)
 }
 
-// testKeyThrottle: 3 free failures, then 1, 2, 4 minutes, locked at 5.
-var testKeyThrottle = auth.ThrottlePolicy{FreeFailures: 3, BaseDelay: time.Minute, MaxDelay: 5 * time.Minute, ForgetAfter: time.Hour}
+// testKeyThrottle: 3 free failures, then one per 5 minutes.
+var testKeyThrottle = auth.ThrottlePolicy{FreeFailures: 3, MaxDelay: 5 * time.Minute}
 
-// TestKeyThrottle: failures for one key slow down its further attempts,
-// then lock it; a locked attempt reads nothing, hashes nothing, takes as
-// long as a failed login and looks the same whether or not the key exists.
+// TestKeyThrottle: failures for one key use up its free failures, then
+// one attempt per MaxDelay gets through; a refused attempt reads nothing,
+// hashes nothing, takes as long as a failed login and looks the same
+// whether or not the key exists; time heals the record.
 func TestKeyThrottle(t *testing.T) {
 	for _, b := range allBackends() {
 		t.Run(b.name, func(t *testing.T) {
@@ -55,44 +58,46 @@ func TestKeyThrottle(t *testing.T) {
 				}
 				calls := e.counter.count()
 				took, err := timedUseKey(e, clock, "username", user, "right")
-				requireThrottled(t, err, time.Minute, user+": the 4th attempt, even with the right password")
-				assert.Equal(t, calls, e.counter.count(), "%s: a throttled attempt reads nothing", user)
-				assert.Equal(t, failure, took, "%s: a throttled attempt takes as long as a failure", user)
+				requireThrottled(t, err, 5*time.Minute, user+": the 4th attempt, even with the right password")
+				assert.Equal(t, calls, e.counter.count(), "%s: a refused attempt reads nothing", user)
+				assert.Equal(t, failure, took, "%s: a refused attempt takes as long as a failure", user)
 			}
 
-			// Waits double up to the lock; throttled attempts do not count.
-			for _, wait := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 5 * time.Minute, 5 * time.Minute} {
-				_, err := e.a.UseKey(e.ctx, "username", "ann", "wrong")
-				requireThrottled(t, err, wait, "still waiting")
-				e.clock.Advance(wait - time.Second)
+			// One attempt per MaxDelay; refused attempts do not count.
+			for range 3 {
+				e.clock.Advance(5*time.Minute - time.Second)
 				_, err = e.a.UseKey(e.ctx, "username", "ann", "wrong")
 				requireThrottled(t, err, time.Second, "a second early")
 				e.clock.Advance(time.Second)
 				_, err = e.a.UseKey(e.ctx, "username", "ann", "wrong")
-				require.ErrorIs(t, err, auth.ErrInvalidPassword, "after %s", wait)
+				require.ErrorIs(t, err, auth.ErrInvalidPassword, "after MaxDelay")
+				_, err = e.a.UseKey(e.ctx, "username", "ann", "wrong")
+				requireThrottled(t, err, 5*time.Minute, "and then locked again")
 			}
 
-			// The lock ends; a success clears the key's record.
-			e.clock.Advance(5 * time.Minute)
+			// Time heals, a failure a MaxDelay; a success takes back only
+			// its own attempt.
+			e.clock.Advance(10 * time.Minute)
 			_, err = e.a.UseKey(e.ctx, "username", "ann", "right")
-			require.NoError(t, err)
-			for range 3 {
+			require.NoError(t, err, "two failures have healed")
+			_, err = e.a.UseKey(e.ctx, "username", "ann", "right")
+			require.NoError(t, err, "a success takes nothing")
+			for range 2 {
 				_, err := e.a.UseKey(e.ctx, "username", "ann", "wrong")
-				require.ErrorIs(t, err, auth.ErrInvalidPassword, "free failures again")
+				require.ErrorIs(t, err, auth.ErrInvalidPassword, "the healed failures")
 			}
-			_, err = e.a.UseKey(e.ctx, "username", "ann", "wrong")
-			requireThrottled(t, err, time.Minute, "throttled again")
+			_, err = e.a.UseKey(e.ctx, "username", "ann", "right")
+			requireThrottled(t, err, 5*time.Minute, "the success did not clear the record")
 
-			// Unused for ForgetAfter after its wait, a record is forgotten:
-			// "nobody" has its free failures back (else its second attempt
-			// here would wait 2 minutes).
-			e.clock.Advance(time.Hour)
+			// Unused, a record heals completely: "nobody" has all its free
+			// failures back FreeFailures × MaxDelay after its last one.
+			e.clock.Advance(15 * time.Minute)
 			for range 3 {
 				_, err := e.a.UseKey(e.ctx, "username", "nobody", "wrong")
-				require.ErrorIs(t, err, auth.ErrInvalidKeyID, "forgotten after ForgetAfter")
+				require.ErrorIs(t, err, auth.ErrInvalidKeyID, "healed")
 			}
 			_, err = e.a.UseKey(e.ctx, "username", "nobody", "wrong")
-			requireThrottled(t, err, time.Minute, "counted afresh")
+			requireThrottled(t, err, 5*time.Minute, "counted afresh")
 
 			// Other keys are not affected.
 			_, err = e.a.CreateKey(e.ctx, u.ID, auth.KeyParams{ProviderID: "email", ProviderUserID: "ann@example.com", Password: "right"})
@@ -178,7 +183,7 @@ func TestClientThrottle(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, b.newAdapter(t), func(c *auth.Config) {
-				c.ClientThrottle = auth.ThrottlePolicy{FreeFailures: 4, BaseDelay: time.Minute}
+				c.ClientThrottle = auth.ThrottlePolicy{FreeFailures: 4, MaxDelay: time.Minute}
 			})
 			e.user("mallory", "mallory's")
 			e.user("ann", "ann's")
@@ -196,6 +201,7 @@ func TestClientThrottle(t *testing.T) {
 			require.NoError(t, err, "UseKey has no client")
 			e.clock.Advance(time.Minute)
 			require.ErrorIs(t, loginFrom(e, attacker, "ann", "guess"), auth.ErrInvalidPassword)
+			requireThrottled(t, loginFrom(e, attacker, "ann", "ann's"), time.Minute, "one per MaxDelay")
 		})
 	}
 }
@@ -224,18 +230,20 @@ type recordingStore struct {
 	err  error
 }
 
-func (s *recordingStore) Update(ctx context.Context, key string, update func(auth.ThrottleRecord) auth.ThrottleRecord) error {
+func (s *recordingStore) Update(ctx context.Context, key string, u auth.ThrottleUpdate) (time.Time, bool, error) {
 	s.mu.Lock()
 	s.keys = append(s.keys, key)
 	s.mu.Unlock()
 	if s.err != nil {
-		return s.err
+		return time.Time{}, false, s.err
 	}
-	return s.ThrottleStore.Update(ctx, key, update)
+	return s.ThrottleStore.Update(ctx, key, u)
 }
 
 // TestThrottleStore: the records go to Config.ThrottleStore, named by kind;
-// a failing store fails the login (closed) instead of skipping the check.
+// a failed login costs one update per record, a success one more to take
+// it back; a failing store fails the login (closed) instead of skipping
+// the check.
 func TestThrottleStore(t *testing.T) {
 	store := &recordingStore{ThrottleStore: auth.NewMemoryThrottleStore(0)}
 	e := newEnv(t, newMemoryAdapter(), func(c *auth.Config) {
@@ -247,9 +255,22 @@ func TestThrottleStore(t *testing.T) {
 	r.Header.Set("X-Client", "client-7")
 	_, err := e.a.LogIn(httptest.NewRecorder(), r, "username", "ann", "wrong")
 	require.ErrorIs(t, err, auth.ErrInvalidPassword)
+	assert.Equal(t, []string{"client:client-7", "key:username:ann"}, store.keys, "counted; a failure stays")
+
+	store.keys = nil
+	_, err = e.a.LogIn(httptest.NewRecorder(), r, "username", "ann", "right")
+	require.NoError(t, err)
 	assert.Equal(t, []string{"client:client-7", "key:username:ann", // counted
-		"key:username:ann", "client:client-7"}, // dated when answered
+		"client:client-7", "key:username:ann"}, // taken back
 		store.keys)
+
+	store.keys = nil
+	r.Header.Set("X-Client", strings.Repeat("x", 200))
+	_, err = e.a.LogIn(httptest.NewRecorder(), r, "username", "ann", "wrong")
+	require.ErrorIs(t, err, auth.ErrInvalidPassword)
+	require.Len(t, store.keys, 2)
+	assert.Equal(t, "client:sha256:", store.keys[0][:len("client:sha256:")], "a long client key is hashed")
+	assert.Len(t, store.keys[0], len("client:sha256:")+64)
 
 	store.keys = nil
 	store.err = errors.New("store down")
@@ -257,56 +278,82 @@ func TestThrottleStore(t *testing.T) {
 	require.ErrorIs(t, err, store.err)
 }
 
+// TestVoidedAttemptsAndSuccessesLeaveTheRecord: an attempt that reaches no
+// verdict (a storage error here) and a success are taken back, so neither
+// brings a wait closer nor makes one longer.
+func TestVoidedAttemptsAndSuccessesLeaveTheRecord(t *testing.T) {
+	adapter := &failingGetKey{Adapter: newMemoryAdapter()}
+	e := newEnv(t, adapter, func(c *auth.Config) { c.KeyThrottle = testKeyThrottle })
+	e.user("ann", "right")
+	for range 2 {
+		_, err := e.a.UseKey(e.ctx, "username", "ann", "wrong")
+		require.ErrorIs(t, err, auth.ErrInvalidPassword)
+	}
+	adapter.fail.Store(true)
+	for range 10 {
+		_, err := e.a.UseKey(e.ctx, "username", "ann", "wrong")
+		require.ErrorIs(t, err, errGetKey)
+		e.clock.Advance(time.Second)
+	}
+	adapter.fail.Store(false)
+	for range 10 {
+		_, err := e.a.UseKey(e.ctx, "username", "ann", "right")
+		require.NoError(t, err)
+	}
+	_, err := e.a.UseKey(e.ctx, "username", "ann", "wrong")
+	require.ErrorIs(t, err, auth.ErrInvalidPassword, "the third free failure is still there")
+	_, err = e.a.UseKey(e.ctx, "username", "ann", "right")
+	requireThrottled(t, err, 5*time.Minute-10*time.Second, "the wait runs from the failures, lengthened by nothing")
+}
+
+var errGetKey = errors.New("GetKey failed")
+
+// failingGetKey fails GetKey while fail is set.
+type failingGetKey struct {
+	auth.Adapter
+	fail atomic.Bool
+}
+
+func (a *failingGetKey) GetKey(ctx context.Context, keyID string) (auth.KeyRecord, error) {
+	if a.fail.Load() {
+		return auth.KeyRecord{}, errGetKey
+	}
+	return a.Adapter.GetKey(ctx, keyID)
+}
+
 // TestMemoryThrottleStoreIsBounded: spraying more keys than the store
-// holds drops the records updated longest ago, and expired records go.
+// holds drops the records updated longest ago, and healed records go.
 func TestMemoryThrottleStoreIsBounded(t *testing.T) {
 	ctx := context.Background()
 	s := auth.NewMemoryThrottleStore(100)
 	now := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
-	set := func(key string, at time.Time, failures int) {
-		require.NoError(t, s.Update(ctx, key, func(r auth.ThrottleRecord) auth.ThrottleRecord {
-			return auth.ThrottleRecord{Failures: r.Failures + failures, Last: at, Expires: at.Add(time.Hour)}
-		}))
+	add := func(key string, at time.Time, cost time.Duration) time.Time {
+		until, applied, err := s.Update(ctx, key, auth.ThrottleUpdate{Now: at, Cost: cost, Limit: 10 * time.Hour})
+		require.NoError(t, err)
+		require.True(t, applied)
+		return until
 	}
-	get := func(key string) (rec auth.ThrottleRecord) {
-		require.NoError(t, s.Update(ctx, key, func(r auth.ThrottleRecord) auth.ThrottleRecord { rec = r; return r }))
-		return rec
-	}
-	set("victim", now, 5)
+	add("victim", now, 5*time.Hour)
 	for i := range 1000 {
-		set("spray"+strconv.Itoa(i), now, 1)
+		add("spray"+strconv.Itoa(i), now, time.Hour)
 		if i%50 == 0 {
-			set("victim", now, 0) // touched: stays
+			add("victim", now, time.Millisecond) // touched: stays
 		}
 	}
 	assert.Equal(t, 100, s.Len())
-	assert.Equal(t, 5, get("victim").Failures, "a record updated recently stays")
-	assert.Zero(t, get("spray0").Failures, "the oldest were dropped")
+	assert.Equal(t, now.Add(time.Hour), add("spray0", now, time.Hour), "the oldest were dropped")
+	assert.True(t, add("victim", now, time.Millisecond).After(now.Add(5*time.Hour)), "a record updated recently stays")
 
 	later := now.Add(2 * time.Hour)
 	for i := range 60 {
-		set("fresh"+strconv.Itoa(i), later, 1)
+		add("fresh"+strconv.Itoa(i), later, time.Hour)
 	}
-	assert.Equal(t, 60, s.Len(), "records expired before the latest attempt are dropped")
+	assert.Equal(t, 61, s.Len(), "healed records are dropped; the victim's debt lasts")
 
-	require.NoError(t, s.Update(ctx, "fresh0", func(auth.ThrottleRecord) auth.ThrottleRecord { return auth.ThrottleRecord{} }))
-	assert.Equal(t, 59, s.Len(), "a cleared record is deleted")
+	add("fresh0", later, -time.Hour)
+	assert.Equal(t, 60, s.Len(), "a record taken back to no debt is deleted")
 }
 
-// TestThrottleWaitsCountFromTheAnswer: a wait runs from when the failure
-// was answered, so that holding failures to the floor (here 2 s, longer
-// than the first wait) does not use the wait up.
-func TestThrottleWaitsCountFromTheAnswer(t *testing.T) {
-	e, clock := newTimedEnv(t, memoryBackends[0], func(c *auth.Config) {
-		c.KeyThrottle = auth.ThrottlePolicy{FreeFailures: 1, BaseDelay: time.Second}
-		c.MinFailedLoginTime = 2 * time.Second
-	})
-	// Holding a failure takes time on both clocks, as it does in reality.
-	auth.SetLoginTiming(e.a, clock.Now, func(_ context.Context, d time.Duration) { clock.Advance(d); e.clock.Advance(d) }, true)
-	e.user("ann", "right")
-	took, err := timedUseKey(e, clock, "username", "ann", "wrong")
-	require.ErrorIs(t, err, auth.ErrInvalidPassword)
-	require.Equal(t, 2*time.Second, took)
-	_, err = e.a.UseKey(e.ctx, "username", "ann", "right")
-	requireThrottled(t, err, time.Second, "the wait starts when the failure is answered")
+func TestMemoryThrottleStoreConformance(t *testing.T) {
+	throttletest.Run(t, func(*testing.T) auth.ThrottleStore { return auth.NewMemoryThrottleStore(0) })
 }

@@ -213,7 +213,7 @@ func (a *Auth[A]) prepareLogin(ctx context.Context) error {
 	select {
 	case t.preparing <- struct{}{}:
 	default:
-		if err := sendWithin(ctx, t.preparing, a.hasher.maxWait); err != nil {
+		if err := sendWithin(ctx, t.preparing, a.hasher.maxWait, a.hasher.maxWait); err != nil {
 			return err
 		}
 	}

@@ -31,7 +31,7 @@ func BenchmarkFailedLoginTiming(b *testing.B) {
 	ctx := context.Background()
 	adapter := newMemoryAdapter()
 	a, err := auth.New[profile](adapter, auth.Config{
-		KeyThrottle: auth.ThrottlePolicy{FreeFailures: 1, BaseDelay: time.Hour},
+		KeyThrottle: auth.ThrottlePolicy{FreeFailures: 1, MaxDelay: time.Hour},
 	})
 	require.NoError(b, err)
 	user, err := a.CreateUser(ctx, profile{Username: "ann"}, &auth.KeyParams{ProviderID: "username", ProviderUserID: "ann", Password: "right"})

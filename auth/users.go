@@ -44,13 +44,36 @@ func (a *Auth[A]) storedAttributes(attributes A) (map[string]any, error) {
 // see what the database made of them (MongoDB keeps times to the
 // millisecond, for instance).
 func (a *Auth[A]) CreateUser(ctx context.Context, attributes A, primaryKey *KeyParams) (User[A], error) {
-	stored, err := a.storedAttributes(attributes)
+	stored, err := a.checkNewUser(attributes, primaryKey)
 	if err != nil {
 		return User[A]{}, err
 	}
-	if primaryKey != nil && primaryKey.ExpiresIn != 0 {
-		return User[A]{}, &InputError{Field: "primary key", Reason: "cannot be single-use (ExpiresIn must be 0)"}
+	return a.createUser(ctx, attributes, stored, primaryKey)
+}
+
+// checkNewUser checks what CreateUser can check before it hashes anything
+// or calls the adapter, and returns the attributes to store.
+func (a *Auth[A]) checkNewUser(attributes A, primaryKey *KeyParams) (map[string]any, error) {
+	stored, err := a.storedAttributes(attributes)
+	if err != nil {
+		return nil, err
 	}
+	if primaryKey != nil {
+		if primaryKey.ExpiresIn != 0 {
+			return nil, &InputError{Field: "primary key", Reason: "cannot be single-use (ExpiresIn must be 0)"}
+		}
+		if _, err := keyID(primaryKey.ProviderID, primaryKey.ProviderUserID); err != nil {
+			return nil, err
+		}
+		if err := checkPassword(primaryKey.Password); err != nil {
+			return nil, err
+		}
+	}
+	return stored, nil
+}
+
+// createUser is CreateUser after checkNewUser.
+func (a *Auth[A]) createUser(ctx context.Context, attributes A, stored map[string]any, primaryKey *KeyParams) (User[A], error) {
 	userID, err := a.generateUserID(ctx)
 	if err != nil {
 		return User[A]{}, err

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -35,10 +36,19 @@ func coreCase(sessions int, build coreBuild) func(context.Context, *Env) (*Steps
 // coreCaseWith is coreCase with a core made from config (its hasher is
 // always the InsecureFastHasher).
 func coreCaseWith(config auth.Config, sessions int, build coreBuild) func(context.Context, *Env) (*Steps, error) {
-	config.PasswordHasher = auth.InsecureFastHasher()
+	return coreCaseFor(func(*database) (auth.Config, error) { return config, nil }, sessions, build)
+}
+
+// coreCaseFor is coreCaseWith with a config made for the case's database.
+func coreCaseFor(configFor func(d *database) (auth.Config, error), sessions int, build coreBuild) func(context.Context, *Env) (*Steps, error) {
 	return func(ctx context.Context, env *Env) (*Steps, error) {
 		return withDatabase(ctx, env, sessions, func(d *database, userID string) *Steps {
-			core, err := auth.New[profile](d.measured, config)
+			config, err := configFor(d)
+			config.PasswordHasher = auth.InsecureFastHasher()
+			var core *auth.Auth[profile]
+			if err == nil {
+				core, err = auth.New[profile](d.measured, config)
+			}
 			var steps *Steps
 			if err == nil {
 				steps, err = build(ctx, core, d, userID)
@@ -101,27 +111,40 @@ var coreValidateSession = coreCase(0, func(ctx context.Context, core *auth.Auth[
 
 // coreUseKey is a password login's key check: UseKey with the right
 // password (the seeded key gets a fast-hasher hash of corePassword).
-var coreUseKey = coreCase(0, func(ctx context.Context, core *auth.Auth[profile], d *database, userID string) (*Steps, error) {
-	hash, err := auth.InsecureFastHasher().Hash(ctx, corePassword)
-	if err != nil {
-		return nil, err
+var coreUseKey = coreCase(0, useKeyWith(corePassword, nil))
+
+// useKeyWith builds UseKey of the seeded key with password, which must
+// fail with want (nil: succeed).
+func useKeyWith(password string, want error) coreBuild {
+	return func(ctx context.Context, core *auth.Auth[profile], d *database, userID string) (*Steps, error) {
+		hash, err := auth.InsecureFastHasher().Hash(ctx, corePassword)
+		if err != nil {
+			return nil, err
+		}
+		keys := d.setup.Collection(mongoauth.DefaultKeyCollection)
+		if _, err := keys.UpdateOne(ctx, bson.D{{Key: "_id", Value: keyID(userID)}}, bson.D{{Key: "$set", Value: bson.D{{Key: "hashed_password", Value: hash}}}}); err != nil {
+			return nil, err
+		}
+		useKey := func(ctx context.Context, _ int) error {
+			k, err := core.UseKey(ctx, "username", "name"+userID, password) // keyID's parts
+			switch {
+			case want == nil:
+				return expect(err, k.UserID, userID)
+			case !errors.Is(err, want):
+				return fmt.Errorf("bench: UseKey: %w, want %w", err, want)
+			}
+			return nil
+		}
+		// The core's first password login measures the hash formats for
+		// the failure floor (Lucia's scrypt among them, tens of MiB): once
+		// per process, so it is made here rather than counted in the first
+		// round. It also spends the free failures of a throttle case.
+		if err := useKey(ctx, 0); err != nil && !errors.Is(err, auth.ErrThrottled) {
+			return nil, err
+		}
+		return &Steps{Op: useKey}, nil
 	}
-	keys := d.setup.Collection(mongoauth.DefaultKeyCollection)
-	if _, err := keys.UpdateOne(ctx, bson.D{{Key: "_id", Value: keyID(userID)}}, bson.D{{Key: "$set", Value: bson.D{{Key: "hashed_password", Value: hash}}}}); err != nil {
-		return nil, err
-	}
-	useKey := func(ctx context.Context, _ int) error {
-		k, err := core.UseKey(ctx, "username", "name"+userID, corePassword) // keyID's parts
-		return expect(err, k.UserID, userID)
-	}
-	// The core's first password login measures the hash formats for the
-	// failure floor (Lucia's scrypt among them, tens of MiB): once per
-	// process, so it is made here rather than counted in the first round.
-	if err := useKey(ctx, 0); err != nil {
-		return nil, err
-	}
-	return &Steps{Op: useKey}, nil
-})
+}
 
 // coreCreateUser is sign-up: CreateUser with a primary password key.
 var coreCreateUser = coreCase(0, func(_ context.Context, core *auth.Auth[profile], d *database, _ string) (*Steps, error) {

@@ -18,6 +18,13 @@ func TestCommandCounts(t *testing.T) {
 	if e.Lookup {
 		validate = 1 // one aggregate with $lookup
 	}
+	// An update of a throttle record: one findAndModify, or, where updates
+	// are not atomic (FerretDB), four commands under a lock document (take
+	// the lock, read, write, let go; three when refused: no write).
+	throttle, refused := int64(1), int64(1)
+	if e.ThrottleLocks {
+		throttle, refused = 4, 3
+	}
 	// The multi-document writes: in a transaction the commit is a command
 	// of its own, and DeleteUser deletes the user and its keys in it, then
 	// the sessions in batches of 1,000 (find their ids, delete them) and
@@ -55,8 +62,13 @@ func TestCommandCounts(t *testing.T) {
 		// update.
 		"core-validate-last-seen-not-due": validate,
 		"core-validate-last-seen-due":     validate + 1,
-		"core-use-key":                    1,          // the key; a persistent key is not deleted
-		"core-create-user-with-password":  createUser, // as create-user-with-key
+		"core-use-key":                    1, // the key; a persistent key is not deleted
+		// A shared throttle record: counted and taken back on success,
+		// counted on failure, the refusal alone when refused.
+		"core-use-key-shared-throttle":         1 + 2*throttle,
+		"core-use-key-wrong-shared-throttle":   1 + throttle,
+		"core-use-key-refused-shared-throttle": refused,
+		"core-create-user-with-password":       createUser, // as create-user-with-key
 	}
 	// A small list fixture: the count does not depend on how many other
 	// sessions the server scans, and the race detector slows the scan.

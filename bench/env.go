@@ -25,6 +25,10 @@ type Env struct {
 	// Lookup and Transactions say which paths the adapter takes on this
 	// server (see mongoauth.Adapter.UsesLookup and UsesTransactions).
 	Lookup, Transactions bool
+	// ThrottleLocks says that the adapter's throttle store takes lock
+	// documents on this server (see mongoauth.ThrottleStore.UsesLocks):
+	// four commands per update instead of one.
+	ThrottleLocks bool
 	// ReadPath is the session-and-user read path of the run: the one
 	// OpenWith was asked for, or, for mongoauth.ReadPathAuto, the one New
 	// chose on this server (probed and calibrated once, at Open). Every
@@ -72,12 +76,18 @@ func OpenWith(ctx context.Context, readPath mongoauth.ReadPath) (*Env, error) {
 		return nil, err
 	}
 	probeDB := e.plain.Database(mongotest.UniqueName("bench_probe"))
-	probe, err := mongoauth.New(ctx, probeDB, mongoauth.Options{ReadPath: readPath})
+	probe, err := mongoauth.New(ctx, probeDB, mongoauth.Options{ReadPath: readPath, ThrottleCollection: mongoauth.DefaultThrottleCollection})
 	_ = probeDB.Drop(ctx) // New may have created the empty collections (before its probe transaction)
 	if err != nil {
 		e.Close()
 		return nil, err
 	}
+	throttle, err := probe.ThrottleStore()
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	e.ThrottleLocks = throttle.UsesLocks()
 	e.Lookup, e.Transactions = probe.UsesLookup(), probe.UsesTransactions()
 	e.ReadPath, e.ReadPathReason, e.TransactionsReason = probe.ReadPath(), probe.ReadPathReason(), probe.TransactionsReason()
 	e.Server = describe(ctx, e.plain, srv)
@@ -160,7 +170,8 @@ func (e *Env) newDatabase(ctx context.Context) (*database, error) {
 	name := mongotest.UniqueName("bench")
 	d := &database{name: name, monitored: e.monitored.Database(name), setup: e.plain.Database(name)}
 	var err error
-	if d.measured, err = mongoauth.New(ctx, d.monitored, mongoauth.Options{ReadPath: e.ReadPath}); err != nil {
+	opts := mongoauth.Options{ReadPath: e.ReadPath, ThrottleCollection: mongoauth.DefaultThrottleCollection}
+	if d.measured, err = mongoauth.New(ctx, d.monitored, opts); err != nil {
 		return nil, err
 	}
 	if _, err = d.measured.EnsureIndexes(ctx); err != nil {

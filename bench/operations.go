@@ -78,6 +78,9 @@ func Operations(cfg Config) []Case {
 		{Name: "core-validate-last-seen-not-due", Baseline: RawFindOne, Prepare: coreValidateLastSeen(false)},
 		{Name: "core-validate-last-seen-due", Baseline: RawFindOne, Prepare: coreValidateLastSeen(true)},
 		{Name: "core-use-key", Baseline: RawFindOne, Hashes: true, Prepare: coreUseKey},
+		{Name: "core-use-key-shared-throttle", Baseline: RawFindOne, Hashes: true, Prepare: coreUseKeySharedThrottle},
+		{Name: "core-use-key-wrong-shared-throttle", Baseline: RawFindOne, Hashes: true, Prepare: coreUseKeyWrongSharedThrottle},
+		{Name: "core-use-key-refused-shared-throttle", Baseline: RawFindOne, Hashes: true, Prepare: coreUseKeyRefusedSharedThrottle},
 		{Name: "core-create-user-with-password", Baseline: RawInsertOne, Hashes: true, Prepare: coreCreateUser},
 	}
 }

@@ -19,7 +19,8 @@ type Dialect interface {
 	Syntax() Syntax
 
 	// CreateTables returns the statements that create the tables and
-	// indexes of s where they are missing, in order. They run in one
+	// indexes of s where they are missing, in order, the throttle table
+	// (id, until_ms, and an index on until_ms) among them when s has one. They run in one
 	// transaction (which some databases commit at each statement).
 	CreateTables(s Schema) []string
 
@@ -79,6 +80,14 @@ type Syntax struct {
 	// Unix milliseconds (SQLite, which has no time type; Prisma's SQLite
 	// engine stores DateTime so).
 	UnixMilliTimes bool
+	// Greatest is the function that returns the larger of two integers:
+	// "GREATEST", or "max" in SQLite.
+	Greatest string
+	// OnDuplicateKey says that the database writes an upsert as INSERT ...
+	// ON DUPLICATE KEY UPDATE and has no RETURNING (MySQL); without it, an
+	// upsert is INSERT ... ON CONFLICT (id) DO UPDATE ... WHERE ...
+	// RETURNING (PostgreSQL, SQLite 3.35 and later). See ThrottleStore.
+	OnDuplicateKey bool
 	// SessionAttributes defines the session table's JSON column, which
 	// holds session attributes and takes NULL for none ("attributes
 	// JSONB"). The dialect's CreateTables puts it into new session tables,
@@ -102,21 +111,36 @@ func (s Syntax) Quote(identifier string) string {
 }
 
 // Bind rewrites a statement written with '?' placeholders into the
-// database's own. The adapter's statements contain no other '?'.
+// database's own. A '?' inside a quoted identifier (a column named after
+// an attribute, read from the database) or a string literal is text, not
+// a placeholder, and is kept: quotes are the syntax's IdentifierQuote and
+// the single quote, each closed by the next one not doubled.
 func (s Syntax) Bind(query string) string {
-	if !s.NumberedPlaceholders {
+	if !s.NumberedPlaceholders || strings.IndexByte(query, '?') < 0 {
 		return query
 	}
 	var b strings.Builder
+	b.Grow(len(query) + 8)
 	n := 0
-	for _, c := range query {
-		if c != '?' {
-			b.WriteRune(c)
+	var quote byte // the quote we are inside, or 0
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case quote != 0:
+			// A doubled quote inside is two quotes in a row: leaving and
+			// entering again gives the same result.
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || (s.IdentifierQuote != "" && c == s.IdentifierQuote[0]):
+			quote = c
+		case c == '?':
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
 			continue
 		}
-		n++
-		b.WriteByte('$')
-		b.WriteString(strconv.Itoa(n))
+		b.WriteByte(c)
 	}
 	return b.String()
 }
@@ -150,6 +174,9 @@ const (
 // Schema is the adapter's tables, as a Dialect sees them.
 type Schema struct {
 	Users, Sessions, Keys Table
+	// Throttle is Options.ThrottleTable: the table of Adapter.ThrottleStore,
+	// which CreateTables makes too; its Name is empty when there is none.
+	Throttle Table
 	// ForeignKeys is false in Options.NoForeignKeys mode: the tables then
 	// have no foreign keys, and the adapter checks and cascades itself.
 	ForeignKeys bool

@@ -61,6 +61,11 @@
 // (tables made before ids grew to 2048 bytes have VARBINARY(255); package
 // sqlauth/mysql shows how to widen them).
 //
+// With Options.ThrottleTable, CreateTables also makes auth_throttle (id,
+// until_ms), the records of [Adapter.ThrottleStore]: a login throttle
+// shared by every instance of the application, one upsert per attempt
+// ([ThrottleStore]).
+//
 // # Integrity
 //
 // By default the tables have foreign keys user_id → auth_user(id) with ON

@@ -10,6 +10,8 @@ const (
 	DefaultUserTable    = "auth_user"
 	DefaultSessionTable = "auth_session"
 	DefaultKeyTable     = "auth_key"
+	// DefaultThrottleTable is the usual Options.ThrottleTable.
+	DefaultThrottleTable = "auth_throttle"
 )
 
 // Options configure an Adapter. The zero value is ready to use: tables
@@ -28,6 +30,10 @@ type Options struct {
 	SessionTable string
 	// KeyTable names the keys' table; default "auth_key".
 	KeyTable string
+	// ThrottleTable names the table of the login throttle's records
+	// (Adapter.ThrottleStore), usually DefaultThrottleTable; empty, the
+	// default, means none, and CreateTables leaves it out.
+	ThrottleTable string
 
 	// NoForeignKeys makes the adapter keep referential integrity itself, for
 	// databases without foreign keys such as PlanetScale (Prisma calls this
@@ -107,6 +113,14 @@ func (o Options) schema() (Schema, error) {
 	}
 	if s.Users == s.Sessions || s.Users == s.Keys || s.Sessions == s.Keys {
 		return s, fmt.Errorf("sqlauth: users, sessions and keys need three different tables (have %s, %s, %s)", s.Users, s.Sessions, s.Keys)
+	}
+	if o.ThrottleTable != "" {
+		if s.Throttle, err = parseTable("ThrottleTable", o.ThrottleTable, ""); err != nil {
+			return s, err
+		}
+		if s.Throttle == s.Users || s.Throttle == s.Sessions || s.Throttle == s.Keys {
+			return s, fmt.Errorf("sqlauth: the throttle table %s must be a fourth one", s.Throttle)
+		}
 	}
 	s.ForeignKeys = !o.NoForeignKeys
 	if o.Attributes < DetectAttributes || o.Attributes > AttributesInColumns {

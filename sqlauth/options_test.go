@@ -37,6 +37,10 @@ func TestOptionsSchema(t *testing.T) {
 func TestSyntax(t *testing.T) {
 	pg := Syntax{IdentifierQuote: `"`, NumberedPlaceholders: true}
 	assert.Equal(t, "SELECT $1, $2, $3", pg.Bind("SELECT ?, ?, ?"))
+	// A '?' in a quoted identifier or a string literal is no placeholder.
+	assert.Equal(t, `SELECT "a?b", "c""?""d" FROM t WHERE x = $1 AND y = 'why?' AND z = 'it''s ?' AND w = $2`,
+		pg.Bind(`SELECT "a?b", "c""?""d" FROM t WHERE x = ? AND y = 'why?' AND z = 'it''s ?' AND w = ?`))
+	assert.Equal(t, `UPDATE t SET "?" = $1, "'" = $2 WHERE id = $3`, pg.Bind(`UPDATE t SET "?" = ?, "'" = ? WHERE id = ?`))
 	assert.Equal(t, `"s"."t"`, Table{Schema: "s", Name: "t"}.Quoted(pg))
 	my := Syntax{IdentifierQuote: "`"}
 	assert.Equal(t, "SELECT ?, ?", my.Bind("SELECT ?, ?"))

@@ -40,7 +40,8 @@ func CreateTablesSQL(dialect Dialect, opts Options) ([]string, error) {
 
 // CreateTables creates the three tables and the user_id indexes where they
 // are missing, with the foreign keys unless Options.NoForeignKeys is set,
-// then runs CheckSchema. It is idempotent: existing tables and indexes are
+// and with Options.ThrottleTable the table of ThrottleStore, then runs
+// CheckSchema. It is idempotent: existing tables and indexes are
 // left as they are, which is why the check follows. Run it at start-up, or
 // run the statements of CreateTablesSQL in a migration instead.
 //

@@ -74,6 +74,11 @@ func main() {
 	fmt.Printf("Server: %s\n", env.Server)
 	fmt.Printf("Read path (-read-path %s): %s, because %s\n", readPathFlags[cfg.readPath], env.ReadPath, env.ReadPathReason)
 	fmt.Printf("Transactions: %v, because %s\n", env.Transactions, env.TransactionsReason)
+	throttle := "one findAndModify with an update pipeline per update"
+	if env.ThrottleLocks {
+		throttle = "lock documents (no atomic updates): 4 commands per update, 3 when refused"
+	}
+	fmt.Printf("Shared throttle store: %s\n", throttle)
 	fmt.Printf("Run: %s; -benchtime %s -count %d -others %d -read-path %s; medians of %d rounds, ratios within adjacent pairs; one client goroutine\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), cfg.benchtime, cfg.count, cfg.others, readPathFlags[cfg.readPath], cfg.count)
 	fmt.Printf("Load average (1 min) before / after: %s / %s on %d cores\n\n", loadBefore, loadAverage(), runtime.NumCPU())

@@ -82,6 +82,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	fs.StringVar(&c.options.UserCollection, "users", mongoauth.DefaultUserCollection, "users collection")
 	fs.StringVar(&c.options.SessionCollection, "sessions", mongoauth.DefaultSessionCollection, "sessions collection")
 	fs.StringVar(&c.options.KeyCollection, "keys", mongoauth.DefaultKeyCollection, "keys collection")
+	fs.StringVar(&c.options.ThrottleCollection, "throttle", "", "the application keeps its login throttle in this collection (mongoauth.Adapter.ThrottleStore): check its TTL index and healed records")
 	fs.BoolVar(&c.options.SessionTTL, "session-ttl", false, "the application runs with Options.SessionTTL: check (and with -fix create) the TTL index")
 	fs.BoolVar(&c.fix, "fix", false, "create missing indexes, delete orphan and expired sessions and keys")
 	fs.DurationVar(&c.repair.OrphanGrace, "grace", mongoauth.DefaultOrphanGrace, "with -fix: wait this long before deleting orphans, for writes in flight; 0 deletes at once (only when the application is stopped)")
@@ -255,6 +256,7 @@ func printReport(out io.Writer, r *mongoauth.Report, repaired bool) {
 		{"orphan keys", r.OrphanKeys},
 		{"expired sessions", r.ExpiredSessions},
 		{"expired keys", r.ExpiredKeys},
+		{"healed throttle", r.ExpiredThrottleRecords},
 	} {
 		if f.f.Found == 0 {
 			continue

@@ -40,18 +40,25 @@ type app struct {
 }
 
 // newApp sets up storage and authentication on db: the MongoDB adapter,
-// its indexes (created once, a no-op when they exist) and the auth core.
+// its indexes (created once, a no-op when they exist) and the auth core,
+// whose login throttle keeps its records in the database too
+// (auth_throttle), so that several instances of the app count failed
+// logins together.
 // development turns on auth.Config.Development (the -dev flag); see run. configure may
 // change the auth configuration further (tests set a fast PasswordHasher,
 // a clock, throttle limits); the app then sets the ErrorHandler and what
 // sessions store: the device of each (see Device), last seen to within
 // lastSeenInterval.
 func newApp(ctx context.Context, db *mongo.Database, development bool, configure ...func(*auth.Config)) (*app, error) {
-	adapter, err := mongoauth.New(ctx, db, mongoauth.Options{})
+	adapter, err := mongoauth.New(ctx, db, mongoauth.Options{ThrottleCollection: mongoauth.DefaultThrottleCollection})
 	if err != nil {
 		return nil, err
 	}
 	if _, err := adapter.EnsureIndexes(ctx); err != nil {
+		return nil, err
+	}
+	throttle, err := adapter.ThrottleStore()
+	if err != nil {
 		return nil, err
 	}
 	pages, err := parsePages()
@@ -59,7 +66,7 @@ func newApp(ctx context.Context, db *mongo.Database, development bool, configure
 		return nil, err
 	}
 	a := &app{pages: pages, handles: newSessionHandles()}
-	config := auth.Config{Development: development}
+	config := auth.Config{Development: development, ThrottleStore: throttle}
 	for _, c := range configure {
 		c(&config)
 	}

@@ -28,10 +28,12 @@ const (
 	usernameCharacters  = "abcdefghijklmnopqrstuvwxyz0123456789-_"
 )
 
-// msgThrottled is the error after too many failed attempts, for the
-// username or from the visitor's address; wait is how long to wait. It is
-// the same whether or not the username exists.
-func msgThrottled(wait time.Duration) string {
+// msgThrottled is the error after too many attempts: what names them ("Too
+// many failed login attempts.", for the username or from the visitor's
+// address, the same whether or not the username exists; "Too many
+// sign-ups from your address."; "Too many attempts." at confirming the
+// password), wait is how long to wait.
+func msgThrottled(what string, wait time.Duration) string {
 	n, unit := int((wait+time.Second-1)/time.Second), "second"
 	if n > 90 {
 		n, unit = int((wait+time.Minute-1)/time.Minute), "minute"
@@ -39,7 +41,7 @@ func msgThrottled(wait time.Duration) string {
 	if n != 1 {
 		unit += "s"
 	}
-	return fmt.Sprintf("Too many failed login attempts. Please wait %d %s and try again.", n, unit)
+	return fmt.Sprintf("%s Please wait %d %s and try again.", what, n, unit)
 }
 
 // msgUsernameTaken is the sign-up error for a username that exists.

@@ -43,7 +43,9 @@ func currentUser(r *http.Request) auth.User[Account] {
 }
 
 // signup creates the user together with its username key, which holds the
-// password hash, and logs the new user in.
+// password hash, and logs the new user in. auth.SignUp throttles sign-ups
+// per address: a taken username is reported (a sign-up form must say so),
+// but one address can ask only so often (429 with Retry-After).
 func (a *app) signup(w http.ResponseWriter, r *http.Request) {
 	username := normalizeUsername(r.PostFormValue("username"))
 	password := r.PostFormValue("password")
@@ -58,9 +60,8 @@ func (a *app) signup(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusUnprocessableEntity, msg)
 		return
 	}
-	user, err := a.auth.CreateUser(r.Context(),
-		Account{Username: username, Joined: time.Now()},
-		&auth.KeyParams{ProviderID: usernameProvider, ProviderUserID: username, Password: password})
+	_, _, err := a.auth.SignUp(w, r, Account{Username: username, Joined: time.Now()},
+		auth.KeyParams{ProviderID: usernameProvider, ProviderUserID: username, Password: password})
 	switch {
 	case errors.Is(err, auth.ErrDuplicateKeyID):
 		// The key id is taken: the username exists. No user was created.
@@ -68,10 +69,6 @@ func (a *app) signup(w http.ResponseWriter, r *http.Request) {
 		return
 	case err != nil:
 		a.refusal(w, r, err, refuse)
-		return
-	}
-	if _, err := a.auth.StartSession(w, r, user.ID); err != nil {
-		a.failed(w, r, err)
 		return
 	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
@@ -117,7 +114,14 @@ func (a *app) refusal(w http.ResponseWriter, r *http.Request, err error, refuse 
 	}
 	auth.SetRetryAfter(w, err)
 	if errors.Is(err, auth.ErrThrottled) {
-		refuse(http.StatusTooManyRequests, msgThrottled(limit.RetryAfter))
+		what := "Too many attempts."
+		switch r.URL.Path {
+		case "/login":
+			what = "Too many failed login attempts."
+		case "/signup":
+			what = "Too many sign-ups from your address."
+		}
+		refuse(http.StatusTooManyRequests, msgThrottled(what, limit.RetryAfter))
 		return
 	}
 	refuse(http.StatusServiceUnavailable, msgBusy)
@@ -234,13 +238,16 @@ func (a *app) deleteAccount(w http.ResponseWriter, r *http.Request) {
 
 // checkPassword reports whether password is the user's. If it is not, or
 // the check fails, it has answered the request: with page and an error
-// message, or with a server error.
+// message, or with a server error. auth.Reauthenticate throttles it per
+// session, so the lock that failed logins put on the username (anyone can
+// cause those) does not stop the signed-in owner.
 func (a *app) checkPassword(w http.ResponseWriter, r *http.Request, page string, user auth.User[Account], password string) bool {
 	if user.Attributes.Username == "" { // made by a provider sign-in (oauth.go)
 		a.render(w, r, http.StatusConflict, page, view{Error: msgNoPassword})
 		return false
 	}
-	_, err := a.auth.UseKey(r.Context(), usernameProvider, user.Attributes.Username, password)
+	session, _ := auth.SessionFromContext(r.Context())
+	_, err := a.auth.Reauthenticate(r.Context(), session, usernameProvider, user.Attributes.Username, password)
 	switch {
 	case err == nil:
 		return true

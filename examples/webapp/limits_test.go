@@ -18,7 +18,7 @@ import (
 // by default, 3 here to keep the test short) the app answers 429 with
 // Retry-After and says so, the same way whether or not the username exists.
 func TestLoginIsThrottled(t *testing.T) {
-	base, _ := startApp(t, func(c *auth.Config) { c.KeyThrottle.FreeFailures = 3 })
+	base, _ := fastApp(t, func(c *auth.Config) { c.KeyThrottle.FreeFailures = 3 })
 	newVisitor(t, base).post("/signup", "username", "gus", "password", "gus's password")
 
 	v := newVisitor(t, base)
@@ -30,8 +30,8 @@ func TestLoginIsThrottled(t *testing.T) {
 		}
 		res := v.post("/login", "username", username, "password", "gus's password")
 		assert.Equal(t, http.StatusTooManyRequests, res.Status, username)
-		assert.Equal(t, "1", res.RetryAfter, username)
-		assert.Equal(t, "Too many failed login attempts. Please wait 1 second and try again.", res.message("error"), username)
+		assert.Equal(t, "900", res.RetryAfter, username)
+		assert.Equal(t, "Too many failed login attempts. Please wait 15 minutes and try again.", res.message("error"), username)
 		assert.Equal(t, http.StatusSeeOther, v.get("/").Status, "%s: still logged out", username)
 		answers = append(answers, res)
 	}

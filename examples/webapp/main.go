@@ -16,6 +16,21 @@
 // Either way it runs EnsureIndexes at start. It serves http://127.0.0.1:8080
 // (flag -addr) and stops cleanly on Ctrl-C.
 //
+// # Behind a reverse proxy
+//
+// Failed logins and sign-ups are throttled per client address. Behind a
+// reverse proxy every request comes from the proxy, so name the proxies
+// whose X-Forwarded-For header the app may believe (package auth/clientip):
+//
+//	go run ./examples/webapp -addr 10.0.0.2:8080 -trusted-proxies 10.0.0.0/24
+//	go run ./examples/webapp -trusted-proxies hops:1   # one proxy, the only way in
+//
+// The client is then the rightmost address in the header that is not a
+// proxy; a request from anyone else is named by its own address, so a
+// forged header changes nothing. -proxy-header Forwarded reads RFC 7239's
+// header instead. The throttle's records are in the database
+// (auth_throttle), shared by every instance of the app.
+//
 // # Sessions list
 //
 // Each session shows its browser and operating system, when it signed in
@@ -63,7 +78,11 @@
 // It shows messages for a wrong password, a taken username, an empty,
 // too-short or too-long password, a failed CSRF check (403), too many failed
 // logins (429, "Please wait N seconds", the same page whether or not the
-// username exists) and a busy server (503); both with Retry-After.
+// username exists), too many sign-ups from one address or wrong current
+// passwords in one session (429) and a busy server (503); all with
+// Retry-After. The password and delete pages confirm the current password
+// with auth.Reauthenticate, which a username locked by someone else's
+// failed logins does not stop.
 //
 // Its http.Server bounds every connection: 10 s for the headers, 15 s for
 // the whole request, 30 s to answer (above a login's wait for a hashing
@@ -104,6 +123,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/luciago/mongoauth/auth"
+	"github.com/luciago/mongoauth/auth/clientip"
 	"github.com/luciago/mongoauth/internal/ferretdb"
 )
 
@@ -128,7 +149,17 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	dbName := flags.String("db", "webapp", "`name` of the MongoDB database")
 	development := flags.Bool("dev", false, "development mode, for plain HTTP on this machine: no Secure cookie, no HSTS (without it the app wants HTTPS in front)")
 	provider := providerFlags(flags)
+	trustedProxies := flags.String("trusted-proxies", "",
+		"the reverse proxies in front of the app, whose X-Forwarded-For is believed: comma-separated `addresses and CIDR ranges`, or hops:N for N proxies the app is reachable only through; empty: none, every client is its connection's address")
+	proxyHeader := flags.String("proxy-header", "X-Forwarded-For", "the `header` the proxies append the client's address to: X-Forwarded-For or Forwarded")
 	if err := flags.Parse(args); err != nil {
+		return err
+	}
+	// Throttling counts failed logins and sign-ups per client address.
+	// Behind a proxy every request comes from the proxy's address, so the
+	// proxies must be named to tell clients apart.
+	clientKey, err := clientip.Parse(*proxyHeader, *trustedProxies)
+	if err != nil {
 		return err
 	}
 
@@ -145,7 +176,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	// the session token never crosses a network. It is a flag, not a
 	// guess from the address: a loopback address is also where an app
 	// listens behind a TLS-terminating proxy in production.
-	a, err := newApp(ctx, db, *development)
+	a, err := newApp(ctx, db, *development, func(c *auth.Config) { c.ClientKey = clientKey })
 	if err != nil {
 		return err
 	}

@@ -41,6 +41,15 @@
 //		FOREIGN KEY (user_id) REFERENCES `auth_user` (id) ON DELETE CASCADE
 //	) ENGINE=InnoDB ROW_FORMAT=DYNAMIC DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
 //
+// and, with sqlauth.Options.ThrottleTable set to "auth_throttle", the
+// table of Adapter.ThrottleStore's records:
+//
+//	CREATE TABLE IF NOT EXISTS `auth_throttle` (
+//		id VARBINARY(128) NOT NULL PRIMARY KEY,
+//		until_ms BIGINT NOT NULL,
+//		INDEX `auth_throttle_until_idx` (until_ms)
+//	) ENGINE=InnoDB ROW_FORMAT=DYNAMIC DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+//
 // With sqlauth.Options.NoForeignKeys the FOREIGN KEY clauses are left out;
 // the indexes stay. Qualified names ("app.auth_user") put the tables in
 // that database, which must exist.
@@ -139,6 +148,8 @@ var syntax = sqlauth.Syntax{
 	ExactText:         "CAST(? AS BINARY)",
 	SessionAttributes: "attributes JSON",
 	IssuedAt:          "issued_at BIGINT",
+	Greatest:          "GREATEST",
+	OnDuplicateKey:    true,
 }
 
 // Syntax implements sqlauth.Dialect.
@@ -159,7 +170,7 @@ func (Dialect) CreateTables(s sqlauth.Schema) []string {
 		}
 		return clauses + "\n)" + tableOptions
 	}
-	return []string{
+	stmts := []string{
 		"CREATE TABLE IF NOT EXISTS " + users + " (\n" +
 			"\tid " + idType + " NOT NULL PRIMARY KEY" + s.JSONColumn(",\n\tattributes JSON NOT NULL") + "\n)" + tableOptions,
 		"CREATE TABLE IF NOT EXISTS " + s.Sessions.Quoted(syntax) + " (\n" +
@@ -178,6 +189,13 @@ func (Dialect) CreateTables(s sqlauth.Schema) []string {
 			"\texpires BIGINT,\n" +
 			owned(s.Keys),
 	}
+	if s.Throttle.Name != "" {
+		stmts = append(stmts, "CREATE TABLE IF NOT EXISTS "+s.Throttle.Quoted(syntax)+" (\n"+
+			"\tid VARBINARY(128) NOT NULL PRIMARY KEY,\n"+
+			"\tuntil_ms BIGINT NOT NULL,\n"+
+			"\tINDEX "+syntax.Quote(s.Throttle.Name+"_until_idx")+" (until_ms)\n)"+tableOptions)
+	}
+	return stmts
 }
 
 // HasForeignKeys implements sqlauth.Dialect from information_schema. An

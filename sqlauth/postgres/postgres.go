@@ -36,6 +36,15 @@
 //	)
 //	CREATE INDEX IF NOT EXISTS "auth_key_user_id_idx" ON "auth_key" (user_id)
 //
+// and, with sqlauth.Options.ThrottleTable set to "auth_throttle", the
+// table of Adapter.ThrottleStore's records:
+//
+//	CREATE TABLE IF NOT EXISTS "auth_throttle" (
+//		id TEXT PRIMARY KEY,
+//		until_ms BIGINT NOT NULL
+//	)
+//	CREATE INDEX IF NOT EXISTS "auth_throttle_until_idx" ON "auth_throttle" (until_ms)
+//
 // all in one transaction. The advisory lock serialises concurrent
 // CreateTables calls (CREATE ... IF NOT EXISTS alone can fail when two
 // sessions run it at once). With sqlauth.Options.NoForeignKeys the
@@ -108,6 +117,7 @@ var syntax = sqlauth.Syntax{
 	TxOptions:            &sql.TxOptions{Isolation: sql.LevelReadCommitted},
 	SessionAttributes:    "attributes JSONB",
 	IssuedAt:             "issued_at BIGINT",
+	Greatest:             "GREATEST",
 }
 
 // Syntax implements sqlauth.Dialect.
@@ -127,7 +137,7 @@ func (Dialect) CreateTables(s sqlauth.Schema) []string {
 	index := func(t sqlauth.Table) string {
 		return "CREATE INDEX IF NOT EXISTS " + syntax.Quote(t.Name+"_user_id_idx") + " ON " + t.Quoted(syntax) + " (user_id)"
 	}
-	return []string{
+	stmts := []string{
 		fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", advisoryLock),
 		"CREATE TABLE IF NOT EXISTS " + users + " (\n" +
 			"\tid TEXT PRIMARY KEY" + s.JSONColumn(",\n\tattributes JSONB NOT NULL DEFAULT '{}'") + "\n)",
@@ -146,6 +156,12 @@ func (Dialect) CreateTables(s sqlauth.Schema) []string {
 			"\texpires BIGINT\n)",
 		index(s.Keys),
 	}
+	if t := s.Throttle; t.Name != "" {
+		stmts = append(stmts,
+			"CREATE TABLE IF NOT EXISTS "+t.Quoted(syntax)+" (\n\tid TEXT PRIMARY KEY,\n\tuntil_ms BIGINT NOT NULL\n)",
+			"CREATE INDEX IF NOT EXISTS "+syntax.Quote(t.Name+"_until_idx")+" ON "+t.Quoted(syntax)+" (until_ms)")
+	}
+	return stmts
 }
 
 // HasForeignKeys implements sqlauth.Dialect from pg_constraint.

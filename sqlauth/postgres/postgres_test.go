@@ -21,6 +21,8 @@ func TestConformance(t *testing.T) { sqlauthtest.Conformance(t, database(t)) }
 
 func TestAdapter(t *testing.T) { sqlauthtest.Run(t, database(t)) }
 
+func TestThrottleStore(t *testing.T) { sqlauthtest.ThrottleRun(t, database(t)) }
+
 func BenchmarkAdapter(b *testing.B) { sqlauthtest.Benchmark(b, database(b)) }
 
 func TestDocumentedDDL(t *testing.T) { sqlauthtest.DocumentsDDL(t, "postgres.go", postgres.Dialect{}) }

@@ -689,8 +689,9 @@ func Benchmark(b *testing.B, d Database) {
 
 // DocumentsDDL checks that the package documentation in file (a source
 // file of the calling package) shows the statements CreateTables runs for
-// the default options, tab-indented, so the documented DDL cannot drift
-// from the DDL that runs.
+// the default options, tab-indented, and the throttle table's that
+// Options.ThrottleTable adds, so the documented DDL cannot drift from the
+// DDL that runs.
 func DocumentsDDL(t *testing.T, file string, dialect sqlauth.Dialect) {
 	t.Helper()
 	f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ParseComments|parser.PackageClauseOnly)
@@ -698,11 +699,16 @@ func DocumentsDDL(t *testing.T, file string, dialect sqlauth.Dialect) {
 	require.NotNil(t, f.Doc, "%s has no package documentation", file)
 	stmts, err := sqlauth.CreateTablesSQL(dialect, sqlauth.Options{})
 	require.NoError(t, err)
-	var want strings.Builder
-	for _, stmt := range stmts {
-		for line := range strings.Lines(stmt + "\n") {
-			want.WriteString("\t" + line)
+	withThrottle, err := sqlauth.CreateTablesSQL(dialect, sqlauth.Options{ThrottleTable: sqlauth.DefaultThrottleTable})
+	require.NoError(t, err)
+	require.Equal(t, stmts, withThrottle[:len(stmts)], "the throttle table's statements come last")
+	for _, part := range [][]string{stmts, withThrottle[len(stmts):]} {
+		var want strings.Builder
+		for _, stmt := range part {
+			for line := range strings.Lines(stmt + "\n") {
+				want.WriteString("\t" + line)
+			}
 		}
+		assert.Contains(t, f.Doc.Text(), want.String(), "the package documentation of %s shows other DDL than CreateTables runs", file)
 	}
-	assert.Contains(t, f.Doc.Text(), want.String(), "the package documentation of %s shows other DDL than CreateTables runs", file)
 }

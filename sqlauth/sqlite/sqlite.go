@@ -40,6 +40,15 @@
 //	) STRICT, WITHOUT ROWID
 //	CREATE INDEX IF NOT EXISTS "auth_key_user_id_idx" ON "auth_key" (user_id)
 //
+// and, with sqlauth.Options.ThrottleTable set to "auth_throttle", the
+// table of Adapter.ThrottleStore's records:
+//
+//	CREATE TABLE IF NOT EXISTS "auth_throttle" (
+//		id TEXT NOT NULL PRIMARY KEY,
+//		until_ms INTEGER NOT NULL
+//	) STRICT, WITHOUT ROWID
+//	CREATE INDEX IF NOT EXISTS "auth_throttle_until_idx" ON "auth_throttle" (until_ms)
+//
 // in one transaction. STRICT tables (SQLite 3.37 and later) refuse values
 // of the wrong type. With sqlauth.Options.NoForeignKeys the REFERENCES
 // clauses are left out. A qualified name ("aux.auth_user") names an
@@ -134,6 +143,7 @@ var syntax = sqlauth.Syntax{
 	SessionAttributes: "attributes TEXT CHECK (json_valid(attributes))",
 	// STRICT tables take INTEGER, not BIGINT (the same 64 bits).
 	IssuedAt: "issued_at INTEGER",
+	Greatest: "max",
 }
 
 // Syntax implements sqlauth.Dialect.
@@ -152,7 +162,7 @@ func (Dialect) CreateTables(s sqlauth.Schema) []string {
 		return "CREATE INDEX IF NOT EXISTS " + name.Quoted(syntax) + " ON " + syntax.Quote(t.Name) + " (user_id)"
 	}
 	const options = " STRICT, WITHOUT ROWID"
-	return []string{
+	stmts := []string{
 		"CREATE TABLE IF NOT EXISTS " + s.Users.Quoted(syntax) + " (\n" +
 			"\tid TEXT NOT NULL PRIMARY KEY" + s.JSONColumn(",\n\tattributes TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(attributes))") + "\n)" + options,
 		"CREATE TABLE IF NOT EXISTS " + s.Sessions.Quoted(syntax) + " (\n" +
@@ -170,6 +180,13 @@ func (Dialect) CreateTables(s sqlauth.Schema) []string {
 			"\texpires INTEGER\n)" + options,
 		index(s.Keys),
 	}
+	if t := s.Throttle; t.Name != "" {
+		index := sqlauth.Table{Schema: t.Schema, Name: t.Name + "_until_idx"}
+		stmts = append(stmts,
+			"CREATE TABLE IF NOT EXISTS "+t.Quoted(syntax)+" (\n\tid TEXT NOT NULL PRIMARY KEY,\n\tuntil_ms INTEGER NOT NULL\n)"+options,
+			"CREATE INDEX IF NOT EXISTS "+index.Quoted(syntax)+" ON "+syntax.Quote(t.Name)+" (until_ms)")
+	}
+	return stmts
 }
 
 // HasForeignKeys implements sqlauth.Dialect from PRAGMA foreign_key_list,

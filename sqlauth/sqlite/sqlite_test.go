@@ -40,6 +40,8 @@ func TestConformance(t *testing.T) { sqlauthtest.Conformance(t, database) }
 
 func TestAdapter(t *testing.T) { sqlauthtest.Run(t, database) }
 
+func TestThrottleStore(t *testing.T) { sqlauthtest.ThrottleRun(t, database) }
+
 func BenchmarkAdapter(b *testing.B) { sqlauthtest.Benchmark(b, database) }
 
 func TestDocumentedDDL(t *testing.T) { sqlauthtest.DocumentsDDL(t, "sqlite.go", sqlite.Dialect{}) }
