@@ -33,7 +33,7 @@ func TestSignUp(t *testing.T) {
 	w, u, s, err := signUpFrom(e, "203.0.113.7:4711", "ann", "right")
 	require.NoError(t, err)
 	assert.Equal(t, u.ID, s.UserID)
-	assert.Equal(t, s.ID, sessionCookie(t, w).Value)
+	assert.Equal(t, s.Token, sessionCookie(t, w).Value)
 	_, err = e.a.UseKey(e.ctx, "username", "ann", "right")
 	require.NoError(t, err)
 
