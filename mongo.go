@@ -84,6 +84,10 @@ type Adapter struct {
 	readPath atomic.Pointer[readPathChoice]
 	// readPathOption is Options.ReadPath.
 	readPathOption ReadPath
+	// calibrateOnRead: with ReadPathAuto, the last calibration could only
+	// time ids no document has; the next read of a stored session times
+	// the paths again on it (see GetSessionAndUser).
+	calibrateOnRead atomic.Bool
 	// atomicUpdates: a conditional single-document update is atomic
 	// (false on FerretDB; see updates.go).
 	atomicUpdates bool

@@ -23,7 +23,8 @@ const (
 	// ReadPathAuto is the default: two finds where the server cannot run
 	// $lookup; elsewhere New times both paths for a moment, as requests
 	// would feel them, and keeps $lookup unless two finds are faster (see
-	// Adapter.Recalibrate). On MongoDB a round trip dominates and one
+	// Adapter.Recalibrate; on an empty database, the first read of a
+	// stored session times them again). On MongoDB a round trip dominates and one
 	// aggregation beats two finds; on FerretDB v2 over DocumentDB (and
 	// Azure's vCore service, the same engine) an aggregation with $lookup
 	// keeps its connection busy for some 55 ms after its reply, so that
@@ -115,7 +116,7 @@ func (a *Adapter) chooseReadPath(ctx context.Context, opt ReadPath) error {
 		if err != nil {
 			return err
 		}
-		a.setReadPath(c.Path, c.Reason)
+		a.setCalibration(c)
 		return nil
 	}
 	return fmt.Errorf("mongoauth: unknown read path %d", opt)
@@ -193,8 +194,11 @@ type Calibration struct {
 // With ReadPathAuto the adapter then reads along the path the timings
 // favour, and ReadPathReason says why; with a path forced by
 // Options.ReadPath it keeps that path, and the timings show what the other
-// would cost. Run it when New ran on an empty database (it then timed ids no
-// document has: Calibration.Stored is false), or when the deployment
+// would cost. When New ran on an empty database it timed ids no document
+// has (Calibration.Stored is false), whose $lookup joins nothing: with
+// ReadPathAuto the first GetSessionAndUser that reads a stored session
+// then times both paths again on it, once, within that read (up to about
+// half a second, once per process). Run Recalibrate when the deployment
 // changed; the doctor command prints its result. Where the server cannot
 // run $lookup it measures nothing and returns ReadPathTwoReads with the
 // server's reason. It costs up to about half a second.
@@ -202,9 +206,39 @@ func (a *Adapter) Recalibrate(ctx context.Context) (Calibration, error) {
 	ctx = isolate(ctx)
 	c, err := a.calibrateReadPath(ctx)
 	if err == nil && a.readPathOption == ReadPathAuto {
-		a.setReadPath(c.Path, c.Reason)
+		a.setCalibration(c)
 	}
 	return c, err
+}
+
+// setCalibration makes c's path the read path (ReadPathAuto). A
+// calibration that timed both paths on ids no document has (an empty
+// database) cannot tell what a $lookup that joins costs: then the first
+// read of a stored session calibrates again on it (calibrateOn).
+func (a *Adapter) setCalibration(c Calibration) {
+	a.setReadPath(c.Path, c.Reason)
+	a.calibrateOnRead.Store(c.Samples > 0 && !c.Stored)
+}
+
+// calibrateOn times both paths on the stored session s and its user, once,
+// after a calibration that could not (see setCalibration), and sets the
+// path they favour. It runs within the read that found s, on its context:
+// a context that ends first leaves it to the next read; another error
+// leaves the path as it was (Recalibrate can try again).
+func (a *Adapter) calibrateOn(ctx context.Context, s auth.SessionRecord) {
+	if !a.calibrateOnRead.CompareAndSwap(true, false) {
+		return
+	}
+	target := readTarget{sessionID: s.ID, userID: s.UserID, stored: true}
+	lookup, twoReads, err := calibrate(ctx, func(ctx context.Context, p ReadPath) (time.Duration, error) {
+		return a.timeRead(ctx, p, target)
+	})
+	switch {
+	case err == nil:
+		a.setCalibration(chooseByTimings(lookup, twoReads, true))
+	case ctx.Err() != nil:
+		a.calibrateOnRead.Store(true)
+	}
 }
 
 // calibrateReadPath probes $lookup and, where it works, times both paths.
@@ -360,6 +394,15 @@ func (a *Adapter) GetSessionAndUser(ctx context.Context, sessionID string) (auth
 	if err := auth.CheckID("session id", sessionID); err != nil {
 		return auth.SessionRecord{}, auth.UserRecord{}, err
 	}
+	s, u, err := a.readSessionAndUser(ctx, sessionID)
+	if err == nil && a.calibrateOnRead.Load() {
+		a.calibrateOn(ctx, s)
+	}
+	return s, u, err
+}
+
+// readSessionAndUser is GetSessionAndUser's read along the current path.
+func (a *Adapter) readSessionAndUser(ctx context.Context, sessionID string) (auth.SessionRecord, auth.UserRecord, error) {
 	if a.UsesLookup() {
 		s, u, err := a.readByLookup(ctx, sessionID)
 		if !hasCode(err, codeLookupFromSharded) {

@@ -192,36 +192,79 @@ func TestLookupFromShardedUsersFallsBack(t *testing.T) {
 	assert.Contains(t, a.ReadPathReason(), "sharded")
 }
 
+// autoEngines are the engines the wire proxy plays, with the path
+// ReadPathAuto must end on for each.
+var autoEngines = []struct {
+	name   string
+	engine lookupEngine
+	want   mongoauth.ReadPath
+}{
+	{"DocumentDB: the aggregate's connection stays busy 50 ms", documentDBLookup, mongoauth.ReadPathTwoReads},
+	{"a fast aggregate", fastLookup, mongoauth.ReadPathLookup},
+}
+
+// autoOnFreshDatabase runs New with ReadPathAuto on an empty database
+// behind a proxy playing engine, logging commands to log, then stores user
+// "u" and its session "s".
+func autoOnFreshDatabase(t *testing.T, engine lookupEngine, log *commandLog) *mongoauth.Adapter {
+	t.Helper()
+	proxy := startWireProxy(t)
+	engine.install(t, proxy)
+	db := scratchDatabase(t, proxy.client(t, "", log.monitor()))
+	a, err := mongoauth.New(ctx(t), db, mongoauth.Options{})
+	require.NoError(t, err)
+	t.Logf("New: %s", a.ReadPathReason())
+	// What New chose says little: a $lookup of ids no document has joins
+	// nothing, and DocumentDB's then costs nothing.
+	require.Contains(t, a.ReadPathReason(), "of ids no document has")
+	_, err = a.EnsureIndexes(ctx(t))
+	require.NoError(t, err)
+	require.NoError(t, a.SetUser(ctx(t), auth.UserRecord{ID: "u"}, nil))
+	require.NoError(t, a.SetSession(ctx(t), auth.SessionRecord{ID: "s", UserID: "u", ActiveExpires: future, IdleExpires: future}))
+	return a
+}
+
+// TestReadPathAutoRecalibratesOnTheFirstStoredSession: on an empty database
+// New can only time ids no document has, so it may keep $lookup on
+// DocumentDB. The first read of a stored session then times both paths
+// again on that session, once, so that a fresh deployment ends on the path
+// its requests feel faster without anyone calling Recalibrate.
+func TestReadPathAutoRecalibratesOnTheFirstStoredSession(t *testing.T) {
+	for _, tc := range autoEngines {
+		t.Run(tc.name, func(t *testing.T) {
+			var log commandLog
+			a := autoOnFreshDatabase(t, tc.engine, &log)
+			s, u, err := a.GetSessionAndUser(ctx(t), "s")
+			require.NoError(t, err)
+			assert.Equal(t, "s", s.ID)
+			assert.Equal(t, "u", u.ID)
+			t.Logf("after the first stored read: %s", a.ReadPathReason())
+			assert.Equal(t, tc.want, a.ReadPath(), a.ReadPathReason())
+			assert.Contains(t, a.ReadPathReason(), "of a stored session")
+
+			// Once: later reads time nothing.
+			log.reset()
+			for range 3 {
+				_, _, err := a.GetSessionAndUser(ctx(t), "s")
+				require.NoError(t, err)
+			}
+			want := map[mongoauth.ReadPath]int{mongoauth.ReadPathLookup: 3, mongoauth.ReadPathTwoReads: 6}[tc.want]
+			assert.Len(t, log.named("aggregate", "find"), want, "three reads along %s", tc.want)
+		})
+	}
+}
+
 // TestReadPathAutoOnEngines: ReadPathAuto times the paths as requests feel
 // them. On DocumentDB, whose $lookup aggregate keeps its connection busy
 // 50 ms after its reply, it reads with two finds; where the aggregate is
 // fast it keeps $lookup. On an empty database New times ids no document
 // has; Recalibrate, once a session is stored, times that session and its
-// user.
+// user (as the first read of it does by itself).
 func TestReadPathAutoOnEngines(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		engine lookupEngine
-		want   mongoauth.ReadPath
-	}{
-		{"DocumentDB: the aggregate's connection stays busy 50 ms", documentDBLookup, mongoauth.ReadPathTwoReads},
-		{"a fast aggregate", fastLookup, mongoauth.ReadPathLookup},
-	} {
+	for _, tc := range autoEngines {
 		t.Run(tc.name, func(t *testing.T) {
 			var log commandLog
-			proxy := startWireProxy(t)
-			tc.engine.install(t, proxy)
-			db := scratchDatabase(t, proxy.client(t, "", log.monitor()))
-			a, err := mongoauth.New(ctx(t), db, mongoauth.Options{})
-			require.NoError(t, err)
-			t.Logf("New: %s", a.ReadPathReason())
-			assert.Equal(t, tc.want, a.ReadPath(), a.ReadPathReason())
-			assert.Contains(t, a.ReadPathReason(), "of ids no document has")
-
-			_, err = a.EnsureIndexes(ctx(t))
-			require.NoError(t, err)
-			require.NoError(t, a.SetUser(ctx(t), auth.UserRecord{ID: "u"}, nil))
-			require.NoError(t, a.SetSession(ctx(t), auth.SessionRecord{ID: "s", UserID: "u", ActiveExpires: future, IdleExpires: future}))
+			a := autoOnFreshDatabase(t, tc.engine, &log)
 			log.reset()
 			c, err := a.Recalibrate(ctx(t))
 			require.NoError(t, err)
@@ -271,6 +314,10 @@ func TestRecalibrateKeepsAForcedPath(t *testing.T) {
 	for _, forced := range []mongoauth.ReadPath{mongoauth.ReadPathLookup, mongoauth.ReadPathTwoReads} {
 		a, err := mongoauth.New(ctx(t), db, mongoauth.Options{ReadPath: forced})
 		require.NoError(t, err)
+		if forced == mongoauth.ReadPathLookup { // a stored session to time, whose $lookup joins
+			require.NoError(t, a.SetUser(ctx(t), auth.UserRecord{ID: "u"}, nil))
+			require.NoError(t, a.SetSession(ctx(t), auth.SessionRecord{ID: "s", UserID: "u", ActiveExpires: future, IdleExpires: future}))
+		}
 		reason := a.ReadPathReason()
 		c, err := a.Recalibrate(ctx(t))
 		require.NoError(t, err)
