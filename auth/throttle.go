@@ -29,8 +29,8 @@ import (
 // store can update with one atomic command; see ThrottleStore.)
 //
 // The bound: in any period P, at most FreeFailures + P/MaxDelay failed
-// attempts are checked per record, however they are timed, spread or run
-// concurrently. With the defaults that is, per username, at most 14 in any
+// attempts are checked per record (plus a fraction for attempts taken
+// back, below), however they are timed, spread or run concurrently. With the defaults that is, per username, at most 14 in any
 // hour and 106 in any day; per client address, 160 in any hour and 1,540
 // in any day (DefaultKeyThrottle, DefaultClientThrottle).
 //
@@ -40,12 +40,16 @@ import (
 // database call, and counts nowhere. An attempt that succeeds, or reaches
 // no verdict (ErrBusy, a context or storage error), is taken back: its
 // MaxDelay is subtracted again. So a success never lengthens a wait, and
-// an attempt without a verdict leaves the record as it found it. (When
-// another attempt was counted while it ran and the record had been
-// healed, the taking back is early by the time between the two starts:
-// the bound above still holds.) A success takes back only its own
-// attempt, so that an attacker cannot clear an address by logging into an
-// account of their own.
+// an attempt without a verdict leaves the record as it found it. A
+// success takes back only its own attempt, so that an attacker cannot
+// clear an address by logging into an account of their own. Taking back
+// in full has one cost: while an attempt runs, time pays its MaxDelay back
+// too, so one that ends after other attempts were counted can take back
+// up to its own duration of their debt. The bound then reads FreeFailures
+// + (P + S)/MaxDelay, S being the total duration of the successful and
+// voided attempts in the period: for attempts of a second or so
+// (MaxHashWait, 1 s by default, bounds the wait for hashing) against a
+// MaxDelay of minutes, a small fraction of one failure each.
 //
 // Key locks are a denial-of-service lever: anyone who knows a username
 // can spend its free failures and then keep it locked with one failure

@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -177,4 +178,59 @@ func TestThrottleBound(t *testing.T) {
 			t.Logf("%s: %d attempts, %d checked in the day, at most %d in any hour", tc.name, tally.ok+tally.wrong+tally.throttled, len(checked), most)
 		})
 	}
+}
+
+// gatedHasher holds every verification of password until release is
+// closed, after telling entered: a login that is slow to succeed (a busy
+// hashing queue, a slow database).
+type gatedHasher struct {
+	auth.PasswordHasher
+	password         string
+	entered, release chan struct{}
+}
+
+func (h gatedHasher) Verify(ctx context.Context, hash, password string) (bool, error) {
+	if password == h.password {
+		h.entered <- struct{}{}
+		<-h.release
+	}
+	return h.PasswordHasher.Verify(ctx, hash, password)
+}
+
+// TestThrottleBoundWithASlowSuccess checks the bound ThrottlePolicy states
+// for an attacker who also logs into an account of their own from the
+// address: a success takes its attempt back in full when it ends, so one
+// that ran for MaxDelay, its own debt paid by time meanwhile, takes back
+// debt that the attacker's failures made. Here all failures come at one
+// instant (P = 0) beside one success that ran for MaxDelay (S = MaxDelay):
+// the bound FreeFailures + (P + S)/MaxDelay is 3, and the attacker gets
+// exactly that, one more than FreeFailures + P/MaxDelay.
+func TestThrottleBoundWithASlowSuccess(t *testing.T) {
+	policy := auth.ThrottlePolicy{FreeFailures: 2, MaxDelay: time.Minute}
+	hasher := gatedHasher{auth.InsecureFastHasher(), "mallory's", make(chan struct{}), make(chan struct{})}
+	e := newEnv(t, newMemoryAdapter(), func(c *auth.Config) {
+		c.KeyThrottle = auth.ThrottlePolicy{Disabled: true}
+		c.ClientThrottle = policy
+		c.PasswordHasher = hasher
+		c.MaxConcurrentHashes = -1 // no ErrBusy beside the held login
+	})
+	e.user("mallory", "mallory's")
+	succeeded := make(chan error, 1)
+	go func() { succeeded <- loginFrom(e, sharedAddress, "mallory", "mallory's") }()
+	<-hasher.entered // counted in the address's record
+	e.clock.Advance(policy.MaxDelay)
+	checked := 0
+	guess := func() {
+		for i := range 5 {
+			if err := loginFrom(e, sharedAddress, fmt.Sprint("nobody", i), "guess"); !errors.Is(err, auth.ErrThrottled) {
+				require.ErrorIs(t, err, auth.ErrInvalidKeyID)
+				checked++
+			}
+		}
+	}
+	guess()
+	close(hasher.release)
+	require.NoError(t, <-succeeded)
+	guess()
+	assert.Equal(t, policy.FreeFailures+1, checked, "failures checked at one instant beside a success that ran for MaxDelay")
 }
