@@ -197,8 +197,8 @@ type Calibration struct {
 // would cost. When New ran on an empty database it timed ids no document
 // has (Calibration.Stored is false), whose $lookup joins nothing: with
 // ReadPathAuto the first GetSessionAndUser that reads a stored session
-// then times both paths again on it, once, within that read (up to about
-// half a second, once per process). Run Recalibrate when the deployment
+// then times both paths again on it, once, beside that read (which does
+// not wait for it; at most 5 s). Run Recalibrate when the deployment
 // changed; the doctor command prints its result. Where the server cannot
 // run $lookup it measures nothing and returns ReadPathTwoReads with the
 // server's reason. It costs up to about half a second.
@@ -222,24 +222,25 @@ func (a *Adapter) setCalibration(c Calibration) {
 
 // calibrateOn times both paths on the stored session s and its user, once,
 // after a calibration that could not (see setCalibration), and sets the
-// path they favour. It runs within the read that found s, on its context:
-// a context that ends first leaves it to the next read; another error
-// leaves the path as it was (Recalibrate can try again).
+// path they favour. GetSessionAndUser runs it beside the read that found
+// s, so that no request waits for it, on ctx without its cancellation and
+// within calibrateOnReadLimit; an error leaves the path as it was
+// (Recalibrate can try again).
 func (a *Adapter) calibrateOn(ctx context.Context, s auth.SessionRecord) {
-	if !a.calibrateOnRead.CompareAndSwap(true, false) {
-		return
-	}
+	ctx, cancel := context.WithTimeout(ctx, calibrateOnReadLimit)
+	defer cancel()
 	target := readTarget{sessionID: s.ID, userID: s.UserID, stored: true}
 	lookup, twoReads, err := calibrate(ctx, func(ctx context.Context, p ReadPath) (time.Duration, error) {
 		return a.timeRead(ctx, p, target)
 	})
-	switch {
-	case err == nil:
+	if err == nil {
 		a.setCalibration(chooseByTimings(lookup, twoReads, true))
-	case ctx.Err() != nil:
-		a.calibrateOnRead.Store(true)
 	}
 }
+
+// calibrateOnReadLimit bounds the calibration a read starts (calibrateOn),
+// which takes about half a second.
+const calibrateOnReadLimit = 5 * time.Second
 
 // calibrateReadPath probes $lookup and, where it works, times both paths.
 func (a *Adapter) calibrateReadPath(ctx context.Context) (Calibration, error) {
@@ -395,8 +396,8 @@ func (a *Adapter) GetSessionAndUser(ctx context.Context, sessionID string) (auth
 		return auth.SessionRecord{}, auth.UserRecord{}, err
 	}
 	s, u, err := a.readSessionAndUser(ctx, sessionID)
-	if err == nil && a.calibrateOnRead.Load() {
-		a.calibrateOn(ctx, s)
+	if err == nil && a.calibrateOnRead.Load() && a.calibrateOnRead.CompareAndSwap(true, false) {
+		go a.calibrateOn(context.WithoutCancel(ctx), s)
 	}
 	return s, u, err
 }
