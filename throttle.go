@@ -57,8 +57,10 @@ const fieldUntil = "until"
 // atomic check FerretDB has), then a find, a replace or delete of the
 // record, and the lock's deletion: four commands (three when refused),
 // correct across instances. A lock left by a crashed process is broken once its lease
-// (5 s) has passed; a process stalled for longer than that while holding
-// it could lose one update.
+// (5 s) has passed, by one caller only (the one that inserts a breaker
+// document for that lease, which expires a minute later); a process
+// stalled for longer than the lease while holding it could lose one
+// update, and its unlock leaves its successor's lock alone.
 //
 // Times are kept to the millisecond; keep the clocks of the application's
 // machines and the server's in sync (the TTL monitor uses the server's).

@@ -3,7 +3,9 @@ package mongoauth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -76,7 +78,10 @@ func (s *ThrottleStore) lock(ctx context.Context, key string) (unlock func(), er
 			return func() {
 				ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 				defer cancel()
-				_, _ = s.coll.DeleteOne(ctx, byID(id)) // a lock left behind expires
+				// This lock only: if its lease passed and another caller
+				// broke it, the lock there now is that caller's. A lock
+				// left behind expires.
+				_, _ = s.coll.DeleteOne(ctx, lockOf(id, lease))
 			}, nil
 		}
 		if !mongo.IsDuplicateKeyError(err) {
@@ -96,7 +101,15 @@ func (s *ThrottleStore) lock(ctx context.Context, key string) (unlock func(), er
 	}
 }
 
-// breakStaleLock deletes the lock document id if its lease has passed.
+// lockOf selects the lock document id only while it holds lease: no two
+// locks of a key hold the same one (a lock is broken only once its lease
+// has passed, and the next takes a later one).
+func lockOf(id string, lease bson.DateTime) bson.D {
+	return bson.D{{Key: fieldID, Value: id}, {Key: fieldUntil, Value: lease}}
+}
+
+// breakStaleLock deletes the lock document id if its lease has passed: the
+// lock it read, not one that another caller broke it for and took since.
 func (s *ThrottleStore) breakStaleLock(ctx context.Context, id string) error {
 	raw, err := s.coll.FindOne(ctx, byID(id)).Raw()
 	switch {
@@ -109,6 +122,19 @@ func (s *ThrottleStore) breakStaleLock(ctx context.Context, id string) error {
 	if err != nil || lease.After(time.Now()) {
 		return err
 	}
-	_, err = s.coll.DeleteOne(ctx, byID(id))
+	// FerretDB deletes by finding, then deleting by _id: two callers that
+	// read the same stale lock could each delete a lock, the second one
+	// taken since. So only the caller that inserts this lease's breaker
+	// document breaks it; the breaker stays until it expires itself, later
+	// than any other caller's read of that lease could be acted on.
+	held := bson.NewDateTimeFromTime(lease)
+	breakerID := fmt.Sprintf("%sbreak:%d\x00%s", lockPrefix, int64(held), strings.TrimPrefix(id, lockPrefix))
+	breaker := bson.D{{Key: fieldID, Value: breakerID}, {Key: fieldUntil, Value: bson.DateTime(time.Now().Add(time.Minute).UnixMilli())}}
+	if _, err := s.coll.InsertOne(ctx, breaker); mongo.IsDuplicateKeyError(err) {
+		return nil // another caller breaks it
+	} else if err != nil {
+		return wrap("break stale throttle lock", err)
+	}
+	_, err = s.coll.DeleteOne(ctx, lockOf(id, held))
 	return wrap("break stale throttle lock", err)
 }

@@ -2,8 +2,10 @@ package mongoauth_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -134,12 +136,49 @@ func TestThrottleLocks(t *testing.T) {
 	require.NoError(t, err, "a stale lock is broken")
 	assert.True(t, applied)
 	assert.True(t, u.Now.Add(2*time.Minute).Equal(until))
-	n, err := coll.CountDocuments(c, bson.D{})
+	n, err := coll.CountDocuments(c, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: bson.A{"k", "\x00lock\x00k"}}}}})
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), n, "the record, and no lock left")
+	n, err = coll.CountDocuments(c, bson.D{{Key: "_id", Value: bson.D{{Key: "$ne", Value: "k"}}}, {Key: "until", Value: bson.D{{Key: "$gt", Value: bson.DateTime(time.Now().Add(time.Minute).UnixMilli())}}}})
+	require.NoError(t, err)
+	assert.Zero(t, n, "the stale lock's breaker expires within a minute")
 
 	_, _, err = s.Update(c, "a\x00b", u)
 	require.ErrorIs(t, err, auth.ErrInvalidInput, "no key can be a lock's")
 	_, _, err = s.Update(c, strings.Repeat("x", 129), u)
 	require.ErrorIs(t, err, auth.ErrInvalidInput)
+}
+
+// TestThrottleStaleLockIsBrokenOnce: a burst of updates that all find a
+// record's lock stale (its holder crashed) breaks it once. A waiter that
+// read the stale lock must not delete the lock another waiter took since,
+// nor may a holder whose lock was broken delete its successor's: either
+// lets two updates run at once and one of them be lost, and the burst
+// past the limit.
+func TestThrottleStaleLockIsBrokenOnce(t *testing.T) {
+	skipUnlessFerretDB(t)
+	db := mongotest.Database(t)
+	stores := throttleStores(t, db, 3)
+	coll := db.Collection(mongoauth.DefaultThrottleCollection)
+	c := ctx(t)
+	for round := range 5 {
+		key := fmt.Sprint("k", round)
+		_, err := coll.InsertOne(c, bson.D{{Key: "_id", Value: "\x00lock\x00" + key}, {Key: "until", Value: bson.DateTime(time.Now().Add(-time.Second).UnixMilli())}})
+		require.NoError(t, err)
+		const burst, limit = 30, 7
+		now := time.Now().Truncate(time.Millisecond)
+		var applied atomic.Int64
+		var wg sync.WaitGroup
+		for i := range burst {
+			wg.Go(func() {
+				_, ok, err := stores[i%len(stores)].Update(c, key, auth.ThrottleUpdate{Now: now, Cost: time.Minute, Limit: limit * time.Minute})
+				assert.NoError(t, err)
+				if ok {
+					applied.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		require.Equal(t, int64(limit), applied.Load(), "round %d: exactly the limit got through", round)
+	}
 }
