@@ -253,8 +253,11 @@
 // at most 7, while the path's time stays within 250 ms), of a session stored
 // in the database and its user (whichever find returns first), through the
 // same code as GetSessionAndUser. Where no session is stored yet it reads
-// ids no document has, sending the same commands (two finds, not one);
-// [Adapter.Recalibrate] times again once sessions exist. $lookup is kept
+// ids no document has, sending the same commands (two finds, not one),
+// though such a $lookup joins nothing (and costs DocumentDB nothing); the
+// first GetSessionAndUser that reads a stored session then times both
+// paths again on it, once, beside that read, and [Adapter.Recalibrate]
+// does so whenever called. $lookup is kept
 // unless its median is more than 1.1× that of the two finds, so that auto
 // stays within 10% of the faster path. [Adapter.ReadPath] and
 // [Adapter.ReadPathReason] report the choice and the medians; Recalibrate
