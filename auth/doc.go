@@ -92,9 +92,9 @@
 //   - CookieSameSite: Lax; Strict allowed, None refused.
 //   - TrustedOrigins: none; extra origins allowed to send state-changing
 //     requests.
-//   - ErrorHandler: 403, 401 or 500 with the status text, and 503 or 429 with
-//     Retry-After for [ErrBusy] and [ErrThrottled]; how the middleware
-//     answers refused requests.
+//   - ErrorHandler: [WriteError] (403, 401 or 500 with the status text, and
+//     503 or 429 with Retry-After for [ErrBusy] and [ErrThrottled]); how the
+//     middleware answers refused requests.
 //
 // # Users and keys
 //
@@ -296,7 +296,8 @@
 // an unknown key ([ErrInvalidKeyID], also matching [ErrInvalidUserID]),
 // StartSession with [ErrInvalidUserID], and both clear the cookie. LogIn
 // also throttles per client (Config.ClientKey): answer [ErrThrottled] with
-// 429 and [ErrBusy] with 503, each with [SetRetryAfter]. [Auth.LogOut] ends
+// 429 and [ErrBusy] with 503, each with [SetRetryAfter]; [WriteError]
+// answers every error of LogIn so (401 for the failed logins). [Auth.LogOut] ends
 // the request's sessions and clears the cookie. Lower level:
 // [Auth.SessionID], [Auth.SetSessionCookie], [Auth.ClearSessionCookie],
 // [Auth.CheckOrigin].
@@ -372,7 +373,7 @@
 // once, dummy ones and sign-ups included; a call waits at most
 // Config.MaxHashWait (1 s, 16 waiters per slot), and a login beyond slots
 // plus waiters is refused before it reads its key; either way [ErrBusy]
-// (answer 503 with Retry-After: [SetRetryAfter], or the default
+// (answer 503 with Retry-After: [SetRetryAfter], or [WriteError], the default
 // Config.ErrorHandler). Memory for hashing is then at most about 32 MiB ×
 // slots. A hash upgrade after a successful login is skipped, not failed,
 // when no slot is free. Stored hashes asking for more than 2 GiB or 64
