@@ -58,3 +58,23 @@ func TestReadmeSize(t *testing.T) {
 		t.Errorf("README.md is %d bytes, over %d: move reference depth to godoc", info.Size(), limit)
 	}
 }
+
+// TestReadmeTestCommandIsCI: the test command the README gives a newcomer
+// is the one CI (.ci/run) runs, with the race detector.
+func TestReadmeTestCommandIsCI(t *testing.T) {
+	text, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci, err := os.ReadFile(".ci/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const readmeCommand, ciCommand = "\ngo test ./...", "\ngo test -race ./...\n"
+	if !strings.Contains(string(text), readmeCommand) {
+		t.Errorf("README.md no longer gives %q as its test command", strings.TrimSpace(readmeCommand))
+	}
+	if !strings.Contains(string(ci), ciCommand) {
+		t.Errorf(".ci/run does not run the README's test command with the race detector, %q", strings.TrimSpace(ciCommand))
+	}
+}

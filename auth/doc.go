@@ -368,7 +368,8 @@
 // # Hashing bound
 //
 // argon2id with m=19456 KiB, t=2, p=1 (OWASP) and a constant-time comparison
-// costs about 20 ms of CPU and 19 MiB per login (a Lucia s2 hash: 32 MiB).
+// costs 27-37 ms of CPU and 19 MiB per login, a Lucia s2 hash 65-153 ms and
+// 32 MiB (2 cores; go test -run '^$' -bench PasswordHash ./bench).
 // At most [Config].MaxConcurrentHashes (default GOMAXPROCS) hashes run at
 // once, dummy ones and sign-ups included; a call waits at most
 // Config.MaxHashWait (1 s, 16 waiters per slot), and a login beyond slots
