@@ -58,9 +58,13 @@ func main() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, form) })
 	mux.HandleFunc("POST /signup", func(w http.ResponseWriter, r *http.Request) {
-		name := r.FormValue("username")
+		name, password := r.FormValue("username"), r.FormValue("password")
+		if len(password) < 8 { // "" would make a key without a password: open to anyone
+			http.Error(w, "password: 8 characters or more", http.StatusBadRequest)
+			return
+		}
 		_, _, err := a.SignUp(w, r, Profile{Username: name},
-			auth.KeyParams{ProviderID: "username", ProviderUserID: name, Password: r.FormValue("password")})
+			auth.KeyParams{ProviderID: "username", ProviderUserID: name, Password: password})
 		if err != nil {
 			auth.WriteError(w, r, err) // 409 username taken, 400, 429/503 with Retry-After, 500
 			return

@@ -128,7 +128,9 @@ func TestQuickStartAsANewcomer(t *testing.T) {
 	assert.Equal(t, "auth_session", cookie.Name)
 	assert.Equal(t, "hello ann\n", get(t, client, base+"/me", http.StatusOK, cookie))
 	get(t, client, base+"/me", http.StatusUnauthorized)
-	assert.Equal(t, http.StatusConflict, post("/signup", base, creds("ann", "other")).StatusCode, "username taken")
+	assert.Equal(t, http.StatusConflict, post("/signup", base, creds("ann", "other password")).StatusCode, "username taken")
+	assert.Equal(t, http.StatusBadRequest, post("/signup", base, creds("eve", "")).StatusCode, "a sign-up without a password")
+	assert.Equal(t, http.StatusUnauthorized, post("/login", base, creds("eve", "")).StatusCode, "no passwordless account was made")
 
 	// Login, and each of its errors as the godoc says.
 	resp = post("/login", base, creds("ann", "correct horse"))
