@@ -18,7 +18,8 @@ import (
 	"github.com/luciago/mongoauth/mongotest"
 )
 
-func TestMain(m *testing.M) { os.Exit(mongotest.Main(m)) }
+// TestMain sets MONGODB_URI to the test server's, for the examples.
+func TestMain(m *testing.M) { os.Exit(mongotest.MainWithURI(m)) }
 
 var ctx = mongotest.Context
 

@@ -222,10 +222,10 @@ type Config struct {
 	// ErrorHandler writes the response when Middleware or RequireUser
 	// stops a request: err matches ErrInvalidRequest (failed CSRF check),
 	// ErrNotAuthenticated (RequireUser without a session), or is a storage
-	// error. The default answers 403, 401 and 500 respectively, with the
-	// status text as body, and never reveals the error to the client.
-	// An error matching ErrBusy or ErrThrottled (a *LimitError) gets 503
-	// or 429 with a Retry-After header.
+	// error. The default, WriteError, answers 403, 401 and 500
+	// respectively, with the status text as body, and never reveals the
+	// error to the client. An error matching ErrBusy or ErrThrottled (a
+	// *LimitError) gets 503 or 429 with a Retry-After header.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 }
 
@@ -371,7 +371,7 @@ func New[A any](adapter Adapter, config Config) (*Auth[A], error) {
 		a.clientKey = ClientIP
 	}
 	if a.errorHandler == nil {
-		a.errorHandler = defaultErrorHandler
+		a.errorHandler = WriteError
 	}
 	if err := a.setUpCookie(); err != nil {
 		return nil, err

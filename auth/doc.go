@@ -92,9 +92,9 @@
 //   - CookieSameSite: Lax; Strict allowed, None refused.
 //   - TrustedOrigins: none; extra origins allowed to send state-changing
 //     requests.
-//   - ErrorHandler: 403, 401 or 500 with the status text, and 503 or 429 with
-//     Retry-After for [ErrBusy] and [ErrThrottled]; how the middleware
-//     answers refused requests.
+//   - ErrorHandler: [WriteError] (403, 401 or 500 with the status text, and
+//     503 or 429 with Retry-After for [ErrBusy] and [ErrThrottled]); how the
+//     middleware answers refused requests.
 //
 // # Users and keys
 //
@@ -296,7 +296,8 @@
 // an unknown key ([ErrInvalidKeyID], also matching [ErrInvalidUserID]),
 // StartSession with [ErrInvalidUserID], and both clear the cookie. LogIn
 // also throttles per client (Config.ClientKey): answer [ErrThrottled] with
-// 429 and [ErrBusy] with 503, each with [SetRetryAfter]. [Auth.LogOut] ends
+// 429 and [ErrBusy] with 503, each with [SetRetryAfter]; [WriteError]
+// answers every error of LogIn so (401 for the failed logins). [Auth.LogOut] ends
 // the request's sessions and clears the cookie. Lower level:
 // [Auth.SessionID], [Auth.SetSessionCookie], [Auth.ClearSessionCookie],
 // [Auth.CheckOrigin].
@@ -367,12 +368,13 @@
 // # Hashing bound
 //
 // argon2id with m=19456 KiB, t=2, p=1 (OWASP) and a constant-time comparison
-// costs about 20 ms of CPU and 19 MiB per login (a Lucia s2 hash: 32 MiB).
+// costs 27-37 ms of CPU and 19 MiB per login, a Lucia s2 hash 65-153 ms and
+// 32 MiB (2 cores; go test -run '^$' -bench PasswordHash ./bench).
 // At most [Config].MaxConcurrentHashes (default GOMAXPROCS) hashes run at
 // once, dummy ones and sign-ups included; a call waits at most
 // Config.MaxHashWait (1 s, 16 waiters per slot), and a login beyond slots
 // plus waiters is refused before it reads its key; either way [ErrBusy]
-// (answer 503 with Retry-After: [SetRetryAfter], or the default
+// (answer 503 with Retry-After: [SetRetryAfter], or [WriteError], the default
 // Config.ErrorHandler). Memory for hashing is then at most about 32 MiB ×
 // slots. A hash upgrade after a successful login is skipped, not failed,
 // when no slot is free. Stored hashes asking for more than 2 GiB or 64
@@ -418,8 +420,9 @@
 //
 // Throttle state: the default, [MemoryThrottleStore], counts only what this
 // process serves (with N instances an attacker gets N allowances), is lost
-// on restart, and holds at most 100,000 records (about 20 MB), dropping the
-// least recently updated first. Several instances share a [ThrottleStore]
+// on restart, and holds at most 100,000 records (about 20 MB with 64-byte
+// keys: go test -run '^$' -bench MemoryThrottleStoreFull ./auth), dropping
+// the least recently updated first. Several instances share a [ThrottleStore]
 // over their database: the MongoDB adapter's and the SQL adapter's each
 // apply an attempt with one atomic command. Package auth/throttletest is
 // the conformance suite for stores of your own.

@@ -51,14 +51,13 @@ func Example() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		_, err := a.LogIn(w, r, "username", r.FormValue("username"), r.FormValue("password"))
-		switch {
-		case errors.Is(err, auth.ErrInvalidKeyID), errors.Is(err, auth.ErrInvalidPassword), errors.Is(err, auth.ErrInvalidInput):
-			http.Error(w, "wrong username or password", http.StatusUnauthorized)
-		case err != nil:
-			http.Error(w, "try again later", http.StatusInternalServerError)
-		default:
-			http.Redirect(w, r, "/", http.StatusSeeOther)
+		if err != nil {
+			// 401 for every failed login alike, 429 and 503 with
+			// Retry-After, 403 for a failed CSRF check, 500 otherwise.
+			auth.WriteError(w, r, err)
+			return
 		}
+		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 	mux.Handle("GET /me", a.RequireUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user, _ := auth.UserFromContext[Profile](r.Context())

@@ -50,7 +50,7 @@ func newLimitError(limit *Error, retryAfter time.Duration) *LimitError {
 // SetRetryAfter sets the Retry-After header (whole seconds, rounded up)
 // when err is or wraps a *LimitError, and reports whether it did. Use it
 // when answering ErrBusy (503) or ErrThrottled (429) yourself, after LogIn
-// or UseKey; the default Config.ErrorHandler does the same.
+// or UseKey; WriteError, the default Config.ErrorHandler, does the same.
 func SetRetryAfter(w http.ResponseWriter, err error) bool {
 	var le *LimitError
 	if !errors.As(err, &le) {

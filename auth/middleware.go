@@ -169,6 +169,7 @@ func (a *Auth[A]) startSession(w http.ResponseWriter, r *http.Request, create fu
 // is ended, and its cookie cleared, only once the password has matched.
 // Attempts are throttled per key and per client (Config.ClientKey): answer
 // ErrThrottled with 429 and ErrBusy with 503, each with SetRetryAfter.
+// WriteError answers each of LogIn's errors with its status.
 func (a *Auth[A]) LogIn(w http.ResponseWriter, r *http.Request, providerID, providerUserID, password string) (Session, error) {
 	if err := a.CheckOrigin(r); err != nil {
 		return Session{}, err
@@ -212,22 +213,4 @@ func (a *Auth[A]) invalidateRequestSessions(r *http.Request) error {
 		}
 	}
 	return nil
-}
-
-// defaultErrorHandler is Config.ErrorHandler's default. The body is only
-// the status text: error details stay on the server.
-func defaultErrorHandler(w http.ResponseWriter, _ *http.Request, err error) {
-	status := http.StatusInternalServerError
-	switch {
-	case errors.Is(err, ErrInvalidRequest):
-		status = http.StatusForbidden
-	case errors.Is(err, ErrNotAuthenticated):
-		status = http.StatusUnauthorized
-	case errors.Is(err, ErrBusy):
-		status = http.StatusServiceUnavailable
-	case errors.Is(err, ErrThrottled):
-		status = http.StatusTooManyRequests
-	}
-	SetRetryAfter(w, err)
-	http.Error(w, http.StatusText(status), status)
 }

@@ -78,11 +78,7 @@ var (
 // It fails tb when no server can be found or started.
 func Shared(tb testing.TB) *Server {
 	tb.Helper()
-	sharedOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		shared, sharedErr = Start(ctx)
-	})
+	startShared()
 	if sharedErr != nil {
 		tb.Fatalf("mongotest: no server: %v", sharedErr)
 	}
@@ -97,6 +93,49 @@ func Main(m *testing.M) int {
 		shared.Close()
 	}
 	return code
+}
+
+// MainWithURI is Main for packages whose examples connect as an application
+// does, with os.Getenv("MONGODB_URI"): it sets MONGODB_URI, for the run, to
+// a server of this package's own, so that the examples, written as a reader
+// would copy them, run against it and may use and drop any database. That
+// server is the shared one when this package started it (Docker or
+// FerretDB), and otherwise (MONGODB_URI was set) an embedded FerretDB
+// started for the examples, so that they never write to a server of yours.
+// It returns 1 when no server can be found or started. Use it from
+// TestMain: os.Exit(mongotest.MainWithURI(m)).
+func MainWithURI(m *testing.M) int {
+	startShared()
+	if sharedErr != nil {
+		fmt.Fprintf(os.Stderr, "mongotest: no server: %v\n", sharedErr)
+		return 1
+	}
+	examples := shared
+	if shared.Kind == KindURI {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		srv, err := StartFerretDB(ctx, "")
+		cancel()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "mongotest: a server for the examples: %v\n", err)
+			return 1
+		}
+		defer srv.Close()
+		examples = srv
+	}
+	if err := os.Setenv("MONGODB_URI", examples.URI); err != nil {
+		fmt.Fprintf(os.Stderr, "mongotest: %v\n", err)
+		return 1
+	}
+	return Main(m)
+}
+
+// startShared starts the shared server on first use.
+func startShared() {
+	sharedOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		shared, sharedErr = Start(ctx)
+	})
 }
 
 // Database returns a fresh, uniquely named database on the shared server,

@@ -25,6 +25,12 @@ import (
 //
 // FerretDB's own log goes to stderr, errors only.
 func Start(ctx context.Context, dir string) (uri string, stop func(), err error) {
+	return StartAt(ctx, dir, "127.0.0.1:0")
+}
+
+// StartAt is Start on the TCP address addr ("127.0.0.1:27017"; port 0 picks
+// a free one).
+func StartAt(ctx context.Context, dir, addr string) (uri string, stop func(), err error) {
 	if dir == "" {
 		return "", nil, fmt.Errorf("ferretdb: no data directory")
 	}
@@ -47,7 +53,7 @@ func Start(ctx context.Context, dir string) (uri string, stop func(), err error)
 	// escapes what needs it (spaces, for instance).
 	sqliteURL := (&url.URL{Scheme: "file", Path: filepath.ToSlash(dir) + "/"}).String()
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
+		Listener:  ferretdb.ListenerConfig{TCP: addr},
 		Handler:   "sqlite",
 		SQLiteURL: sqliteURL,
 		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
