@@ -30,8 +30,9 @@ import (
 //
 // The bound: in any period P, at most FreeFailures + P/MaxDelay failed
 // attempts are checked per record (plus a fraction for attempts taken
-// back, below), however they are timed, spread or run concurrently. With the defaults that is, per username, at most 14 in any
-// hour and 106 in any day; per client address, 160 in any hour and 1,540
+// back, below), however they are timed, spread or run concurrently. With
+// the defaults that is, per username, at most 14 in any hour and 106 in
+// any day; per client address, 160 in any hour and 1,540
 // in any day (DefaultKeyThrottle, DefaultClientThrottle).
 //
 // An attempt counts when it starts, so that concurrent attempts cannot
