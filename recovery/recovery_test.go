@@ -61,8 +61,10 @@ func newFixture(t *testing.T, adapter auth.Adapter, configure ...func(*recovery.
 	f.a, err = auth.New[profile](adapter, auth.Config{Now: f.clock.Now, PasswordHasher: auth.InsecureFastHasher()})
 	require.NoError(t, err)
 	config := recovery.Config{
-		Sender:           f.mail,
-		Link:             func(p recovery.Purpose, token string) string { return "https://app.test/" + string(p) + "?token=" + token },
+		Sender: f.mail,
+		Link: func(p recovery.Purpose, token string) string {
+			return "https://app.test/" + string(p) + "?token=" + token
+		},
 		PasswordProvider: "username",
 	}
 	for _, c := range configure {
