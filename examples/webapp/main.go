@@ -149,6 +149,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	dbName := flags.String("db", "webapp", "`name` of the MongoDB database")
 	development := flags.Bool("dev", false, "development mode, for plain HTTP on this machine: no Secure cookie, no HSTS (without it the app wants HTTPS in front)")
 	provider := providerFlags(flags)
+	mail := mailFlags(flags)
 	trustedProxies := flags.String("trusted-proxies", "",
 		"the reverse proxies in front of the app, whose X-Forwarded-For is believed: comma-separated `addresses and CIDR ranges`, or hops:N for N proxies the app is reachable only through; empty: none, every client is its connection's address")
 	proxyHeader := flags.String("proxy-header", "X-Forwarded-For", "the `header` the proxies append the client's address to: X-Forwarded-For or Forwarded")
@@ -189,6 +190,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		listener.Close()
 		return err
 	}
+	if err := a.setUpMail(mail, provider.publicURL, "http://"+listener.Addr().String()); err != nil {
+		listener.Close()
+		return err
+	}
 	switch {
 	case *development && !isLoopback(*addr):
 		fmt.Fprintf(stdout, "webapp: -dev on %s, which other machines reach: session tokens cross the network in clear\n", *addr)
@@ -215,6 +220,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	a.waitMail() // reset links still being sent
 	fmt.Fprintln(stdout, "webapp: stopped")
 	return nil
 }
