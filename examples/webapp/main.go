@@ -64,6 +64,21 @@
 // confirm one, refuse it. Without an issuer none of this shows. The code
 // is in oauth.go and templates/methods.html and providers.html.
 //
+// # Account recovery
+//
+// The E-mail page gives the account an address (its "email:<address>"
+// key, so no two accounts share one) and sends a link that confirms it;
+// "Forgot your password?" on the login page sends a reset link, valid
+// for an hour and once, that sets a new password, signs the account out
+// everywhere and logs this browser in. The form answers the same, in the
+// same time, whether or not an account has the address, and is
+// throttled per address and per client (package recovery). With -dev
+// the messages are not sent but logged and shown at /dev/mail, which
+// exists only then; with -smtp-host (and -smtp-from, SMTP_USERNAME,
+// SMTP_PASSWORD) they go out by SMTP over TLS; with neither there is no
+// recovery. Links point at -public-url, or http://<addr>. The code is in
+// recovery.go and its templates.
+//
 // # Behaviour
 //
 // Without -dev it runs in production mode, whatever its address (loopback
