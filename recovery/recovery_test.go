@@ -174,6 +174,7 @@ var flowTests = []struct {
 	{"Verification", testVerification},
 	{"VerificationAfterAddressChange", testVerificationAfterAddressChange},
 	{"VerificationExpired", testVerificationExpired},
+	{"VerificationThrottled", testVerificationThrottled},
 }
 
 func testResetEndsSessions(t *testing.T, adapter auth.Adapter) {
@@ -530,4 +531,21 @@ func testSameTimeForUnknownAddress(t *testing.T, adapter auth.Adapter) {
 		assert.Equal(t, floor, c.took(), tc.name)
 	}
 	assert.Len(t, f.mailTo("pam@example.com"), 1)
+}
+
+// testVerificationThrottled: confirmation links to one address are
+// throttled, in records apart from the reset's.
+func testVerificationThrottled(t *testing.T, adapter auth.Adapter) {
+	f := newFixture(t, adapter, func(c *recovery.Config) {
+		c.AddressThrottle = auth.ThrottlePolicy{FreeFailures: 2, MaxDelay: time.Minute}
+	})
+	id := f.user("rex", "rex@example.com")
+	for range 2 {
+		_, err := f.flow.SendVerification(f.ctx, id)
+		require.NoError(t, err)
+	}
+	_, err := f.flow.SendVerification(f.ctx, id)
+	requireThrottled(t, err, "third link")
+	assert.Len(t, f.mailTo("rex@example.com"), 2)
+	require.NoError(t, f.forgot("rex@example.com", "192.0.2.1"), "the reset's records are apart")
 }
