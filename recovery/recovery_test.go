@@ -43,7 +43,7 @@ func (c *clock) Advance(d time.Duration) {
 // fixture is an auth core and the recovery flows over one adapter, with a
 // development sender.
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	clock *clock
 	a     *auth.Auth[profile]
@@ -51,7 +51,7 @@ type fixture struct {
 	mail  *recovery.DevSender
 }
 
-func newFixture(t *testing.T, adapter auth.Adapter, configure ...func(*recovery.Config)) *fixture {
+func newFixture(t testing.TB, adapter auth.Adapter, configure ...func(*recovery.Config)) *fixture {
 	t.Helper()
 	f := &fixture{t: t, clock: &clock{now: time.Now().Truncate(time.Second)}, mail: &recovery.DevSender{Keep: 1000, Logger: slog.New(slog.DiscardHandler)}}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

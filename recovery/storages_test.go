@@ -26,7 +26,7 @@ func storages() []oauthtest.Storage {
 }
 
 // openMySQL returns an adapter over a fresh database on MYSQL_DSN.
-func openMySQL(t *testing.T) auth.Adapter {
+func openMySQL(t testing.TB) auth.Adapter {
 	admin, dsn := sqlauthtest.Server(t, "MYSQL_DSN", "mysql", "root@tcp(127.0.0.1:3306)/test")
 	name := sqlauthtest.Scratch(t, admin, "CREATE DATABASE %s", "DROP DATABASE %s")
 	cfg, err := gomysql.ParseDSN(dsn)
@@ -44,7 +44,7 @@ func openMySQL(t *testing.T) auth.Adapter {
 
 // openSQLite returns an adapter over a fresh SQLite file, for tests that
 // need one storage.
-func openSQLite(t *testing.T) auth.Adapter {
+func openSQLite(t testing.TB) auth.Adapter {
 	for _, s := range oauthtest.Storages() {
 		if s.Name == "SQLite" {
 			return s.Open(t)
