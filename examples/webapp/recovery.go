@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"time"
 
 	"github.com/luciago/mongoauth/auth"
 	"github.com/luciago/mongoauth/recovery"
@@ -256,6 +257,11 @@ func (a *app) renderEmail(w http.ResponseWriter, r *http.Request, status int, er
 	a.render(w, r, status, "email", v)
 }
 
+// emailChangeThrottle bounds address changes per account: a taken
+// address is reported ("belongs to another account"), so the form would
+// otherwise tell a signed-in user quickly which addresses have accounts.
+var emailChangeThrottle = auth.ThrottlePolicy{FreeFailures: 5, MaxDelay: 10 * time.Minute}
+
 // setEmail gives the account the address, in place of the one it had.
 // The new key is created first, so that a taken address leaves the old
 // one in place.
@@ -264,6 +270,10 @@ func (a *app) setEmail(w http.ResponseWriter, r *http.Request) {
 	address, err := recovery.NormalizeAddress(r.PostFormValue("email"))
 	if err != nil {
 		a.renderEmail(w, r, http.StatusUnprocessableEntity, msgBadAddress)
+		return
+	}
+	if err := a.auth.CountAttempt(r.Context(), "webapp-email:", user.ID, emailChangeThrottle); err != nil {
+		a.emailRefusal(w, r, err, "Too many address changes.")
 		return
 	}
 	old, _, err := a.recovery.Address(r.Context(), user.ID)
@@ -301,14 +311,20 @@ func (a *app) sendVerification(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, recovery.ErrNoAddress):
 		a.renderEmail(w, r, http.StatusConflict, msgNoAddress)
 	default:
-		var limit *auth.LimitError
-		if errors.As(err, &limit) {
-			auth.SetRetryAfter(w, err)
-			a.renderEmail(w, r, http.StatusTooManyRequests, msgThrottled("Too many links sent to this address.", limit.RetryAfter))
-			return
-		}
-		a.failed(w, r, err)
+		a.emailRefusal(w, r, err, "Too many links sent to this address.")
 	}
+}
+
+// emailRefusal answers a throttled request of the e-mail page (what names
+// the limit), or any other error as failed does.
+func (a *app) emailRefusal(w http.ResponseWriter, r *http.Request, err error, what string) {
+	var limit *auth.LimitError
+	if errors.As(err, &limit) && errors.Is(err, auth.ErrThrottled) {
+		auth.SetRetryAfter(w, err)
+		a.renderEmail(w, r, http.StatusTooManyRequests, msgThrottled(what, limit.RetryAfter))
+		return
+	}
+	a.failed(w, r, err)
 }
 
 var linkInText = regexp.MustCompile(`https?://\S+`)

@@ -165,6 +165,20 @@ func TestEmailVerificationOverHTTP(t *testing.T) {
 	assert.Contains(t, page.Body, "not confirmed yet")
 }
 
+// TestEmailChangesThrottled: the e-mail page says when an address is
+// taken, so it lets an account change its address only so often.
+func TestEmailChangesThrottled(t *testing.T) {
+	_, base, _ := startTestApp(t)
+	v := signUpWithEmail(t, base, "eli", "eli's password", "eli0@example.com") // the first change
+	for i := 1; i < 5; i++ {
+		require.Equal(t, http.StatusSeeOther, v.post("/email", "email", "eli"+string(rune('0'+i))+"@example.com").Status)
+	}
+	res := v.post("/email", "email", "eli9@example.com")
+	assert.Equal(t, http.StatusTooManyRequests, res.Status)
+	assert.NotEmpty(t, res.RetryAfter)
+	assert.Contains(t, res.Body, "eli4@example.com", "the address stays as it was")
+}
+
 // TestDevMailOnlyInDevelopment: the page that shows every link exists
 // only with -dev; in production without an SMTP server there is no
 // account recovery at all.
