@@ -173,8 +173,10 @@ func sleepContext(ctx context.Context, d time.Duration) {
 }
 
 // Wait waits until the messages ForgotPassword is still delivering are
-// delivered or have failed: call it before the process exits (after the
-// HTTP server's Shutdown).
+// delivered or have failed: call it before the process exits, once no
+// ForgotPassword call is running any more (after the HTTP server's
+// Shutdown has returned); a ForgotPassword that starts during Wait is a
+// misuse of the sync.WaitGroup behind it.
 func (f *Flow[A]) Wait() { f.sending.Wait() }
 
 // NormalizeAddress returns the form of an e-mail address that the e-mail
