@@ -117,7 +117,11 @@ type Flow[A any] struct {
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration)
 
-	sending sync.WaitGroup
+	// pending counts the deliveries running in the background; idle is
+	// signalled when it falls to zero.
+	mu      sync.Mutex
+	pending int
+	idle    *sync.Cond
 }
 
 // New returns the flows over a, configured by config.
@@ -153,7 +157,9 @@ func New[A any](a *auth.Auth[A], config Config) (*Flow[A], error) {
 	}
 	c.AddressThrottle = c.AddressThrottle.WithDefaults(DefaultAddressThrottle)
 	c.ClientThrottle = c.ClientThrottle.WithDefaults(DefaultClientThrottle)
-	return &Flow[A]{auth: a, config: config, now: time.Now, sleep: sleepContext}, nil
+	f := &Flow[A]{auth: a, config: config, now: time.Now, sleep: sleepContext}
+	f.idle = sync.NewCond(&f.mu)
+	return f, nil
 }
 
 func setDefault[T comparable](field *T, value T) {
@@ -172,12 +178,17 @@ func sleepContext(ctx context.Context, d time.Duration) {
 	}
 }
 
-// Wait waits until the messages ForgotPassword is still delivering are
-// delivered or have failed: call it before the process exits, once no
-// ForgotPassword call is running any more (after the HTTP server's
-// Shutdown has returned); a ForgotPassword that starts during Wait is a
-// misuse of the sync.WaitGroup behind it.
-func (f *Flow[A]) Wait() { f.sending.Wait() }
+// Wait waits until no message of ForgotPassword is being delivered in the
+// background any more (each one delivered or failed): call it before the
+// process exits, after the HTTP server's Shutdown. It may be called at any
+// time; deliveries that start while it waits are waited for too.
+func (f *Flow[A]) Wait() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for f.pending > 0 {
+		f.idle.Wait()
+	}
+}
 
 // NormalizeAddress returns the form of an e-mail address that the e-mail
 // keys hold: a bare address (no display name), trimmed, in lower case,

@@ -92,10 +92,20 @@ func (f *Flow[A]) hold(ctx context.Context, start time.Time) {
 func (f *Flow[A]) sendLater(ctx context.Context, purpose Purpose, address, token string, expires time.Duration) {
 	m := f.config.Compose(purpose, address, f.config.Link(purpose, token), expires)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.config.SendTimeout)
-	f.sending.Go(func() {
-		defer cancel()
+	f.mu.Lock()
+	f.pending++
+	f.mu.Unlock()
+	go func() {
+		defer func() {
+			cancel()
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			if f.pending--; f.pending == 0 {
+				f.idle.Broadcast()
+			}
+		}()
 		if err := f.config.Sender.Send(ctx, m); err != nil {
 			f.config.Logger.ErrorContext(ctx, "recovery: sending failed", "purpose", string(purpose), "err", err)
 		}
-	})
+	}()
 }
