@@ -14,6 +14,7 @@ import (
 
 	"github.com/luciago/mongoauth"
 	"github.com/luciago/mongoauth/auth"
+	"github.com/luciago/mongoauth/recovery"
 )
 
 // Account is what the app stores about a user besides the id. Package auth
@@ -37,6 +38,11 @@ type app struct {
 	pages   map[string]*template.Template
 	handles sessionHandles
 	oauth   *oauthSetup // nil without a provider (oauth.go)
+	// recovery is nil without a mail sender, devMail without -dev
+	// (recovery.go); links point at baseURL.
+	recovery *recovery.Flow[Account]
+	devMail  *recovery.DevSender
+	baseURL  string
 }
 
 // newApp sets up storage and authentication on db: the MongoDB adapter,
@@ -81,6 +87,12 @@ func newApp(ctx context.Context, db *mongo.Database, development bool, configure
 	if err != nil {
 		return nil, err
 	}
+	if development {
+		a.devMail = newDevSender()
+		if err := a.setUpRecovery(a.devMail); err != nil {
+			return nil, err
+		}
+	}
 	return a, nil
 }
 
@@ -106,6 +118,7 @@ func (a *app) routes() http.Handler {
 	user.HandleFunc("GET /delete", a.deletePage)
 	user.HandleFunc("POST /delete", a.deleteAccount)
 	a.oauthRoutes(mux, user)
+	a.recoveryRoutes(mux, user)
 	mux.Handle("/", a.auth.RequireUser(user))
 
 	return securityHeaders(a.formActionSources(), a.auth.Middleware(parseForms(mux)))
@@ -174,7 +187,7 @@ var templateFS embed.FS
 // parsePages parses each page template together with the layout.
 func parsePages() (map[string]*template.Template, error) {
 	pages := make(map[string]*template.Template)
-	for _, name := range []string{"signup", "login", "home", "password", "delete", "error", "methods"} {
+	for _, name := range []string{"signup", "login", "home", "password", "delete", "error", "methods", "forgot", "reset", "verify", "email", "devmail"} {
 		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/providers.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
@@ -198,6 +211,7 @@ type view struct {
 	// sign in on the sign-in methods page (oauth.go).
 	Providers []providerButton
 	Methods   []methodView
+	recoveryView
 }
 
 // sessionView is one session in the list: never its id (see
@@ -218,6 +232,7 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, status int, page st
 		}
 	}
 	a.oauthView(r, page, &v)
+	a.recoveryPageView(&v)
 	var buf bytes.Buffer
 	if err := a.pages[page].ExecuteTemplate(&buf, "layout", v); err != nil {
 		slog.ErrorContext(r.Context(), "render", "page", page, "err", err)

@@ -64,6 +64,21 @@
 // confirm one, refuse it. Without an issuer none of this shows. The code
 // is in oauth.go and templates/methods.html and providers.html.
 //
+// # Account recovery
+//
+// The E-mail page gives the account an address (its "email:<address>"
+// key, so no two accounts share one) and sends a link that confirms it;
+// "Forgot your password?" on the login page sends a reset link, valid
+// for an hour and once, that sets a new password, signs the account out
+// everywhere and logs this browser in. The form answers the same, in the
+// same time, whether or not an account has the address, and is
+// throttled per address and per client (package recovery). With -dev
+// the messages are not sent but logged and shown at /dev/mail, which
+// exists only then; with -smtp-host (and -smtp-from, SMTP_USERNAME,
+// SMTP_PASSWORD) they go out by SMTP over TLS; with neither there is no
+// recovery. Links point at -public-url, or http://<addr>. The code is in
+// recovery.go and its templates.
+//
 // # Behaviour
 //
 // Without -dev it runs in production mode, whatever its address (loopback
@@ -149,6 +164,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	dbName := flags.String("db", "webapp", "`name` of the MongoDB database")
 	development := flags.Bool("dev", false, "development mode, for plain HTTP on this machine: no Secure cookie, no HSTS (without it the app wants HTTPS in front)")
 	provider := providerFlags(flags)
+	mail := mailFlags(flags)
 	trustedProxies := flags.String("trusted-proxies", "",
 		"the reverse proxies in front of the app, whose X-Forwarded-For is believed: comma-separated `addresses and CIDR ranges`, or hops:N for N proxies the app is reachable only through; empty: none, every client is its connection's address")
 	proxyHeader := flags.String("proxy-header", "X-Forwarded-For", "the `header` the proxies append the client's address to: X-Forwarded-For or Forwarded")
@@ -189,6 +205,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		listener.Close()
 		return err
 	}
+	if err := a.setUpMail(mail, provider.publicURL, "http://"+listener.Addr().String()); err != nil {
+		listener.Close()
+		return err
+	}
 	switch {
 	case *development && !isLoopback(*addr):
 		fmt.Fprintf(stdout, "webapp: -dev on %s, which other machines reach: session tokens cross the network in clear\n", *addr)
@@ -215,6 +235,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	a.waitMail() // reset links still being sent
 	fmt.Fprintln(stdout, "webapp: stopped")
 	return nil
 }

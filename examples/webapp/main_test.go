@@ -41,7 +41,9 @@ func startTestApp(t *testing.T, configure ...func(*auth.Config)) (a *app, baseUR
 	defer cancel()
 	a, err := newApp(ctx, db, true, configure...)
 	require.NoError(t, err)
-	server := httptest.NewServer(a.routes())
+	server := httptest.NewUnstartedServer(a.routes())
+	a.baseURL = "http://" + server.Listener.Addr().String() // for the links in mail (recovery.go)
+	server.Start()
 	t.Cleanup(server.Close)
 	return a, server.URL, db
 }

@@ -43,7 +43,7 @@ type Storage struct {
 	Name string
 	// Open returns a fresh, empty adapter, or skips t when the database
 	// is not there.
-	Open func(t *testing.T) auth.Adapter
+	Open func(t testing.TB) auth.Adapter
 }
 
 // Storages are MongoDB (mongotest: FerretDB here), SQLite and, when
@@ -51,14 +51,14 @@ type Storage struct {
 // through mongotest.Main.
 func Storages() []Storage {
 	return []Storage{
-		{"MongoDB", func(t *testing.T) auth.Adapter {
+		{"MongoDB", func(t testing.TB) auth.Adapter {
 			a, err := mongoauth.New(Context(t), mongotest.Database(t), mongoauth.Options{})
 			require.NoError(t, err)
 			_, err = a.EnsureIndexes(Context(t))
 			require.NoError(t, err)
 			return a
 		}},
-		{"SQLite", func(t *testing.T) auth.Adapter {
+		{"SQLite", func(t testing.TB) auth.Adapter {
 			db, err := sql.Open("sqlite", sqlite.DSN(filepath.Join(t.TempDir(), "auth.db")))
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = db.Close() })
@@ -67,7 +67,7 @@ func Storages() []Storage {
 			require.NoError(t, a.CreateTables(Context(t)))
 			return a
 		}},
-		{"PostgreSQL", func(t *testing.T) auth.Adapter {
+		{"PostgreSQL", func(t testing.TB) auth.Adapter {
 			a, _ := postgrestest.Database(t).Open(t, sqlauth.Options{}) // skips without POSTGRES_DSN
 			return a
 		}},
