@@ -258,6 +258,8 @@ func (s indexSpec) create(ctx context.Context) error {
 const (
 	codeCommandNotSupported = 115
 	codeNotImplemented      = 238
+	// A client in the Stable API's strict mode sent a command outside it.
+	codeAPIStrictError = 323
 )
 
 // sameIndexKey compares index key documents field by field, treating the

@@ -122,12 +122,19 @@ func (a *Adapter) DeleteExpiredSessions(ctx context.Context, userID string, nowM
 // single-document update atomically, as MongoDB does. FerretDB, which
 // names itself in buildInfo's ferretdbVersion, does not in version 1 (see
 // ReplaceKeyPassword); later versions have not been tested here and are
-// treated the same way.
+// treated the same way. buildInfo is not in the Stable API: a client in
+// strict mode gets it refused (APIStrictError), which only a server that
+// enforces the Stable API does, MongoDB 5.0 and later, and FerretDB v1
+// does not.
 func atomicUpdates(ctx context.Context, db *mongo.Database) (bool, error) {
 	var info struct {
 		FerretDBVersion string `bson:"ferretdbVersion"`
 	}
-	if err := db.RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil {
+	err := db.RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info)
+	if hasCode(err, codeAPIStrictError) {
+		return true, nil
+	}
+	if err != nil {
 		return false, wrap("buildInfo", err)
 	}
 	return info.FerretDBVersion == "", nil
