@@ -21,6 +21,7 @@ const (
 	msgSessionNotFound  = "That session is not signed in any more. The list below is up to date."
 	msgBusy             = "The server is busy right now. Please try again in a moment."
 	msgNoPassword       = "This account signs in with a provider and has no password to confirm this with."
+	msgSignInAgain      = "To confirm, sign in again with your provider, then delete the account within five minutes."
 	minUsernameLength   = 3
 	maxUsernameLength   = 32
 	minPasswordLength   = 8

@@ -221,11 +221,18 @@ func (a *app) deletePage(w http.ResponseWriter, r *http.Request) {
 	a.render(w, r, http.StatusOK, "delete", view{})
 }
 
-// deleteAccount asks for the password, then deletes the user; the adapter
-// deletes the user's keys and sessions with it.
+// deleteAccount asks for the password, or for an account made by a
+// provider sign-in a recent sign-in (oauth.go), then deletes the user; the
+// adapter deletes the user's keys and sessions with it.
 func (a *app) deleteAccount(w http.ResponseWriter, r *http.Request) {
 	user := currentUser(r)
-	if !a.checkPassword(w, r, "delete", user, r.PostFormValue("password")) {
+	switch {
+	case user.Attributes.Username == "" && a.oauth != nil:
+		if !signedInRecently(r) {
+			a.render(w, r, http.StatusConflict, "delete", view{Error: msgSignInAgain})
+			return
+		}
+	case !a.checkPassword(w, r, "delete", user, r.PostFormValue("password")):
 		return
 	}
 	if err := a.auth.DeleteUser(r.Context(), user.ID); err != nil {

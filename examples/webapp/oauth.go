@@ -141,6 +141,7 @@ func (a *app) oauthRoutes(mux, user *http.ServeMux) {
 	})
 	user.HandleFunc("POST /methods/link", a.linkProvider)
 	user.HandleFunc("POST /methods/unlink", a.unlinkProvider)
+	user.HandleFunc("POST /oauth/{provider}/confirm", a.confirmWithProvider)
 }
 
 // formActionSources is the CSP form-action list.
@@ -283,3 +284,22 @@ const (
 	msgLastMethod    = "That is how you sign in to this account, so it stays. Add another way to sign in first."
 	msgMethodGone    = "That sign-in method is not linked any more. The list below is up to date."
 )
+
+// recentSignIn is how long after a sign-in a provider account, which has
+// no password to ask for, may be deleted.
+const recentSignIn = 5 * time.Minute
+
+// confirmWithProvider signs in again with the provider and comes back to
+// the delete page: the fresh session confirms a provider account's
+// deletion (deleteAccount).
+func (a *app) confirmWithProvider(w http.ResponseWriter, r *http.Request) {
+	to, err := a.oauth.flow.SignIn(w, r, r.PathValue("provider"), "/delete")
+	a.toProvider(w, r, "delete", to, err)
+}
+
+// signedInRecently reports whether the request's session began within
+// recentSignIn.
+func signedInRecently(r *http.Request) bool {
+	session, ok := auth.SessionFromContext(r.Context())
+	return ok && !session.IssuedAt.IsZero() && time.Since(session.IssuedAt) <= recentSignIn
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/oauth2-proxy/mockoidc"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/luciago/mongoauth/internal/oauthtest"
@@ -146,4 +147,42 @@ func keyOwner(t *testing.T, a *app, providerID, providerUserID string) string {
 	key, err := a.auth.GetKey(t.Context(), providerID, providerUserID)
 	require.NoError(t, err)
 	return key.UserID
+}
+
+// TestProviderAccountDeletion: an account made by a provider sign-in has no
+// password to confirm its deletion with; a recent sign-in with the
+// provider confirms it instead, so that a session that has been lying
+// around (a borrowed laptop, a stolen cookie) cannot delete the account.
+func TestProviderAccountDeletion(t *testing.T) {
+	idp := oauthtest.StartIDP(t)
+	a, base, db := startProviderApp(t, idp)
+	b := oauthtest.NewBrowser(t)
+	idp.QueueUser(idpUser("zoe-sub", "zoe"))
+	require.Equal(t, http.StatusOK, b.Post(base+"/oauth/oidc/signin", nil).Status)
+	zoe := keyOwner(t, a, "oidc", "zoe-sub")
+
+	page := b.Get(base + "/delete")
+	assert.NotContains(t, page.Body, `name="password"`, "no password to ask for")
+	assert.Contains(t, page.Body, `action="/oauth/oidc/confirm"`)
+
+	// Her session began recentSignIn + a minute ago.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	old := time.Now().Add(-recentSignIn - time.Minute).UnixMilli()
+	_, err := db.Collection("auth_session").UpdateMany(ctx, bson.D{{Key: "user_id", Value: zoe}}, bson.D{{Key: "$set", Value: bson.D{{Key: "issued_at", Value: old}}}})
+	require.NoError(t, err)
+	page = b.Post(base+"/delete", nil)
+	assert.Equal(t, http.StatusConflict, page.Status)
+	assert.Contains(t, page.Body, msgSignInAgain)
+	assert.Equal(t, stored{Users: 1, Sessions: 1, Keys: 1}, storedFor(t, db, zoe))
+
+	// Signing in again with the provider brings her back to the page, and
+	// the fresh sign-in confirms the deletion.
+	idp.QueueUser(idpUser("zoe-sub", "zoe"))
+	page = b.Post(base+"/oauth/oidc/confirm", nil)
+	require.Equal(t, http.StatusOK, page.Status, page.Body)
+	assert.Equal(t, base+"/delete", page.URL.String())
+	page = b.Post(base+"/delete", nil)
+	assert.Equal(t, base+"/signup?done=deleted", page.URL.String())
+	assert.Equal(t, stored{}, storedFor(t, db, zoe))
 }
