@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -28,15 +29,20 @@ func (p ThrottlePolicy) WithDefaults(d ThrottlePolicy) ThrottlePolicy { return p
 // (a *LimitError saying when to retry) and counts nowhere. A store error
 // is returned as is.
 //
-// kind names the flow's records and must not be one of the core's ("key:",
-// "client:", "session:", "signup:"); a name too long for the store, or not
+// kind names the flow's records: a word and a colon, such as "reset:",
+// not one of the core's ("key:", "client:", "session:", "signup:"), so
+// that no kind and name together spell another kind's record (the record
+// is kind followed by name); a name too long for the store, or not
 // valid UTF-8, is kept as its SHA-256. An empty name, or a Disabled
 // policy, counts nothing. policy must have been filled (WithDefaults):
 // FreeFailures and MaxDelay above zero, else an *InputError.
 func (a *Auth[A]) CountAttempt(ctx context.Context, kind, name string, policy ThrottlePolicy) error {
 	switch kind {
-	case "", "key:", "client:", "session:", "signup:":
-		return &InputError{Field: "throttle kind", Reason: "empty or the core's own"}
+	case "key:", "client:", "session:", "signup:":
+		return &InputError{Field: "throttle kind", Reason: "the core's own"}
+	}
+	if strings.IndexByte(kind, ':') != len(kind)-1 || len(kind) < 2 {
+		return &InputError{Field: "throttle kind", Reason: "not a word and a colon"}
 	}
 	if policy.FreeFailures <= 0 || policy.MaxDelay <= 0 {
 		return &InputError{Field: "throttle policy", Reason: "not filled"}

@@ -32,6 +32,11 @@ func TestCountAttempt(t *testing.T) {
 	// A flow's record never is a login's: "key:" is the core's.
 	var input *auth.InputError
 	require.ErrorAs(t, e.a.CountAttempt(e.ctx, "key:", "username:ann", policy), &input)
+	// Nor one that kind and name spell together: the record key is the
+	// two joined, so a kind must be one word and its colon.
+	for _, kind := range []string{"k", "key", "key:x:", "flow"} {
+		require.ErrorAs(t, e.a.CountAttempt(e.ctx, kind, "ey:username:ann", policy), &input, kind)
+	}
 	require.ErrorAs(t, e.a.CountAttempt(e.ctx, "flow:", "x", auth.ThrottlePolicy{}), &input, "an unfilled policy")
 	for range 5 {
 		require.NoError(t, e.a.CountAttempt(e.ctx, "flow:", "", policy), "no name counts nothing")
