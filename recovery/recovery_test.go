@@ -135,6 +135,15 @@ func (f *fixture) resetToken(address string) string {
 	return f.token(address, recovery.PurposeReset)
 }
 
+// verifyToken sends the user a confirmation link for address, the user's
+// address, and returns its token.
+func (f *fixture) verifyToken(userID, address string) string {
+	f.t.Helper()
+	_, err := f.flow.SendVerification(f.ctx, userID)
+	require.NoError(f.t, err)
+	return f.token(address, recovery.PurposeVerify)
+}
+
 // logIn reports how a login with password goes.
 func (f *fixture) logIn(username, password string) error {
 	_, err := f.a.UseKey(f.ctx, "username", username, password)
@@ -229,9 +238,7 @@ func testConcurrentUses(t *testing.T, adapter auth.Adapter) {
 	// key password: a first login has the core measure its hashes, so
 	// that the concurrent uses do not wait for that (ErrBusy).
 	require.ErrorIs(t, f.logIn("cat", "not the password"), auth.ErrInvalidPassword)
-	_, err := f.flow.SendVerification(f.ctx, mustUserID(t, f, "cat"))
-	require.NoError(t, err)
-	vtoken := f.token("cat@example.com", recovery.PurposeVerify)
+	vtoken := f.verifyToken(mustUserID(t, f, "cat"), "cat@example.com")
 	exactlyOne(t, func() error {
 		_, _, err := f.flow.VerifyEmail(f.ctx, vtoken)
 		return err
@@ -300,9 +307,7 @@ func testNewerLinkReplacesOlder(t *testing.T, adapter auth.Adapter) {
 func testForgedTokens(t *testing.T, adapter auth.Adapter) {
 	f := newFixture(t, adapter)
 	id := f.user("fay", "fay@example.com")
-	_, err := f.flow.SendVerification(f.ctx, id)
-	require.NoError(t, err)
-	verify := f.token("fay@example.com", recovery.PurposeVerify)
+	verify := f.verifyToken(id, "fay@example.com")
 	for name, token := range map[string]string{
 		"well-formed but unknown": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
 		"empty":                   "",
@@ -316,7 +321,7 @@ func testForgedTokens(t *testing.T, adapter auth.Adapter) {
 		require.ErrorIs(t, f.flow.CheckResetToken(f.ctx, token), recovery.ErrInvalidToken, name)
 	}
 	require.NoError(t, f.logIn("fay", "old password"))
-	_, _, err = f.flow.VerifyEmail(f.ctx, verify)
+	_, _, err := f.flow.VerifyEmail(f.ctx, verify)
 	require.NoError(t, err, "the verification token was not used up by the reset attempts")
 }
 
@@ -445,11 +450,9 @@ func testVerification(t *testing.T, adapter auth.Adapter) {
 func testVerificationAfterAddressChange(t *testing.T, adapter auth.Adapter) {
 	f := newFixture(t, adapter)
 	id := f.user("ned", "ned@example.com")
-	_, err := f.flow.SendVerification(f.ctx, id)
-	require.NoError(t, err)
-	token := f.token("ned@example.com", recovery.PurposeVerify)
+	token := f.verifyToken(id, "ned@example.com")
 	require.NoError(t, f.a.DeleteKey(f.ctx, "email", "ned@example.com"))
-	_, err = f.a.CreateKey(f.ctx, id, auth.KeyParams{ProviderID: "email", ProviderUserID: "someone-else@example.com"})
+	_, err := f.a.CreateKey(f.ctx, id, auth.KeyParams{ProviderID: "email", ProviderUserID: "someone-else@example.com"})
 	require.NoError(t, err)
 	_, _, err = f.flow.VerifyEmail(f.ctx, token)
 	require.ErrorIs(t, err, recovery.ErrInvalidToken)
@@ -461,11 +464,9 @@ func testVerificationAfterAddressChange(t *testing.T, adapter auth.Adapter) {
 func testVerificationExpired(t *testing.T, adapter auth.Adapter) {
 	f := newFixture(t, adapter)
 	id := f.user("oli", "oli@example.com")
-	_, err := f.flow.SendVerification(f.ctx, id)
-	require.NoError(t, err)
-	token := f.token("oli@example.com", recovery.PurposeVerify)
+	token := f.verifyToken(id, "oli@example.com")
 	f.clock.Advance(24 * time.Hour)
-	_, _, err = f.flow.VerifyEmail(f.ctx, token)
+	_, _, err := f.flow.VerifyEmail(f.ctx, token)
 	require.ErrorIs(t, err, recovery.ErrExpiredToken)
 	_, _, err = f.flow.VerifyEmail(f.ctx, token)
 	require.ErrorIs(t, err, recovery.ErrInvalidToken)

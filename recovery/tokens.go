@@ -114,11 +114,12 @@ func (f *Flow[A]) peek(ctx context.Context, purpose Purpose, token string) (auth
 		return auth.Key{}, err
 	}
 	key, err := f.auth.GetKey(ctx, string(purpose), digest)
-	if err == nil && (!key.SingleUse() || key.Expired) {
+	switch {
+	case err != nil:
+	case !key.SingleUse():
+		err = auth.ErrInvalidKeyID // not one this package made
+	case key.Expired:
 		err = auth.ErrExpiredKey
-		if !key.SingleUse() {
-			err = auth.ErrInvalidKeyID
-		}
 	}
 	return key, tokenError(err)
 }

@@ -134,12 +134,7 @@ func (s *server) serve(c net.Conn) {
 			if tc.Handshake() != nil {
 				return
 			}
-			c, r, inTLS = tc, bufio.NewReader(tc), true
-			reply = func(lines ...string) {
-				for _, l := range lines {
-					_, _ = tc.Write([]byte(l + "\r\n"))
-				}
-			}
+			c, r, inTLS = tc, bufio.NewReader(tc), true // reply writes to c
 		case "AUTH":
 			mech, initial, _ := strings.Cut(arg, " ")
 			raw, err := base64.StdEncoding.DecodeString(initial)
